@@ -1,0 +1,61 @@
+//! Uniform's user interface: the Leptos application shared by the server (SSR, feature `ssr`)
+//! and the browser (hydration, feature `hydrate`). It holds pages and components only; anything
+//! touching the database, keys or the network lives in the `server` crate.
+
+pub mod components;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use components::layout::Layout;
+use pages::{integrations::IntegrationsPage, not_found::NotFound, secrets::SecretsPage};
+
+/// The HTML document around the app; rendered only on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: layout and routes. `/` is redirected by the server before it gets here.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/uniform.css" />
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
+        <Title formatter=|page: String| format!("{page} · Uniform") />
+        <Router>
+            <Layout>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/uniform/integrations") view=IntegrationsPage />
+                    <Route path=path!("/uniform/secrets") view=SecretsPage />
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}
+
+/// Browser entry point: attaches the server-rendered HTML to the reactive system.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

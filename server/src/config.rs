@@ -1,0 +1,98 @@
+//! The command line and its environment variables: one clap struct, one place.
+//!
+//! Every option can also come from an `UNIFORM_*` environment variable; `uniform --help`
+//! lists both. Validation that needs the file system (is the data dir usable?) happens in
+//! [`crate::startup`], so it reports through the same one-line error path as everything else.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Uniform: get a Slack message (or any webhook call) when an event happens in your
+/// delivery pipeline.
+#[derive(Debug, Parser)]
+#[command(
+    name = "uniform",
+    version,
+    after_help = "Logging: RUST_LOG sets the log filter (default: info), e.g. RUST_LOG=debug."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// What to do; without a subcommand Uniform serves.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Start the web server (the default).
+    Serve,
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address and port the web server listens on.
+    #[arg(
+        long,
+        env = "UNIFORM_BIND",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// Directory for Uniform's state (database, generated keys); created when missing.
+    #[arg(
+        long,
+        env = "UNIFORM_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// sqlx SQLite URL of the database [default: sqlite://<data-dir>/uniform.db].
+    #[arg(long, env = "UNIFORM_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Log line format.
+    #[arg(
+        long,
+        env = "UNIFORM_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Config {
+    /// A configuration with every default, rooted in `data_dir` (handy for tests and tools).
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.into(),
+            database_url: None,
+            log_format: LogFormat::Text,
+        }
+    }
+
+    /// The database URL in effect: the explicit one, else `<data-dir>/uniform.db`.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("uniform.db").display()),
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! The SQLite pool and the embedded migrations. SQL for each resource lives beside it in
+//! later modules; this file only opens the database.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+use crate::error::StartupError;
+
+/// The migrations in `migrations/`, compiled into the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Opens (creating when missing) the database at `url` with WAL, foreign keys and a busy
+/// timeout, then applies every pending migration.
+pub async fn open(url: &str) -> Result<SqlitePool, StartupError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StartupError::new("--database-url", format!("invalid URL {url:?}: {e}")))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .map_err(|e| StartupError::new("--database-url", format!("cannot open {url}: {e}")))?;
+    MIGRATOR.run(&pool).await.map_err(|e| {
+        StartupError::new(
+            "--database-url",
+            format!("database migration failed for {url}: {e}"),
+        )
+    })?;
+    Ok(pool)
+}

@@ -1,0 +1,55 @@
+//! Uniform's server as a library: [`run`] starts the whole product on a listener the caller
+//! bound, so the binary and the integration tests start it the same way.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod startup;
+pub mod state;
+pub mod web;
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use error::StartupError;
+pub use state::AppState;
+
+/// Why the server stopped unexpectedly.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// It could not start; see the message.
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    /// Serving failed.
+    #[error("server error: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Prepares the state (data dir, database, migrations) and serves on `listener` until
+/// `shutdown` completes; then stops accepting, finishes in-flight requests and returns.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let state = startup::prepare(config).await?;
+    serve(state, listener, shutdown).await?;
+    Ok(())
+}
+
+/// Serves an already prepared `state` on `listener` until `shutdown` completes.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!("listening on http://{addr}");
+    }
+    let router = web::router(state);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

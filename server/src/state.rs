@@ -1,0 +1,20 @@
+//! The application state every handler and server function receives.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::SqlitePool;
+
+use crate::config::Config;
+
+/// Shared by all requests; cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// The one SQLite pool of the process.
+    pub db: SqlitePool,
+    /// Where the site's assets are and what they are called.
+    pub leptos_options: LeptosOptions,
+    /// The configuration the server started with.
+    pub config: Arc<Config>,
+}

@@ -1,0 +1,100 @@
+// Shared fixtures: a real Uniform server per worker (the release binary on port 0 with a fresh
+// data directory), its captured log, and a page that fails the test on any console error,
+// uncaught page error or failed request.
+import { test as base, expect, type Page } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+export const binary =
+  process.env.UNIFORM_BIN ?? path.resolve(__dirname, '../../target/release/uniform');
+
+export type Uniform = {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  dataDir: string;
+  /** Everything the server has logged so far. */
+  log: () => string;
+  stop: () => Promise<void>;
+};
+
+/** Starts the release binary on port 0 and resolves once it logs the address it listens on. */
+export async function startUniform(extraEnv: Record<string, string> = {}): Promise<Uniform> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'uniform-e2e-'));
+  const child = spawn(binary, ['--bind', '127.0.0.1:0', '--data-dir', dataDir], {
+    env: { ...process.env, RUST_LOG: 'info', ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout.on('data', (chunk) => (log += chunk));
+  const lines = readline.createInterface({ input: child.stderr });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening on" within 15 s:\n${log}`)), 15_000);
+    child.on('exit', (code) => reject(new Error(`uniform exited with ${code}:\n${log}`)));
+    lines.on('line', (line) => {
+      log += line + '\n';
+      const match = line.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+  });
+  return {
+    url,
+    dataDir,
+    log: () => log,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Collects what would show up red in the browser's developer tools. */
+function watchForErrors(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('response', (response) => {
+    if (response.status() >= 500) problems.push(`HTTP ${response.status()} ${response.url()}`);
+  });
+  page.on('requestfailed', (request) => {
+    problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
+  });
+  return problems;
+}
+
+export const test = base.extend<{ browserProblems: string[] }, { uniform: Uniform }>({
+  uniform: [
+    async ({}, use) => {
+      const uniform = await startUniform();
+      await use(uniform);
+      await uniform.stop();
+    },
+    { scope: 'worker' },
+  ],
+  baseURL: async ({ uniform }, use) => {
+    await use(uniform.url);
+  },
+  browserProblems: async ({ page }, use) => {
+    const problems = watchForErrors(page);
+    await use(problems);
+    expect(problems, 'the browser reported errors').toEqual([]);
+  },
+});
+
+/** Resolves once the wasm has hydrated the page (the frame's marker flips to "true"). */
+export async function waitForHydration(page: Page): Promise<void> {
+  await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
+}
+
+export { expect };
