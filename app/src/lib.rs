@@ -2,18 +2,28 @@
 //! and the browser (hydration, feature `hydrate`). It holds pages and components only; anything
 //! touching the database, keys or the network lives in the `server` crate.
 
+#![recursion_limit = "256"]
+
 pub mod components;
+pub mod error;
+pub mod model;
 pub mod pages;
+pub mod server_fns;
+#[cfg(feature = "ssr")]
+pub mod ssr;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{ParentRoute, Route, Router, Routes},
     path,
 };
 
 use components::layout::Layout;
-use pages::{integrations::IntegrationsPage, not_found::NotFound, secrets::SecretsPage};
+use pages::{
+    integrations::IntegrationsPage, login::LoginPage, not_found::NotFound, secrets::SecretsPage,
+    tokens::TokensPage,
+};
 
 /// The HTML document around the app; rendered only on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -33,7 +43,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The application: layout and routes. `/` is redirected by the server before it gets here.
+/// The application: routes (`/login` alone, everything under `/uniform` in the frame).
+/// `/` is redirected by the server before it gets here.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -42,12 +53,14 @@ pub fn App() -> impl IntoView {
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
         <Title formatter=|page: String| format!("{page} · Uniform") />
         <Router>
-            <Layout>
-                <Routes fallback=NotFound>
-                    <Route path=path!("/uniform/integrations") view=IntegrationsPage />
-                    <Route path=path!("/uniform/secrets") view=SecretsPage />
-                </Routes>
-            </Layout>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=LoginPage />
+                <ParentRoute path=path!("/uniform") view=Layout>
+                    <Route path=path!("integrations") view=IntegrationsPage />
+                    <Route path=path!("secrets") view=SecretsPage />
+                    <Route path=path!("tokens") view=TokensPage />
+                </ParentRoute>
+            </Routes>
         </Router>
     }
 }

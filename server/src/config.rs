@@ -57,6 +57,41 @@ pub struct Config {
     #[arg(long, env = "UNIFORM_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
 
+    /// Public URL users reach Uniform at; session cookies get `Secure` when it is https
+    /// [default: http://<bind>].
+    #[arg(long, env = "UNIFORM_PUBLIC_URL", global = true)]
+    pub public_url: Option<url::Url>,
+
+    /// Initial REST API token (when no token with this value exists yet, it is added).
+    /// Without it, a token is generated at first start into <data-dir>/api-token.
+    #[arg(
+        long = "api-token",
+        env = "UNIFORM_API_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub api_token: Option<String>,
+
+    /// Password of the `admin` user, set at every start. Without it, a password is
+    /// generated at first start into <data-dir>/admin-password.
+    #[arg(
+        long = "admin-password",
+        env = "UNIFORM_ADMIN_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub admin_password: Option<String>,
+
+    /// A UI session ends after this long without a request (e.g. 30m, 12h, 7d).
+    #[arg(
+        long,
+        env = "UNIFORM_SESSION_IDLE_TIMEOUT",
+        default_value = "12h",
+        value_parser = humantime::parse_duration,
+        global = true
+    )]
+    pub session_idle_timeout: std::time::Duration,
+
     /// Log line format.
     #[arg(
         long,
@@ -84,8 +119,19 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.into(),
             database_url: None,
+            public_url: None,
+            api_token: None,
+            admin_password: None,
+            session_idle_timeout: std::time::Duration::from_secs(12 * 3600),
             log_format: LogFormat::Text,
         }
+    }
+
+    /// Whether the public URL is https (session cookies then get `Secure`).
+    pub fn is_https(&self) -> bool {
+        self.public_url
+            .as_ref()
+            .is_some_and(|url| url.scheme() == "https")
     }
 
     /// The database URL in effect: the explicit one, else `<data-dir>/uniform.db`.

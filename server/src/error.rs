@@ -1,4 +1,5 @@
-//! Errors that stop the process from starting, each naming the option at fault.
+//! Error types: [`StartupError`] (stops the process, names the option at fault) and
+//! [`DomainError`] (an operation failed; mapped to the API or UI shape by the caller).
 
 use std::fmt;
 
@@ -24,5 +25,60 @@ impl StartupError {
 impl fmt::Display for StartupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.option, self.message)
+    }
+}
+
+/// Why an operation shared by the REST API and the UI failed. Each entry point maps it to
+/// its own shape (`{"code","message"}` for the API, `AppError` for the UI).
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// Input rejected; `field` names what is wrong.
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// No such thing.
+    #[error("{0}")]
+    NotFound(String),
+    /// Conflicts with what exists.
+    #[error("{0}")]
+    Conflict(String),
+    /// A failure of ours; logged, never shown in detail.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DomainError {
+    /// Input rejected because of `field`.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for DomainError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(format!("database: {error}"))
+    }
+}
+
+impl From<DomainError> for app::error::AppError {
+    fn from(error: DomainError) -> Self {
+        use app::error::AppError;
+        match error {
+            DomainError::Invalid { field, message } => AppError::Invalid {
+                field: field.to_string(),
+                message,
+            },
+            DomainError::NotFound(message) => AppError::NotFound(message),
+            DomainError::Conflict(message) => AppError::Conflict(message),
+            DomainError::Internal(detail) => {
+                tracing::error!(%detail, "request failed");
+                AppError::Internal
+            }
+        }
     }
 }

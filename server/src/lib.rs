@@ -1,11 +1,18 @@
 //! Uniform's server as a library: [`run`] starts the whole product on a listener the caller
 //! bound, so the binary and the integration tests start it the same way.
 
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod startup;
 pub mod state;
+pub mod ui;
+pub mod util;
 pub mod web;
 
 use std::future::Future;
@@ -49,7 +56,10 @@ pub async fn serve(
         tracing::info!("listening on http://{addr}");
     }
     let router = web::router(state);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -39,13 +39,8 @@ fn main() -> ExitCode {
 
 async fn serve(config: Config) -> ExitCode {
     let bind = config.bind;
-    let state = match server::startup::prepare(config).await {
-        Ok(state) => state,
-        Err(error) => {
-            eprintln!("uniform: {error}");
-            return ExitCode::from(2);
-        }
-    };
+    // Bind first: a taken port is reported before anything touches the data directory.
+    // The socket only queues connections until the state is ready and `serve` accepts.
     let listener = match TcpListener::bind(bind).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -58,7 +53,23 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match server::serve(state, listener, shutdown_signal()).await {
+    let state = match server::startup::prepare(config).await {
+        Ok(state) => state,
+        Err(error) => {
+            eprintln!("uniform: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    // Handlers are installed now, before "listening" is logged, so a signal sent as soon
+    // as the server is up is a graceful stop rather than the default kill.
+    let shutdown = match shutdown_signal() {
+        Ok(shutdown) => shutdown,
+        Err(error) => {
+            eprintln!("uniform: cannot install signal handlers: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match server::serve(state, listener, shutdown).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -82,27 +93,26 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-/// Completes on the first SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+/// Installs SIGINT and SIGTERM handlers; the future completes on the first of either.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
+}
+
+/// Completes on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }

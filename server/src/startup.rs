@@ -16,6 +16,7 @@ use crate::state::AppState;
 pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
     ensure_data_dir(&config.data_dir)?;
     let db = db::open(&config.database_url()).await?;
+    crate::auth::bootstrap(&db, &config).await?;
     let leptos_options = LeptosOptions::builder()
         .output_name("uniform")
         .site_root(site_root().display().to_string())
@@ -25,6 +26,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         db,
         leptos_options,
         config: Arc::new(config),
+        login_limiter: Arc::default(),
     })
 }
 

@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::SqlitePool;
 
+use crate::auth::login::LoginLimiter;
 use crate::config::Config;
 
 /// Shared by all requests; cheap to clone.
@@ -17,4 +18,6 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// Failed logins per client address.
+    pub login_limiter: Arc<LoginLimiter>,
 }

@@ -1,34 +1,53 @@
-//! The HTTP router: health checks, the Leptos pages (SSR), static assets and compression.
+//! The HTTP router: health checks, login/logout, the REST API, the Leptos pages and server
+//! functions, static assets; wrapped in the security, CSRF and session middleware and
+//! compression.
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::get;
-use axum::Router;
-use leptos::prelude::provide_context;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
 
+use crate::auth::{login, middleware};
 use crate::state::AppState;
 
 /// Builds the complete router for `state`.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
+    let context = crate::ui::context(state.clone());
+    let (api, openapi) = crate::api::router(&state);
+    let openapi = std::sync::Arc::new(openapi);
     Router::new()
         .route("/", get(|| async { Redirect::to("/uniform/integrations") }))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(context_state.clone()),
-            move || app::shell(shell_options.clone()),
+        .route("/login", post(login::login))
+        .route("/logout", post(login::logout))
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let openapi = openapi.clone();
+                async move { Json(openapi.as_ref().clone()) }
+            }),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
+        .nest("/api", api)
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            app::shell(shell_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, app::shell))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::require_session,
         ))
+        .layer(from_fn_with_state(state.clone(), middleware::csrf))
+        .layer(from_fn(middleware::security_headers))
         .layer(CompressionLayer::new())
         .with_state(state)
 }

@@ -37,11 +37,12 @@ async fn root_redirects_to_integrations() {
 #[tokio::test]
 async fn pages_are_server_rendered_with_their_headings() {
     let server = TestServer::start().await;
+    let client = server.login().await;
     for (path, heading) in [
         ("/uniform/integrations", "<h1>Integrations</h1>"),
         ("/uniform/secrets", "<h1>Secrets</h1>"),
     ] {
-        let response = server.get(path).await;
+        let response = client.get(server.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
         let html = response.text().await.unwrap();
         assert!(html.contains(heading), "{path} lacks {heading}: {html}");
@@ -56,7 +57,12 @@ async fn pages_are_server_rendered_with_their_headings() {
 #[tokio::test]
 async fn unknown_path_is_a_404_page() {
     let server = TestServer::start().await;
-    let response = server.get("/no/such/page").await;
+    let client = server.login().await;
+    let response = client
+        .get(server.url("/no/such/page"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
     let html = response.text().await.unwrap();
     assert!(html.contains("<h1>Page not found</h1>"), "{html}");
@@ -66,7 +72,8 @@ async fn unknown_path_is_a_404_page() {
 async fn responses_are_compressed_when_the_client_accepts_it() {
     let server = TestServer::start().await;
     let response = server
-        .client
+        .login()
+        .await
         .get(server.url("/uniform/integrations"))
         .header("accept-encoding", "gzip")
         .send()
@@ -88,7 +95,9 @@ async fn a_data_dir_that_is_a_file_is_a_clear_startup_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
-    let error = server::startup::prepare(server::Config::with_data_dir(&file))
+    let mut config = server::Config::with_data_dir(&file);
+    config.admin_password = Some(common::PASSWORD.to_string());
+    let error = server::startup::prepare(config)
         .await
         .err()
         .expect("start-up must fail");
@@ -108,6 +117,7 @@ fn run_binary(args: &[&str]) -> (i32, String) {
         .env_remove("UNIFORM_BIND")
         .env_remove("UNIFORM_DATA_DIR")
         .env_remove("UNIFORM_DATABASE_URL")
+        .env_remove("RUST_LOG")
         .output()
         .unwrap();
     (
@@ -129,7 +139,12 @@ fn binary_reports_bad_configuration_in_one_line_with_exit_2() {
         "uniform: invalid value 'not-an-address' for '--bind <BIND>': invalid socket address syntax\n"
     );
 
-    let (code, stderr) = run_binary(&["--data-dir", file.to_str().unwrap()]);
+    let (code, stderr) = run_binary(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(code, 2);
     assert_eq!(
         stderr,

@@ -1,5 +1,7 @@
 //! One module per route.
 
 pub mod integrations;
+pub mod login;
 pub mod not_found;
 pub mod secrets;
+pub mod tokens;

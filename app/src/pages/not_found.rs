@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::layout::Frame;
+
 /// "Page not found", with status 404 when rendered on the server.
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -14,10 +16,12 @@ pub fn NotFound() -> impl IntoView {
     }
     view! {
         <Title text="Page not found" />
-        <h1>"Page not found"</h1>
-        <p>
-            "The page you asked for does not exist. "
-            <a href="/uniform/integrations">"Go to Integrations"</a>
-        </p>
+        <Frame>
+            <h1>"Page not found"</h1>
+            <p>
+                "The page you asked for does not exist. "
+                <a href="/uniform/integrations">"Go to Integrations"</a>
+            </p>
+        </Frame>
     }
 }

@@ -12,6 +12,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// The API token every test server accepts.
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+/// The `admin` password of every test server.
+pub const PASSWORD: &str = "correct horse battery staple";
+
 /// A running server and what a test needs to talk to it.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -25,8 +30,16 @@ impl TestServer {
     /// Starts the server with every default on a fresh data directory.
     pub async fn start() -> Self {
         let data_dir = tempfile::tempdir().unwrap();
-        let config = Config::with_data_dir(data_dir.path());
+        let config = Self::config(&data_dir);
         Self::start_with(config, data_dir).await
+    }
+
+    /// The test configuration: known token and admin password, `data_dir` as data dir.
+    pub fn config(data_dir: &tempfile::TempDir) -> Config {
+        let mut config = Config::with_data_dir(data_dir.path());
+        config.api_token = Some(TOKEN.to_string());
+        config.admin_password = Some(PASSWORD.to_string());
+        config
     }
 
     /// Starts the server with `config` (whose data dir lives in `data_dir`).
@@ -59,6 +72,46 @@ impl TestServer {
     /// GET `path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// A client with a cookie jar, logged in as `admin`.
+    pub async fn login(&self) -> reqwest::Client {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let response = client
+            .post(self.url("/login"))
+            .form(&[("username", "admin"), ("password", PASSWORD), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "login failed");
+        assert!(
+            response.headers().contains_key("set-cookie"),
+            "no session cookie"
+        );
+        client
+    }
+
+    /// An API request to `path` with the test token in `x-token`.
+    pub fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header("x-token", TOKEN)
+    }
+
+    /// The bytes of the database file and its WAL, for searching for plaintext.
+    pub fn raw_database(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for name in ["uniform.db", "uniform.db-wal", "uniform.db-shm"] {
+            if let Ok(mut content) = std::fs::read(self.data_path().join(name)) {
+                bytes.append(&mut content);
+            }
+        }
+        bytes
     }
 
     /// The data directory's path.

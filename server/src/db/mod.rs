@@ -1,5 +1,9 @@
-//! The SQLite pool and the embedded migrations. SQL for each resource lives beside it in
-//! later modules; this file only opens the database.
+//! Everything that speaks SQL: opening the pool, the embedded migrations, and one module of
+//! queries per table. No rules live here; the callers (`auth`, `domain`) decide.
+
+pub mod sessions;
+pub mod tokens;
+pub mod users;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -1,0 +1,160 @@
+//! `/uniform/tokens`: the REST API tokens — list, create (shown once), revoke.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::server_fns::tokens::{list_tokens, CreateToken, RevokeToken};
+
+/// The API tokens page.
+#[component]
+pub fn TokensPage() -> impl IntoView {
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let tokens = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_tokens(),
+    );
+    let name = RwSignal::new(String::new());
+    let created = move || create.value().get().and_then(Result::ok);
+    let name_error = move || {
+        create
+            .value()
+            .get()
+            .and_then(|result| result.err())
+            .map(|error| error.for_field("name").unwrap_or_else(|| error.to_string()))
+    };
+    Effect::new(move |_| {
+        if created().is_some() {
+            name.set(String::new());
+        }
+    });
+
+    view! {
+        <Title text="API tokens" />
+        <h1>"API tokens"</h1>
+        <p class="lead">
+            "Tokens authenticate calls to the REST API (header x-token or Authorization: Bearer)."
+        </p>
+        <form
+            class="inline-form"
+            on:submit=move |event| {
+                event.prevent_default();
+                create.dispatch(CreateToken { name: name.get() });
+            }
+        >
+            <label for="token-name">"Token name"</label>
+            <input
+                id="token-name"
+                name="name"
+                placeholder="e.g. ci-pipeline"
+                prop:value=move || name.get()
+                on:input=move |event| name.set(event_target_value(&event))
+                aria-invalid=move || name_error().is_some().to_string()
+            />
+            {move || name_error().map(|message| view! { <p class="field-error">{message}</p> })}
+            <div class="form-actions">
+                <button type="submit" disabled=move || create.pending().get()>
+                    "Create token"
+                </button>
+            </div>
+        </form>
+        {move || created().map(|token| view! { <NewTokenNotice token=token.token /> })}
+        <Transition fallback=|| view! { <p>"Loading tokens…"</p> }>
+            {move || {
+                tokens
+                    .get()
+                    .map(|result| match result {
+                        Ok(list) if list.is_empty() => {
+                            view! { <p>"No API tokens. Create one to use the REST API."</p> }
+                                .into_any()
+                        }
+                        Ok(list) => view! { <TokenTable list revoke /> }.into_any(),
+                        Err(error) => {
+                            view! { <p class="field-error" role="alert">{error.to_string()}</p> }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+    }
+}
+
+/// The table of tokens with a revoke button per row.
+#[component]
+fn TokenTable(
+    list: Vec<crate::model::TokenInfo>,
+    revoke: ServerAction<RevokeToken>,
+) -> impl IntoView {
+    view! {
+        <table>
+            <thead>
+                <tr>
+                    <th>"Name"</th>
+                    <th>"Created"</th>
+                    <th>"Last used"</th>
+                    <th>
+                        <span class="visually-hidden">"Actions"</span>
+                    </th>
+                </tr>
+            </thead>
+            <tbody>
+                {list
+                    .into_iter()
+                    .map(|token| {
+                        let id = token.id.clone();
+                        view! {
+                            <tr>
+                                <td>{token.name}</td>
+                                <td>{token.created_at}</td>
+                                <td>{token.last_used_at.unwrap_or_else(|| "never".to_string())}</td>
+                                <td>
+                                    <button
+                                        class="secondary"
+                                        on:click=move |_| {
+                                            revoke.dispatch(RevokeToken { id: id.clone() });
+                                        }
+                                    >
+                                        "Revoke"
+                                    </button>
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// The plaintext of a token just created, shown once, with a copy button.
+#[component]
+fn NewTokenNotice(token: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let value = token.clone();
+    view! {
+        <div class="notice" role="status">
+            <label for="new-token">"New API token"</label>
+            <input id="new-token" readonly prop:value=token />
+            <p>"Copy this token now: it will not be shown again."</p>
+            <button
+                class="secondary"
+                on:click=move |_| {
+                    copy_to_clipboard(&value);
+                    copied.set(true);
+                }
+            >
+                {move || if copied.get() { "Copied" } else { "Copy" }}
+            </button>
+        </div>
+    }
+}
+
+/// Puts `text` on the clipboard (browser only; a no-op during SSR).
+fn copy_to_clipboard(text: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _promise = window.navigator().clipboard().write_text(text);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
+}

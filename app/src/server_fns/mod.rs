@@ -1,0 +1,3 @@
+//! Server functions: thin wrappers (session guard + one backend call), served under `/rpc/`.
+
+pub mod tokens;

@@ -1,0 +1,35 @@
+//! The port between the UI and the server (compiled with `ssr` only): the [`Backend`] trait
+//! the server implements, and the guards every server function calls first.
+
+use std::sync::Arc;
+
+use leptos::prelude::use_context;
+
+use crate::error::AppError;
+use crate::model::{NewToken, SessionUser, TokenInfo};
+
+/// What the UI's server functions may ask of the server. Implemented in the `server` crate,
+/// provided to Leptos as context (`Arc<dyn Backend>`).
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync {
+    /// Every API token, without the tokens themselves.
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>, AppError>;
+    /// Creates a token named `name`; the answer holds its plaintext, once.
+    async fn create_token(&self, name: String) -> Result<NewToken, AppError>;
+    /// Revokes token `id`.
+    async fn revoke_token(&self, id: String) -> Result<(), AppError>;
+}
+
+/// The backend provided by the server.
+pub fn backend() -> Result<Arc<dyn Backend>, AppError> {
+    use_context::<Arc<dyn Backend>>().ok_or(AppError::Internal)
+}
+
+/// The session the server's middleware attached to this request, or `Unauthenticated`.
+/// Every server function calls this before doing anything: a redirect alone would not stop
+/// the function from running.
+pub fn require_session() -> Result<SessionUser, AppError> {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<SessionUser>().cloned())
+        .ok_or(AppError::Unauthenticated)
+}

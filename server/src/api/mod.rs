@@ -1,0 +1,61 @@
+//! The REST API under `/api/`: one router per resource, every route documented in the
+//! OpenAPI document served (without a token) at `/api/openapi.json`. The whole router,
+//! its 404 fallback included, sits behind the token check.
+
+pub mod error;
+pub mod tokens;
+
+use axum::http::Uri;
+use axum::middleware::from_fn_with_state;
+use axum::Router;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::OpenApi;
+use utoipa::{Modify, OpenApi as _};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+use error::ApiError;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Uniform REST API", description = "Keptn-compatible secrets, uniform and event APIs, plus Uniform's own."),
+    modifiers(&TokenSecurity),
+    security(("x-token" = []), ("bearer" = []))
+)]
+struct ApiDoc;
+
+struct TokenSecurity;
+
+impl Modify for TokenSecurity {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "x-token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-token"))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API router (paths relative to `/api`) and its OpenAPI document (paths absolute).
+pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(tokens::router())
+        .split_for_parts();
+    openapi.paths.paths = std::mem::take(&mut openapi.paths.paths)
+        .into_iter()
+        .map(|(path, item)| (format!("/api{path}"), item))
+        .collect();
+    let router = router.fallback(not_found).layer(from_fn_with_state(
+        state.clone(),
+        crate::auth::middleware::require_token,
+    ));
+    (router, openapi)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no API endpoint at {}", uri.path()))
+}
