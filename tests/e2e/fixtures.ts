@@ -11,6 +11,9 @@ import readline from 'node:readline';
 export const binary =
   process.env.UNIFORM_BIN ?? path.resolve(__dirname, '../../target/release/uniform');
 
+/** The `admin` password of every server the browser tests start. */
+export const ADMIN_PASSWORD = 'e2e admin password 42';
+
 export type Uniform = {
   /** `http://127.0.0.1:<port>` */
   url: string;
@@ -24,7 +27,12 @@ export type Uniform = {
 export async function startUniform(extraEnv: Record<string, string> = {}): Promise<Uniform> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'uniform-e2e-'));
   const child = spawn(binary, ['--bind', '127.0.0.1:0', '--data-dir', dataDir], {
-    env: { ...process.env, RUST_LOG: 'info', ...extraEnv },
+    env: {
+      ...process.env,
+      RUST_LOG: 'info',
+      UNIFORM_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      ...extraEnv,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -91,6 +99,15 @@ export const test = base.extend<{ browserProblems: string[] }, { uniform: Unifor
     expect(problems, 'the browser reported errors').toEqual([]);
   },
 });
+
+/** Logs in as `admin` through the login form, starting from `path`. */
+export async function login(page: Page, path = '/uniform/integrations'): Promise<void> {
+  await page.goto(path);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(new RegExp(`${path.replace(/[?]/g, '\\?')}$`));
+}
 
 /** Resolves once the wasm has hydrated the page (the frame's marker flips to "true"). */
 export async function waitForHydration(page: Page): Promise<void> {

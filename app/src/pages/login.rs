@@ -18,7 +18,7 @@ pub fn LoginPage() -> impl IntoView {
         <div class="login-card">
             <h1>"Log in to Uniform"</h1>
             <form method="post" action="/login">
-                <input type="hidden" name="next" prop:value=next />
+                <input type="hidden" name="next" value=next />
                 <label for="login-username">"Username"</label>
                 <input id="login-username" name="username" autocomplete="username" required />
                 <label for="login-password">"Password"</label>

@@ -1,10 +1,11 @@
 // The shell: landing page, navigation after hydration, server rendering, 404.
-import { test, expect, waitForHydration } from '../fixtures';
+import { test, expect, login, waitForHydration } from '../fixtures';
 
 test('lands on Integrations and navigates to Secrets without a reload', async ({
   page,
   browserProblems,
 }) => {
+  await login(page, '/uniform/secrets');
   await page.goto('/');
   await expect(page).toHaveURL(/\/uniform\/integrations$/);
   await expect(page.getByRole('heading', { level: 1, name: 'Integrations' })).toBeVisible();
@@ -31,7 +32,8 @@ test('lands on Integrations and navigates to Secrets without a reload', async ({
 test('pages are server-rendered: they show without JavaScript', async ({ browser, baseURL }) => {
   const context = await browser.newContext({ javaScriptEnabled: false, baseURL });
   const page = await context.newPage();
-  await page.goto('/uniform/secrets');
+  // The login form is a plain HTML form: it works without JavaScript too.
+  await login(page, '/uniform/secrets');
   await expect(page.getByRole('heading', { level: 1, name: 'Secrets' })).toBeVisible();
   await expect(
     page.getByText('Secrets can be used to store sensitive data like credentials or URIs for integrations.'),
@@ -40,6 +42,7 @@ test('pages are server-rendered: they show without JavaScript', async ({ browser
 });
 
 test('an unknown path shows "Page not found" with status 404', async ({ page }) => {
+  await login(page);
   const response = await page.goto('/uniform/nothing-here');
   expect(response?.status()).toBe(404);
   await expect(page.getByRole('heading', { level: 1, name: 'Page not found' })).toBeVisible();
