@@ -26,3 +26,31 @@ pub struct NewToken {
     pub token: String,
     pub created_at: String,
 }
+
+/// The only scope whose secrets webhooks may use.
+pub const WEBHOOK_SCOPE: &str = "keptn-webhook-service";
+
+/// A secret as listed: its name, scope and key names — never values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretInfo {
+    pub name: String,
+    pub scope: String,
+    /// Sorted.
+    pub keys: Vec<String>,
+}
+
+/// One key-value row of the secret form.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+}
+
+/// The secret form as submitted. On update, a row with an empty value keeps the stored value
+/// of that key, a key missing from `data` is removed, and a new key is added.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretForm {
+    pub name: String,
+    pub scope: String,
+    pub data: Vec<KeyValue>,
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use leptos::prelude::use_context;
 
 use crate::error::AppError;
-use crate::model::{NewToken, SessionUser, TokenInfo};
+use crate::model::{NewToken, SecretForm, SecretInfo, SessionUser, TokenInfo};
 
 /// What the UI's server functions may ask of the server. Implemented in the `server` crate,
 /// provided to Leptos as context (`Arc<dyn Backend>`).
@@ -18,6 +18,20 @@ pub trait Backend: Send + Sync {
     async fn create_token(&self, name: String) -> Result<NewToken, AppError>;
     /// Revokes token `id`.
     async fn revoke_token(&self, id: String) -> Result<(), AppError>;
+
+    /// Every secret (names, scopes, keys), sorted by name.
+    async fn list_secrets(&self) -> Result<Vec<SecretInfo>, AppError>;
+    /// One secret by name.
+    async fn get_secret(&self, name: String) -> Result<SecretInfo, AppError>;
+    /// The scopes a secret can have, sorted.
+    async fn list_scopes(&self) -> Result<Vec<String>, AppError>;
+    /// Creates a secret. Field errors name `name`, `scope`, `data`, `key-<i>` or `value-<i>`
+    /// (`i` = row index); a duplicate name is a `Conflict` with the page's message.
+    async fn create_secret(&self, form: SecretForm) -> Result<SecretInfo, AppError>;
+    /// Updates a secret's keys (see [`SecretForm`] for empty values).
+    async fn update_secret(&self, form: SecretForm) -> Result<SecretInfo, AppError>;
+    /// Deletes a secret; a `Conflict` lists the subscriptions that use it.
+    async fn delete_secret(&self, name: String, scope: String) -> Result<(), AppError>;
 }
 
 /// The backend provided by the server.

@@ -30,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Start the web server (the default).
     Serve,
+    /// Re-seal every secret under a new master key (run while the server is stopped).
+    RotateKey,
 }
 
 /// Everything the server needs to start.
@@ -82,6 +84,16 @@ pub struct Config {
     )]
     pub admin_password: Option<String>,
 
+    /// Master key sealing secret values: base64 of 32 bytes. Without it, the key is
+    /// <data-dir>/master.key, created (mode 0600) at first start.
+    #[arg(
+        long = "master-key",
+        env = "UNIFORM_MASTER_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub master_key: Option<String>,
+
     /// A UI session ends after this long without a request (e.g. 30m, 12h, 7d).
     #[arg(
         long,
@@ -122,6 +134,7 @@ impl Config {
             public_url: None,
             api_token: None,
             admin_password: None,
+            master_key: None,
             session_idle_timeout: std::time::Duration::from_secs(12 * 3600),
             log_format: LogFormat::Text,
         }

@@ -6,8 +6,8 @@ use std::fmt;
 /// A start-up failure: printed as one line on stderr, exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub struct StartupError {
-    /// The command-line option whose value is at fault, e.g. `--data-dir`.
-    pub option: &'static str,
+    /// The command-line option or variable at fault, e.g. `--data-dir`, when there is one.
+    pub option: Option<&'static str>,
     /// What is wrong, for a human.
     pub message: String,
 }
@@ -16,7 +16,15 @@ impl StartupError {
     /// An error about `option`.
     pub fn new(option: &'static str, message: impl Into<String>) -> Self {
         Self {
-            option,
+            option: Some(option),
+            message: message.into(),
+        }
+    }
+
+    /// An error whose message names what is at fault itself.
+    pub fn other(message: impl Into<String>) -> Self {
+        Self {
+            option: None,
             message: message.into(),
         }
     }
@@ -24,7 +32,10 @@ impl StartupError {
 
 impl fmt::Display for StartupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.option, self.message)
+        match self.option {
+            Some(option) => write!(f, "{option}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
     }
 }
 
@@ -34,10 +45,7 @@ impl fmt::Display for StartupError {
 pub enum DomainError {
     /// Input rejected; `field` names what is wrong.
     #[error("{message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
+    Invalid { field: String, message: String },
     /// No such thing.
     #[error("{0}")]
     NotFound(String),
@@ -51,9 +59,9 @@ pub enum DomainError {
 
 impl DomainError {
     /// Input rejected because of `field`.
-    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid {
-            field,
+            field: field.into(),
             message: message.into(),
         }
     }
@@ -69,10 +77,7 @@ impl From<DomainError> for app::error::AppError {
     fn from(error: DomainError) -> Self {
         use app::error::AppError;
         match error {
-            DomainError::Invalid { field, message } => AppError::Invalid {
-                field: field.to_string(),
-                message,
-            },
+            DomainError::Invalid { field, message } => AppError::Invalid { field, message },
             DomainError::NotFound(message) => AppError::NotFound(message),
             DomainError::Conflict(message) => AppError::Conflict(message),
             DomainError::Internal(detail) => {

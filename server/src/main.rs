@@ -34,6 +34,7 @@ fn main() -> ExitCode {
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => runtime.block_on(serve(cli.config)),
+        Command::RotateKey => runtime.block_on(rotate_key(cli.config)),
     }
 }
 
@@ -77,6 +78,34 @@ async fn serve(config: Config) -> ExitCode {
         Err(error) => {
             tracing::error!(%error, "server failed");
             ExitCode::FAILURE
+        }
+    }
+}
+
+async fn rotate_key(config: Config) -> ExitCode {
+    match server::rotate::rotate_key(&config).await {
+        Ok(rotation) => {
+            match rotation.written_to {
+                Some(path) => eprintln!(
+                    "uniform: re-sealed {} secret values under the new master key {} (written to {})",
+                    rotation.resealed,
+                    rotation.key.key_id(),
+                    path.display()
+                ),
+                None => {
+                    eprintln!(
+                        "uniform: re-sealed {} secret values under the new master key {}; set UNIFORM_MASTER_KEY to the value below before starting the server",
+                        rotation.resealed,
+                        rotation.key.key_id()
+                    );
+                    println!("{}", rotation.key.to_base64());
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("uniform: {error}");
+            ExitCode::from(2)
         }
     }
 }

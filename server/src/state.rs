@@ -8,6 +8,7 @@ use sqlx::SqlitePool;
 
 use crate::auth::login::LoginLimiter;
 use crate::config::Config;
+use crate::crypto::Keyring;
 
 /// Shared by all requests; cheap to clone.
 #[derive(Clone, FromRef)]
@@ -18,6 +19,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// The master key (and, mid-rotation, the previous one) sealing secret values.
+    pub keyring: Arc<Keyring>,
     /// Failed logins per client address.
     pub login_limiter: Arc<LoginLimiter>,
 }

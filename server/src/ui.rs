@@ -4,12 +4,15 @@
 use std::sync::Arc;
 
 use app::error::AppError;
-use app::model::{NewToken, TokenInfo};
+use app::model::{NewToken, SecretForm, SecretInfo, TokenInfo};
 use app::ssr::Backend;
 use leptos::prelude::{provide_context, use_context};
 
 use crate::auth::middleware::CspNonce;
 use crate::auth::tokens;
+use crate::crypto::SecretValue;
+use crate::domain::secrets::{self, Entry, Submission};
+use crate::error::DomainError;
 use crate::state::AppState;
 
 /// The backend the UI's server functions call.
@@ -29,6 +32,60 @@ impl Backend for UiBackend {
 
     async fn revoke_token(&self, id: String) -> Result<(), AppError> {
         Ok(tokens::revoke(&self.state.db, &id).await?)
+    }
+
+    async fn list_secrets(&self) -> Result<Vec<SecretInfo>, AppError> {
+        Ok(secrets::list(&self.state.db, None, None).await?)
+    }
+
+    async fn get_secret(&self, name: String) -> Result<SecretInfo, AppError> {
+        Ok(secrets::get(&self.state.db, &name).await?)
+    }
+
+    async fn list_scopes(&self) -> Result<Vec<String>, AppError> {
+        Ok(secrets::SCOPES.iter().map(|s| s.to_string()).collect())
+    }
+
+    async fn create_secret(&self, form: SecretForm) -> Result<SecretInfo, AppError> {
+        let name = form.name.clone();
+        match secrets::create(&self.state.db, &self.state.keyring, submission(form, false)).await {
+            Err(DomainError::Conflict(_)) => Err(AppError::Conflict(format!(
+                "A secret with the name {name} already exists. Please use another name for this secret to continue."
+            ))),
+            other => Ok(other?),
+        }
+    }
+
+    async fn update_secret(&self, form: SecretForm) -> Result<SecretInfo, AppError> {
+        Ok(secrets::update(&self.state.db, &self.state.keyring, submission(form, true)).await?)
+    }
+
+    async fn delete_secret(&self, name: String, scope: String) -> Result<(), AppError> {
+        Ok(secrets::delete(&self.state.db, &name, &scope).await?)
+    }
+}
+
+/// The form's rows as domain entries; on update an empty value means "keep".
+fn submission(form: SecretForm, update: bool) -> Submission {
+    let entries = form
+        .data
+        .into_iter()
+        .enumerate()
+        .map(|(index, row)| Entry {
+            key: row.key.trim().to_string(),
+            value: if update && row.value.is_empty() {
+                None
+            } else {
+                Some(SecretValue::new(row.value))
+            },
+            key_field: format!("key-{index}"),
+            value_field: format!("value-{index}"),
+        })
+        .collect();
+    Submission {
+        name: form.name.trim().to_string(),
+        scope: Some(form.scope),
+        entries,
     }
 }
 

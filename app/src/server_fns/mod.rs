@@ -1,3 +1,4 @@
 //! Server functions: thin wrappers (session guard + one backend call), served under `/rpc/`.
 
+pub mod secrets;
 pub mod tokens;
