@@ -1,8 +1,8 @@
 //! The REST API's error answer, `{"code": <status>, "message": "<text>"}`, and a JSON body
 //! extractor whose rejections use it.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::FromRequest;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -93,6 +93,17 @@ impl From<JsonRejection> for ApiError {
         )
     }
 }
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::bad_request(format!("malformed query: {}", rejection.body_text()))
+    }
+}
+
+/// `axum::extract::Query`, answering malformed queries with an [`ApiError`].
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
 
 /// `axum::Json`, answering malformed bodies with an [`ApiError`].
 #[derive(FromRequest)]

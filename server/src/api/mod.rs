@@ -3,6 +3,7 @@
 //! its 404 fallback included, sits behind the token check.
 
 pub mod error;
+pub mod secrets;
 pub mod tokens;
 
 use axum::http::Uri;
@@ -44,6 +45,7 @@ impl Modify for TokenSecurity {
 pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(tokens::router())
+        .merge(secrets::router())
         .split_for_parts();
     openapi.paths.paths = std::mem::take(&mut openapi.paths.paths)
         .into_iter()

@@ -36,6 +36,7 @@ impl TestServer {
 
     /// The test configuration: known token and admin password, `data_dir` as data dir.
     pub fn config(data_dir: &tempfile::TempDir) -> Config {
+        // (the master key comes from <data-dir>/master.key unless a test sets one)
         let mut config = Config::with_data_dir(data_dir.path());
         config.api_token = Some(TOKEN.to_string());
         config.admin_password = Some(PASSWORD.to_string());
@@ -119,6 +120,13 @@ impl TestServer {
         self.data_dir.path().to_path_buf()
     }
 
+    /// Stops the server and hands back its data directory, to restart or inspect it.
+    pub async fn stop_keep_dir(mut self) -> tempfile::TempDir {
+        let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap());
+        self.stop().await.unwrap();
+        data_dir
+    }
+
     /// Asks the server to stop and waits (at most 10 s) for `run` to return.
     pub async fn stop(mut self) -> Result<(), server::RunError> {
         if let Some(tx) = self.shutdown.take() {
@@ -129,5 +137,75 @@ impl TestServer {
             .await
             .expect("server did not stop within 10 s")
             .unwrap()
+    }
+}
+
+/// The real `uniform` binary running on port 0, its stderr (the log) captured.
+pub struct BinaryServer {
+    pub addr: SocketAddr,
+    child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BinaryServer {
+    /// Starts the binary on `data_dir` with the test token and password and `extra_env`;
+    /// returns once it logs the address it listens on.
+    pub fn start(data_dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_uniform"));
+        command
+            .args(["--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("RUST_LOG", "debug")
+            .env("UNIFORM_API_TOKEN", TOKEN)
+            .env("UNIFORM_ADMIN_PASSWORD", PASSWORD)
+            .env_remove("UNIFORM_MASTER_KEY")
+            .stderr(std::process::Stdio::piped());
+        for (name, value) in extra_env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<SocketAddr>();
+        let sink = log.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on http://").nth(1) {
+                    let _ = tx.send(addr.trim().parse().unwrap());
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no listening line; log:\n{}", log.lock().unwrap()));
+        Self {
+            addr,
+            child,
+            log,
+            reader: Some(reader),
+        }
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Stops the server with SIGTERM and returns everything it logged.
+    pub fn stop(mut self) -> String {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        let log = self.log.lock().unwrap().clone();
+        log
     }
 }
