@@ -13,6 +13,7 @@ pub mod error;
 pub mod rotate;
 pub mod startup;
 pub mod state;
+pub mod templates;
 pub mod ui;
 pub mod util;
 pub mod web;
