@@ -54,3 +54,125 @@ pub struct SecretForm {
     pub scope: String,
     pub data: Vec<KeyValue>,
 }
+
+/// The integration built into Uniform that calls webhooks.
+pub const WEBHOOK_SERVICE: &str = "webhook-service";
+
+/// An integration (Keptn's uniform registration) with its subscriptions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Integration {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub metadata: IntegrationMetadata,
+    #[serde(default)]
+    pub subscriptions: Vec<Subscription>,
+}
+
+/// Where an integration runs and when it was last seen (Keptn's field names).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct IntegrationMetadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrationversion: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributorversion: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lastseen: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetesmetadata: Option<KubernetesMetadata>,
+}
+
+/// Kubernetes placement of an integration.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct KubernetesMetadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub podname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploymentname: Option<String>,
+}
+
+/// "When this event happens (and the filter matches), do this."
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Subscription {
+    /// Set by the server (UUID v4); ignored on input.
+    #[serde(default)]
+    pub id: String,
+    /// `sh.keptn.event.<task>.<triggered|started|finished|>>`.
+    #[serde(default)]
+    pub event: String,
+    #[serde(default)]
+    pub filter: SubscriptionFilter,
+    /// The request to send; required for webhook-service, absent for other integrations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<Webhook>,
+}
+
+/// Which events match: an empty list matches any value.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SubscriptionFilter {
+    #[serde(default)]
+    pub projects: Vec<String>,
+    #[serde(default)]
+    pub stages: Vec<String>,
+    #[serde(default)]
+    pub services: Vec<String>,
+}
+
+/// The webhook request of a subscription, stored exactly as written (templates included).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Webhook {
+    #[serde(default)]
+    pub method: String,
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub headers: Vec<Header>,
+    #[serde(default)]
+    pub payload: String,
+    #[serde(default)]
+    pub proxy: Option<String>,
+    #[serde(rename = "sendStarted", default = "yes")]
+    pub send_started: bool,
+    #[serde(rename = "sendFinished", default = "yes")]
+    pub send_finished: bool,
+}
+
+impl Default for Webhook {
+    fn default() -> Self {
+        Self {
+            method: "POST".to_string(),
+            url: String::new(),
+            headers: Vec::new(),
+            payload: String::new(),
+            proxy: None,
+            send_started: true,
+            send_finished: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One HTTP header of a webhook.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Header {
+    pub key: String,
+    pub value: String,
+}

@@ -46,6 +46,14 @@ pub enum DomainError {
     /// Input rejected; `field` names what is wrong.
     #[error("{message}")]
     Invalid { field: String, message: String },
+    /// A template in `field` does not parse (or references nothing); position 1-based.
+    #[error("{message}")]
+    Template {
+        field: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// No such thing.
     #[error("{0}")]
     NotFound(String),
@@ -78,6 +86,15 @@ impl From<DomainError> for app::error::AppError {
         use app::error::AppError;
         match error {
             DomainError::Invalid { field, message } => AppError::Invalid { field, message },
+            DomainError::Template {
+                field,
+                line,
+                column,
+                message,
+            } => AppError::Invalid {
+                field,
+                message: format!("line {line}, column {column}: {message}"),
+            },
             DomainError::NotFound(message) => AppError::NotFound(message),
             DomainError::Conflict(message) => AppError::Conflict(message),
             DomainError::Internal(detail) => {

@@ -22,6 +22,9 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
     // The key check comes before anything writes: a wrong key changes nothing.
     let keyring = load_keyring(&config, &db).await?;
     crate::auth::bootstrap(&db, &config).await?;
+    crate::domain::integrations::ensure_builtin(&db)
+        .await
+        .map_err(|e| StartupError::new("--database-url", e.to_string()))?;
     let leptos_options = LeptosOptions::builder()
         .output_name("uniform")
         .site_root(site_root().display().to_string())

@@ -15,6 +15,8 @@ use crate::error::DomainError;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Line and column (1-based) of a template error.
+    pub position: Option<(usize, usize)>,
 }
 
 /// The JSON shape of every API error.
@@ -24,6 +26,12 @@ pub struct ErrorBody {
     pub code: u16,
     /// What went wrong.
     pub message: String,
+    /// For template errors: the line (1-based).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// For template errors: the column (1-based).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
 }
 
 impl ApiError {
@@ -32,6 +40,7 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            position: None,
         }
     }
 
@@ -62,6 +71,8 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             code: self.status.as_u16(),
             message: self.message,
+            line: self.position.map(|(line, _)| line),
+            column: self.position.map(|(_, column)| column),
         };
         (self.status, Json(body)).into_response()
     }
@@ -73,6 +84,15 @@ impl From<DomainError> for ApiError {
             DomainError::Invalid { field, message } => {
                 Self::bad_request(format!("{field}: {message}"))
             }
+            DomainError::Template {
+                field,
+                line,
+                column,
+                message,
+            } => Self {
+                position: Some((line, column)),
+                ..Self::bad_request(format!("{field}: line {line}, column {column}: {message}"))
+            },
             DomainError::NotFound(message) => Self::not_found(message),
             DomainError::Conflict(message) => Self::new(StatusCode::CONFLICT, message),
             DomainError::Internal(detail) => Self::internal(detail),

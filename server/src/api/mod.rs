@@ -5,6 +5,7 @@
 pub mod error;
 pub mod secrets;
 pub mod tokens;
+pub mod uniform;
 
 use axum::http::Uri;
 use axum::middleware::from_fn_with_state;
@@ -46,6 +47,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(tokens::router())
         .merge(secrets::router())
+        .merge(uniform::router())
         .split_for_parts();
     openapi.paths.paths = std::mem::take(&mut openapi.paths.paths)
         .into_iter()

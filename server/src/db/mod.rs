@@ -1,6 +1,7 @@
 //! Everything that speaks SQL: opening the pool, the embedded migrations, and one module of
 //! queries per table. No rules live here; the callers (`auth`, `domain`) decide.
 
+pub mod integrations;
 pub mod secrets;
 pub mod sessions;
 pub mod tokens;

@@ -235,6 +235,9 @@ pub async fn update(
         .scope
         .filter(|s| !s.is_empty())
         .unwrap_or(current_scope);
+    if scope != app::model::WEBHOOK_SCOPE {
+        refuse_if_used(db, &name, "moved out of scope keptn-webhook-service").await?;
+    }
     db::secrets::update(&mut tx, &name, &scope, &util::now_rfc3339()).await?;
     db::secrets::replace_values(&mut tx, &name, &values).await?;
     tx.commit().await?;
@@ -253,10 +256,24 @@ pub async fn delete(db: &SqlitePool, name: &str, scope: &str) -> Result<(), Doma
             )))
         }
     }
+    refuse_if_used(db, name, "deleted").await?;
     db::secrets::delete(&mut tx, name).await?;
     tx.commit().await?;
     tracing::info!(secret = %name, %scope, "secret deleted");
     Ok(())
+}
+
+/// `Conflict` naming the subscriptions that reference secret `name`, if any.
+async fn refuse_if_used(db: &SqlitePool, name: &str, action: &str) -> Result<(), DomainError> {
+    let users = crate::domain::integrations::subscriptions_using_secret(db, name).await?;
+    if users.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::Conflict(format!(
+            "secret {name} cannot be {action}: it is used by subscriptions {}",
+            users.join(", ")
+        )))
+    }
 }
 
 /// Opens the value of `name`.`key` (for rendering a request, just in time).

@@ -198,6 +198,9 @@ fn advance(pos: &mut Pos, text: &str) {
     }
 }
 
+/// Nodes of a block and what ended it (`None`: the end of the template).
+type Block = (Vec<Node>, Option<(Terminator, Pos)>);
+
 enum Terminator {
     End,
     /// `{{else}}` or `{{else if X}}` (the condition).
@@ -210,7 +213,7 @@ struct Parser {
 
 impl Parser {
     /// Nodes up to the end of input or an `{{end}}`/`{{else}}` (returned, with position).
-    fn block(&mut self) -> Result<(Vec<Node>, Option<(Terminator, Pos)>), TemplateError> {
+    fn block(&mut self) -> Result<Block, TemplateError> {
         let mut nodes = Vec::new();
         while let Some(token) = self.tokens.next() {
             let (action, pos) = match token {
@@ -229,7 +232,9 @@ impl Parser {
             let words = split_words(&action, pos)?;
             match words.first().map(|(w, _)| w.as_str()) {
                 None => return Err(error(pos, "empty action")),
-                Some("end") if words.len() == 1 => return Ok((nodes, Some((Terminator::End, pos)))),
+                Some("end") if words.len() == 1 => {
+                    return Ok((nodes, Some((Terminator::End, pos))))
+                }
                 Some("else") if words.len() == 1 => {
                     return Ok((nodes, Some((Terminator::Else(None), pos))))
                 }
@@ -325,11 +330,17 @@ fn reference(words: &[(String, Pos)], action_pos: Pos) -> Result<Reference, Temp
     };
     if first == "index" {
         let Some((base, base_pos)) = words.get(1) else {
-            return Err(error(*first_pos, "index needs a value and at least one key"));
+            return Err(error(
+                *first_pos,
+                "index needs a value and at least one key",
+            ));
         };
         let path = path(base, *base_pos)?;
         if words.len() < 3 {
-            return Err(error(*first_pos, "index needs a value and at least one key"));
+            return Err(error(
+                *first_pos,
+                "index needs a value and at least one key",
+            ));
         }
         let mut keys = Vec::new();
         for (word, pos) in &words[2..] {
@@ -407,7 +418,12 @@ fn string_literal(word: &str, pos: Pos) -> Result<String, TemplateError> {
     let inner = word
         .strip_prefix('"')
         .and_then(|w| w.strip_suffix('"'))
-        .ok_or_else(|| error(pos, format!("index keys must be quoted strings, found {word}")))?;
+        .ok_or_else(|| {
+            error(
+                pos,
+                format!("index keys must be quoted strings, found {word}"),
+            )
+        })?;
     Ok(inner.replace("\\\"", "\"").replace("\\\\", "\\"))
 }
 
@@ -441,9 +457,15 @@ mod tests {
             .collect();
         assert_eq!(
             printed,
-            [".data.stage", ".data.evaluation.result", ".data.evaluation.score"]
+            [
+                ".data.stage",
+                ".data.evaluation.result",
+                ".data.evaluation.score"
+            ]
         );
-        assert!(matches!(&template.nodes[0], Node::Text(t) if t == "{\n  \"text\": \"Evaluation in "));
+        assert!(
+            matches!(&template.nodes[0], Node::Text(t) if t == "{\n  \"text\": \"Evaluation in ")
+        );
     }
 
     #[test]
@@ -470,14 +492,29 @@ mod tests {
     #[test]
     fn errors_name_line_and_column() {
         assert_eq!(err("ok {{.a"), (1, 4, "unclosed action: missing }}".into()));
-        assert_eq!(err("a\nb {{ .data.sta!ge }}"), (2, 15, "bad character U+0021 '!'".into()));
+        assert_eq!(
+            err("a\nb {{ .data.sta!ge }}"),
+            (2, 15, "bad character U+0021 '!'".into())
+        );
         assert_eq!(err("{{}}"), (1, 3, "empty action".into()));
         assert_eq!(err("x\n  {{end}}"), (2, 5, "unexpected {{end}}".into()));
-        assert_eq!(err("{{if .a}}yes"), (1, 3, "missing {{end}} for {{if}}".into()));
+        assert_eq!(
+            err("{{if .a}}yes"),
+            (1, 3, "missing {{end}} for {{if}}".into())
+        );
         assert_eq!(err("{{else}}"), (1, 3, "unexpected {{else}}".into()));
-        assert_eq!(err("{{foo .a}}"), (1, 3, "function \"foo\" not defined".into()));
-        assert_eq!(err("{{.a .b}}"), (1, 6, "unexpected \".b\" after .a".into()));
-        assert_eq!(err("{{index .a}}"), (1, 3, "index needs a value and at least one key".into()));
+        assert_eq!(
+            err("{{foo .a}}"),
+            (1, 3, "function \"foo\" not defined".into())
+        );
+        assert_eq!(
+            err("{{.a .b}}"),
+            (1, 6, "unexpected \".b\" after .a".into())
+        );
+        assert_eq!(
+            err("{{index .a}}"),
+            (1, 3, "index needs a value and at least one key".into())
+        );
         assert_eq!(err("{{.a..b}}"), (1, 6, "empty path segment".into()));
     }
 
