@@ -176,3 +176,13 @@ pub struct Header {
     pub key: String,
     pub value: String,
 }
+
+/// Values seen in received events, for the subscription form's suggestions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenValues {
+    /// Task names (e.g. `evaluation`), besides the standard ones.
+    pub tasks: Vec<String>,
+    pub projects: Vec<String>,
+    pub stages: Vec<String>,
+    pub services: Vec<String>,
+}

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use leptos::prelude::use_context;
 
 use crate::error::AppError;
-use crate::model::{NewToken, SecretForm, SecretInfo, SessionUser, TokenInfo};
+use crate::model::{
+    Integration, NewToken, SecretForm, SecretInfo, SeenValues, SessionUser, Subscription, TokenInfo,
+};
 
 /// What the UI's server functions may ask of the server. Implemented in the `server` crate,
 /// provided to Leptos as context (`Arc<dyn Backend>`).
@@ -32,6 +34,33 @@ pub trait Backend: Send + Sync {
     async fn update_secret(&self, form: SecretForm) -> Result<SecretInfo, AppError>;
     /// Deletes a secret; a `Conflict` lists the subscriptions that use it.
     async fn delete_secret(&self, name: String, scope: String) -> Result<(), AppError>;
+
+    /// Every integration (built-in webhook-service first) with its subscriptions.
+    async fn list_integrations(&self) -> Result<Vec<Integration>, AppError>;
+    /// One integration.
+    async fn get_integration(&self, id: String) -> Result<Integration, AppError>;
+    /// Adds a subscription; returns its id. Field errors name `event`, `filter`,
+    /// `webhook.method`, `webhook.url`, `webhook.headers[<i>]`, `webhook.headers[<i>].value`,
+    /// `webhook.payload` or `webhook.proxy`.
+    async fn create_subscription(
+        &self,
+        integration_id: String,
+        subscription: Subscription,
+    ) -> Result<String, AppError>;
+    /// Replaces subscription `subscription.id`.
+    async fn update_subscription(
+        &self,
+        integration_id: String,
+        subscription: Subscription,
+    ) -> Result<(), AppError>;
+    /// Deletes a subscription.
+    async fn delete_subscription(
+        &self,
+        integration_id: String,
+        subscription_id: String,
+    ) -> Result<(), AppError>;
+    /// Tasks, projects, stages and services seen in received events.
+    async fn seen_values(&self) -> Result<SeenValues, AppError>;
 }
 
 /// The backend provided by the server.

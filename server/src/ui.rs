@@ -4,13 +4,16 @@
 use std::sync::Arc;
 
 use app::error::AppError;
-use app::model::{NewToken, SecretForm, SecretInfo, TokenInfo};
+use app::model::{
+    Integration, NewToken, SecretForm, SecretInfo, SeenValues, Subscription, TokenInfo,
+};
 use app::ssr::Backend;
 use leptos::prelude::{provide_context, use_context};
 
 use crate::auth::middleware::CspNonce;
 use crate::auth::tokens;
 use crate::crypto::SecretValue;
+use crate::domain::integrations;
 use crate::domain::secrets::{self, Entry, Submission};
 use crate::error::DomainError;
 use crate::state::AppState;
@@ -62,6 +65,53 @@ impl Backend for UiBackend {
 
     async fn delete_secret(&self, name: String, scope: String) -> Result<(), AppError> {
         Ok(secrets::delete(&self.state.db, &name, &scope).await?)
+    }
+
+    async fn list_integrations(&self) -> Result<Vec<Integration>, AppError> {
+        Ok(integrations::list(&self.state.db, None, None).await?)
+    }
+
+    async fn get_integration(&self, id: String) -> Result<Integration, AppError> {
+        Ok(integrations::get(&self.state.db, &id).await?)
+    }
+
+    async fn create_subscription(
+        &self,
+        integration_id: String,
+        subscription: Subscription,
+    ) -> Result<String, AppError> {
+        Ok(
+            integrations::create_subscription(&self.state.db, &integration_id, subscription)
+                .await?,
+        )
+    }
+
+    async fn update_subscription(
+        &self,
+        integration_id: String,
+        subscription: Subscription,
+    ) -> Result<(), AppError> {
+        let id = subscription.id.clone();
+        Ok(
+            integrations::update_subscription(&self.state.db, &integration_id, &id, subscription)
+                .await?,
+        )
+    }
+
+    async fn delete_subscription(
+        &self,
+        integration_id: String,
+        subscription_id: String,
+    ) -> Result<(), AppError> {
+        Ok(
+            integrations::delete_subscription(&self.state.db, &integration_id, &subscription_id)
+                .await?,
+        )
+    }
+
+    async fn seen_values(&self) -> Result<SeenValues, AppError> {
+        // Received events arrive with the event-ingress issue; until then nothing is seen.
+        Ok(SeenValues::default())
     }
 }
 

@@ -1,0 +1,64 @@
+//! Server functions behind the Integrations pages (integrations and their subscriptions).
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+use crate::error::AppError;
+use crate::model::{Integration, SeenValues, Subscription};
+
+/// Lists the integrations with their subscriptions.
+#[server(prefix = "/rpc", endpoint = "uniform/list")]
+pub async fn list_integrations() -> Result<Vec<Integration>, AppError> {
+    crate::ssr::require_session()?;
+    crate::ssr::backend()?.list_integrations().await
+}
+
+/// One integration with its subscriptions.
+#[server(prefix = "/rpc", endpoint = "uniform/get")]
+pub async fn get_integration(id: String) -> Result<Integration, AppError> {
+    crate::ssr::require_session()?;
+    crate::ssr::backend()?.get_integration(id).await
+}
+
+/// Adds a subscription to an integration; returns its id.
+#[server(prefix = "/rpc", endpoint = "uniform/subscription/create", input = Json)]
+pub async fn create_subscription(
+    integration_id: String,
+    subscription: Subscription,
+) -> Result<String, AppError> {
+    crate::ssr::require_session()?;
+    crate::ssr::backend()?
+        .create_subscription(integration_id, subscription)
+        .await
+}
+
+/// Replaces a subscription (`subscription.id` says which).
+#[server(prefix = "/rpc", endpoint = "uniform/subscription/update", input = Json)]
+pub async fn update_subscription(
+    integration_id: String,
+    subscription: Subscription,
+) -> Result<(), AppError> {
+    crate::ssr::require_session()?;
+    crate::ssr::backend()?
+        .update_subscription(integration_id, subscription)
+        .await
+}
+
+/// Deletes a subscription.
+#[server(prefix = "/rpc", endpoint = "uniform/subscription/delete")]
+pub async fn delete_subscription(
+    integration_id: String,
+    subscription_id: String,
+) -> Result<(), AppError> {
+    crate::ssr::require_session()?;
+    crate::ssr::backend()?
+        .delete_subscription(integration_id, subscription_id)
+        .await
+}
+
+/// Values seen in received events (suggestions for tasks and filters).
+#[server(prefix = "/rpc", endpoint = "uniform/seen")]
+pub async fn load_seen_values() -> Result<SeenValues, AppError> {
+    crate::ssr::require_session()?;
+    crate::ssr::backend()?.seen_values().await
+}
