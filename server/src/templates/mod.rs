@@ -7,6 +7,8 @@
 //! `{{if .path}}…{{else if .other}}…{{else}}…{{end}}`, `{{/* comments */}}` and spaces inside
 //! the braces. Anything else inside `{{ }}` is an error naming what was found.
 
+pub mod render;
+
 use std::fmt;
 
 /// Where something is in the template source: 1-based line and column (in characters).
