@@ -21,7 +21,11 @@ use leptos_router::{
 
 use components::layout::Layout;
 use pages::{
-    integrations::IntegrationsPage, login::LoginPage, not_found::NotFound, secrets::SecretsPage,
+    integrations::IntegrationsPage,
+    login::LoginPage,
+    not_found::NotFound,
+    secret_form::{CreateSecretPage, EditSecretPage},
+    secrets::{SecretsPage, SecretsSection},
     tokens::TokensPage,
 };
 
@@ -57,7 +61,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage />
                 <ParentRoute path=path!("/uniform") view=Layout>
                     <Route path=path!("integrations") view=IntegrationsPage />
-                    <Route path=path!("secrets") view=SecretsPage />
+                    <ParentRoute path=path!("secrets") view=SecretsSection>
+                        <Route path=path!("") view=SecretsPage />
+                        <Route path=path!("add") view=CreateSecretPage />
+                        <Route path=path!("edit/:name") view=EditSecretPage />
+                    </ParentRoute>
                     <Route path=path!("tokens") view=TokensPage />
                 </ParentRoute>
             </Routes>

@@ -3,5 +3,6 @@
 pub mod integrations;
 pub mod login;
 pub mod not_found;
+pub mod secret_form;
 pub mod secrets;
 pub mod tokens;

@@ -1,16 +1,163 @@
-//! `/uniform/secrets`: the encrypted secrets that webhook subscriptions can reference.
+//! `/uniform/secrets`: the encrypted secrets that webhook subscriptions can reference — the
+//! list with edit and delete (after a confirmation). The add and edit forms are in
+//! [`super::secret_form`]; [`SecretsSection`] holds all three and their toasts.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Outlet;
+use leptos_router::hooks::use_navigate;
 
-/// The Secrets page.
+use crate::components::dialog::ConfirmDialog;
+use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
+use crate::model::SecretInfo;
+use crate::server_fns::secrets::{list_secrets, DeleteSecret};
+
+/// The frame of the Secrets pages: it outlives them, so a toast shown before navigating from
+/// the form back to the list stays visible.
+#[component]
+pub fn SecretsSection() -> impl IntoView {
+    let toaster = provide_toaster();
+    view! {
+        <Outlet />
+        <ToastRegion toaster />
+    }
+}
+
+/// The Secrets page: the list.
 #[component]
 pub fn SecretsPage() -> impl IntoView {
+    let delete = ServerAction::<DeleteSecret>::new();
+    let secrets = Resource::new(move || delete.version().get(), |_| list_secrets());
+    // The secret whose deletion waits for confirmation, and why the last attempt failed.
+    let to_delete = RwSignal::new(None::<SecretInfo>);
+    let delete_error = RwSignal::new(None::<String>);
+    let toaster = use_toaster();
+
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(())) => {
+            to_delete.set(None);
+            if let Some(toaster) = toaster {
+                toaster.show("Secret deleted successfully!");
+            }
+        }
+        Some(Err(error)) => delete_error.set(Some(error.to_string())),
+        None => {}
+    });
+    let ask_delete = Callback::new(move |secret: SecretInfo| {
+        delete.clear();
+        delete_error.set(None);
+        to_delete.set(Some(secret));
+    });
+
     view! {
         <Title text="Secrets" />
         <h1>"Secrets"</h1>
         <p class="lead">
             "Secrets can be used to store sensitive data like credentials or URIs for integrations."
         </p>
+        <div class="toolbar">
+            <a class="button" href="/uniform/secrets/add">
+                "Add secret"
+            </a>
+        </div>
+        <Transition fallback=|| view! { <p>"Loading secrets…"</p> }>
+            {move || {
+                secrets
+                    .get()
+                    .map(|result| match result {
+                        Ok(list) if list.is_empty() => {
+                            view! { <p class="empty">"No secrets available."</p> }.into_any()
+                        }
+                        Ok(list) => view! { <SecretTable list ask_delete /> }.into_any(),
+                        Err(error) => {
+                            view! { <p class="field-error" role="alert">{error.to_string()}</p> }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+        {move || {
+            to_delete
+                .get()
+                .map(|secret| {
+                    let SecretInfo { name, scope, .. } = secret;
+                    let question = format!("Are you sure you want to delete \"{name}\"?");
+                    view! {
+                        <ConfirmDialog
+                            label="Delete secret confirmation"
+                            confirm_label="Delete"
+                            pending=delete.pending()
+                            error=delete_error
+                            on_confirm=Callback::new(move |()| {
+                                delete_error.set(None);
+                                delete
+                                    .dispatch(DeleteSecret {
+                                        name: name.clone(),
+                                        scope: scope.clone(),
+                                    });
+                            })
+                            on_cancel=Callback::new(move |()| to_delete.set(None))
+                        >
+                            <p>{question}</p>
+                        </ConfirmDialog>
+                    }
+                })
+        }}
+    }
+}
+
+/// The table of secrets with an edit and a delete button per row.
+#[component]
+fn SecretTable(list: Vec<SecretInfo>, ask_delete: Callback<SecretInfo>) -> impl IntoView {
+    let navigate = use_navigate();
+    view! {
+        <table class="secrets">
+            <thead>
+                <tr>
+                    <th>"Name"</th>
+                    <th>"Scope"</th>
+                    <th>"Keys"</th>
+                    <th>
+                        <span class="visually-hidden">"Actions"</span>
+                    </th>
+                </tr>
+            </thead>
+            <tbody>
+                {list
+                    .into_iter()
+                    .map(|secret| {
+                        let navigate = navigate.clone();
+                        let edit_href = format!("/uniform/secrets/edit/{}", secret.name);
+                        let keys = secret.keys.join(", ");
+                        let row = secret.clone();
+                        view! {
+                            <tr>
+                                <td>{secret.name}</td>
+                                <td>{secret.scope}</td>
+                                <td>{keys}</td>
+                                <td class="row-actions">
+                                    <button
+                                        type="button"
+                                        class="icon"
+                                        on:click=move |_| navigate(&edit_href, Default::default())
+                                    >
+                                        "Edit"
+                                        <span class="visually-hidden">" secret"</span>
+                                    </button>
+                                    <button
+                                        type="button"
+                                        class="icon"
+                                        on:click=move |_| ask_delete.run(row.clone())
+                                    >
+                                        "Delete"
+                                        <span class="visually-hidden">" secret"</span>
+                                    </button>
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
     }
 }

@@ -1,0 +1,686 @@
+//! `/uniform/secrets/add` and `/uniform/secrets/edit/:name`: the secret form — name, scope and
+//! key-value pairs, checked as the user types with Keptn's rules and messages. Values only
+//! travel from the browser to the server; on edit an empty value keeps the stored one.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+
+use crate::components::toast::use_toaster;
+use crate::error::AppError;
+use crate::model::{KeyValue, SecretForm};
+use crate::server_fns::secrets::{get_secret, list_scopes, CreateSecret, UpdateSecret};
+
+/// Where the form returns to.
+const LIST_PATH: &str = "/uniform/secrets";
+/// Longest secret name or key.
+const MAX_NAME_LEN: usize = 253;
+/// Message for an empty required field.
+pub const EMPTY_MESSAGE: &str = "Must not be empty";
+/// Message for a name that breaks `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`.
+pub const NAME_PATTERN_MESSAGE: &str = "Name must consist of lower case alphanumeric characters and '-' and must start and end with an alphanumeric character";
+/// Message for a name longer than 253 characters.
+pub const NAME_LENGTH_MESSAGE: &str = "Name must not have more than 253 characters";
+/// Message for a key that breaks `^[-._a-zA-Z0-9]+$`.
+pub const KEY_PATTERN_MESSAGE: &str =
+    "Key must consist of alphanumeric characters, '-', '_' or '.'";
+/// Message for a key longer than 253 characters.
+pub const KEY_LENGTH_MESSAGE: &str = "Key must not have more than 253 characters";
+
+/// What is wrong with a secret's name, if anything.
+pub fn name_error(name: &str) -> Option<String> {
+    let bytes = name.as_bytes();
+    let allowed = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-';
+    let alnum = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if name.is_empty() {
+        Some(EMPTY_MESSAGE.to_string())
+    } else if name.chars().count() > MAX_NAME_LEN {
+        Some(NAME_LENGTH_MESSAGE.to_string())
+    } else if !bytes.iter().all(allowed) || !alnum(bytes.first()) || !alnum(bytes.last()) {
+        Some(NAME_PATTERN_MESSAGE.to_string())
+    } else {
+        None
+    }
+}
+
+/// What is wrong with a key, if anything (`earlier`: the keys of the rows above it).
+pub fn key_error<'a>(key: &str, mut earlier: impl Iterator<Item = &'a str>) -> Option<String> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_');
+    if key.is_empty() {
+        Some(EMPTY_MESSAGE.to_string())
+    } else if key.chars().count() > MAX_NAME_LEN {
+        Some(KEY_LENGTH_MESSAGE.to_string())
+    } else if !key.bytes().all(allowed) {
+        Some(KEY_PATTERN_MESSAGE.to_string())
+    } else if earlier.any(|other| other == key) {
+        Some(format!("Key {key} is given more than once"))
+    } else {
+        None
+    }
+}
+
+/// Create or edit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Create,
+    Edit,
+}
+
+/// `/uniform/secrets/add`: an empty form; `?scope=` preselects the scope.
+#[component]
+pub fn CreateSecretPage() -> impl IntoView {
+    let scope = use_query_map()
+        .with_untracked(|query| query.get("scope"))
+        .unwrap_or_default();
+    view! {
+        <Title text="Create Secret" />
+        <h1>"Create Secret"</h1>
+        <SecretEditor mode=Mode::Create name=String::new() scope keys=Vec::new() />
+    }
+}
+
+/// `/uniform/secrets/edit/:name`: the form for an existing secret; its keys are listed with
+/// empty values (the values never leave the server).
+#[component]
+pub fn EditSecretPage() -> impl IntoView {
+    let params = use_params_map();
+    let secret = Resource::new(
+        move || params.with(|params| params.get("name").unwrap_or_default()),
+        get_secret,
+    );
+    view! {
+        <Title text="Edit Secret" />
+        <h1>"Edit Secret"</h1>
+        <Transition fallback=|| view! { <p>"Loading secret…"</p> }>
+            {move || {
+                secret
+                    .get()
+                    .map(|result| match result {
+                        Ok(secret) => {
+                            view! {
+                                <SecretEditor
+                                    mode=Mode::Edit
+                                    name=secret.name
+                                    scope=secret.scope
+                                    keys=secret.keys
+                                />
+                            }
+                                .into_any()
+                        }
+                        Err(error) => {
+                            view! {
+                                <p class="field-error" role="alert">
+                                    {error.to_string()}
+                                </p>
+                                <p>
+                                    <a href=LIST_PATH>"Back to the secrets"</a>
+                                </p>
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+    }
+}
+
+/// One key-value row of the form.
+#[derive(Clone, Copy)]
+struct Row {
+    /// Unique within the form (element ids, list keys).
+    id: usize,
+    key: RwSignal<String>,
+    value: RwSignal<String>,
+    /// The key as stored, for rows of the edited secret: while the key is unchanged an empty
+    /// value keeps the stored one.
+    stored_key: StoredValue<Option<String>>,
+    key_touched: RwSignal<bool>,
+    value_touched: RwSignal<bool>,
+    /// Whether the value is shown in clear.
+    shown: RwSignal<bool>,
+}
+
+impl Row {
+    /// True when an empty value would keep the stored one.
+    fn keeps_value(&self) -> bool {
+        self.stored_key
+            .with_value(|stored| stored.as_deref() == Some(self.key.get().as_str()))
+    }
+
+    fn value_error(&self) -> Option<String> {
+        (self.value.with(String::is_empty) && !self.keeps_value())
+            .then(|| EMPTY_MESSAGE.to_string())
+    }
+}
+
+/// The form itself, for both modes.
+#[component]
+fn SecretEditor(mode: Mode, name: String, scope: String, keys: Vec<String>) -> impl IntoView {
+    let create = ServerAction::<CreateSecret>::new();
+    let update = ServerAction::<UpdateSecret>::new();
+    let pending = Signal::derive(move || match mode {
+        Mode::Create => create.pending().get(),
+        Mode::Edit => update.pending().get(),
+    });
+    let navigate = use_navigate();
+    let toaster = use_toaster();
+
+    let name = RwSignal::new(name);
+    let scope = RwSignal::new(scope);
+    let name_touched = RwSignal::new(false);
+    let scope_touched = RwSignal::new(false);
+    // Set by a submit attempt: then every error shows, touched or not.
+    let attempted = RwSignal::new(false);
+    let server_error = RwSignal::new(None::<AppError>);
+
+    let next_id = StoredValue::new(0_usize);
+    let new_row = move |stored_key: Option<String>| {
+        let id = next_id.get_value();
+        next_id.set_value(id + 1);
+        Row {
+            id,
+            key: RwSignal::new(stored_key.clone().unwrap_or_default()),
+            value: RwSignal::new(String::new()),
+            stored_key: StoredValue::new(stored_key),
+            key_touched: RwSignal::new(false),
+            value_touched: RwSignal::new(false),
+            shown: RwSignal::new(false),
+        }
+    };
+    let initial_rows: Vec<Row> = if keys.is_empty() {
+        vec![new_row(None)]
+    } else {
+        keys.into_iter().map(|key| new_row(Some(key))).collect()
+    };
+    let rows = RwSignal::new(initial_rows);
+
+    let row_key_error = move |id: usize| {
+        rows.with(|rows| {
+            let position = rows.iter().position(|row| row.id == id)?;
+            let key = rows[position].key.get();
+            let earlier: Vec<String> = rows[..position].iter().map(|row| row.key.get()).collect();
+            key_error(&key, earlier.iter().map(String::as_str))
+        })
+    };
+    let client_name_error = move || match mode {
+        Mode::Create => name.with(|name| name_error(name)),
+        Mode::Edit => None,
+    };
+    let client_scope_error = move || {
+        (mode == Mode::Create && scope.with(String::is_empty)).then(|| EMPTY_MESSAGE.to_string())
+    };
+    let valid = Memo::new(move |_| {
+        client_name_error().is_none()
+            && client_scope_error().is_none()
+            && rows.with(|all| {
+                all.iter()
+                    .all(|row| row_key_error(row.id).is_none() && row.value_error().is_none())
+            })
+    });
+
+    // The server's message for `field`, if its last answer was about that field.
+    let server_field_error = move |field: &str| {
+        server_error.with(|error| match error {
+            Some(AppError::Conflict(message)) if field == "name" && mode == Mode::Create => {
+                Some(message.clone())
+            }
+            Some(error) => error.for_field(field),
+            None => None,
+        })
+    };
+    // The server's message when it belongs to no field shown.
+    let general_error = move || {
+        let rows_len = rows.with(Vec::len);
+        server_error.with(|error| match error {
+            None => None,
+            Some(AppError::Conflict(_)) if mode == Mode::Create => None,
+            Some(AppError::Invalid { field, message }) => {
+                let row_field = |prefix: &str| {
+                    field
+                        .strip_prefix(prefix)
+                        .and_then(|index| index.parse::<usize>().ok())
+                        .is_some_and(|index| index < rows_len)
+                };
+                let shown = matches!(field.as_str(), "name" | "scope" | "data")
+                    || row_field("key-")
+                    || row_field("value-");
+                (!shown).then(|| message.clone())
+            }
+            Some(error) => Some(error.to_string()),
+        })
+    };
+    let name_message = move || {
+        if name_touched.get() || attempted.get() {
+            client_name_error().or_else(|| server_field_error("name"))
+        } else {
+            server_field_error("name")
+        }
+    };
+    let scope_message = move || {
+        if scope_touched.get() || attempted.get() {
+            client_scope_error().or_else(|| server_field_error("scope"))
+        } else {
+            server_field_error("scope")
+        }
+    };
+    // Any edit makes the server's last answer stale.
+    let edited = move || server_error.set(None);
+
+    {
+        let navigate = navigate.clone();
+        Effect::new(move |_| {
+            let result = match mode {
+                Mode::Create => create.value().get().map(|result| result.map(|_| ())),
+                Mode::Edit => update.value().get().map(|result| result.map(|_| ())),
+            };
+            match result {
+                Some(Ok(())) => {
+                    if let Some(toaster) = toaster {
+                        toaster.show(match mode {
+                            Mode::Create => "Secret created successfully!",
+                            Mode::Edit => "Secret updated successfully!",
+                        });
+                    }
+                    navigate(LIST_PATH, Default::default());
+                }
+                Some(Err(error)) => server_error.set(Some(error)),
+                None => {}
+            }
+        });
+    }
+
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        attempted.set(true);
+        if !valid.get_untracked() || pending.get_untracked() {
+            return;
+        }
+        server_error.set(None);
+        let form = SecretForm {
+            name: name.get_untracked(),
+            scope: scope.get_untracked(),
+            data: rows.with_untracked(|rows| {
+                rows.iter()
+                    .map(|row| KeyValue {
+                        key: row.key.get_untracked(),
+                        value: row.value.get_untracked(),
+                    })
+                    .collect()
+            }),
+        };
+        match mode {
+            Mode::Create => {
+                create.dispatch(CreateSecret { form });
+            }
+            Mode::Edit => {
+                update.dispatch(UpdateSecret { form });
+            }
+        }
+    };
+
+    let name_field = move || {
+        let invalid = move || name_message().is_some();
+        match mode {
+            Mode::Create => view! {
+                <input
+                    id="secret-name"
+                    name="name"
+                    autocomplete="off"
+                    placeholder="e.g. API"
+                    prop:value=move || name.get()
+                    on:input=move |event| {
+                        name.set(event_target_value(&event));
+                        name_touched.set(true);
+                        edited();
+                    }
+                    on:blur=move |_| name_touched.set(true)
+                    aria-invalid=move || invalid().to_string()
+                    aria-describedby=move || invalid().then_some("secret-name-error")
+                />
+            }
+            .into_any(),
+            Mode::Edit => view! {
+                <input id="secret-name" name="name" readonly value=name.get_untracked() />
+            }
+            .into_any(),
+        }
+    };
+    let scope_field = move || {
+        match mode {
+        Mode::Create => view! { <ScopeSelect scope scope_touched edited=Callback::new(move |()| edited()) invalid=Signal::derive(move || scope_message().is_some()) /> }
+            .into_any(),
+        Mode::Edit => view! {
+            <input id="secret-scope" name="scope" readonly value=scope.get_untracked() />
+        }
+        .into_any(),
+    }
+    };
+
+    let add_row = move |_| {
+        let row = new_row(None);
+        rows.update(|rows| rows.push(row));
+        edited();
+    };
+    let remove_row = move |id: usize| {
+        rows.update(|rows| {
+            if rows.len() > 1 {
+                rows.retain(|row| row.id != id);
+            }
+        });
+        edited();
+    };
+    let row_view = move |row: Row| {
+        let id = row.id;
+        let position = move || rows.with(|rows| rows.iter().position(|r| r.id == id).unwrap_or(0));
+        let key_id = format!("secret-key-{id}");
+        let value_id = format!("secret-value-{id}");
+        let key_error_id = format!("secret-key-{id}-error");
+        let value_error_id = format!("secret-value-{id}-error");
+        let key_message = move || {
+            let server = server_field_error(&format!("key-{}", position()));
+            if row.key_touched.get() || attempted.get() {
+                row_key_error(id).or(server)
+            } else {
+                server
+            }
+        };
+        let value_message = move || {
+            let server = server_field_error(&format!("value-{}", position()));
+            if row.value_touched.get() || attempted.get() {
+                row.value_error().or(server)
+            } else {
+                server
+            }
+        };
+        let key_error_ref = key_error_id.clone();
+        let value_error_ref = value_error_id.clone();
+        view! {
+            <div
+                class="key-value"
+                role="group"
+                aria-label=move || format!("Key-value pair {}", position() + 1)
+            >
+                <div class="field">
+                    <label for=key_id.clone()>"Key"</label>
+                    <input
+                        id=key_id
+                        autocomplete="off"
+                        placeholder="e.g. Token"
+                        prop:value=move || row.key.get()
+                        on:input=move |event| {
+                            row.key.set(event_target_value(&event));
+                            row.key_touched.set(true);
+                            edited();
+                        }
+                        on:blur=move |_| row.key_touched.set(true)
+                        aria-invalid=move || key_message().is_some().to_string()
+                        aria-describedby=move || {
+                            key_message().is_some().then(|| key_error_ref.clone())
+                        }
+                    />
+                    {move || {
+                        key_message()
+                            .map(|message| {
+                                view! {
+                                    <p class="field-error" id=key_error_id.clone()>
+                                        {message}
+                                    </p>
+                                }
+                            })
+                    }}
+                </div>
+                <div class="field">
+                    <label for=value_id.clone()>"Value"</label>
+                    <div class="password-field">
+                        <input
+                            id=value_id
+                            type=move || if row.shown.get() { "text" } else { "password" }
+                            autocomplete="new-password"
+                            placeholder=move || row.keeps_value().then_some("Unchanged")
+                            prop:value=move || row.value.get()
+                            on:input=move |event| {
+                                row.value.set(event_target_value(&event));
+                                row.value_touched.set(true);
+                                edited();
+                            }
+                            on:blur=move |_| row.value_touched.set(true)
+                            aria-invalid=move || value_message().is_some().to_string()
+                            aria-describedby=move || {
+                                value_message().is_some().then(|| value_error_ref.clone())
+                            }
+                        />
+                        <button
+                            type="button"
+                            class="icon"
+                            on:click=move |_| row.shown.update(|shown| *shown = !*shown)
+                        >
+                            {move || if row.shown.get() { "Hide" } else { "Show" }}
+                            <span class="visually-hidden">" value"</span>
+                        </button>
+                    </div>
+                    {move || {
+                        value_message()
+                            .map(|message| {
+                                view! {
+                                    <p class="field-error" id=value_error_id.clone()>
+                                        {message}
+                                    </p>
+                                }
+                            })
+                    }}
+                </div>
+                <button
+                    type="button"
+                    class="icon remove"
+                    disabled=move || rows.with(|rows| rows.len() <= 1)
+                    on:click=move |_| remove_row(id)
+                >
+                    "Remove"
+                    <span class="visually-hidden">" key-value pair"</span>
+                </button>
+            </div>
+        }
+    };
+
+    view! {
+        <form class="secret-form" novalidate on:submit=submit>
+            <div class="field">
+                <label for="secret-name">"Name"</label>
+                {name_field}
+                {move || {
+                    name_message()
+                        .map(|message| {
+                            view! {
+                                <p class="field-error" id="secret-name-error">
+                                    {message}
+                                </p>
+                            }
+                        })
+                }}
+            </div>
+            <div class="field">
+                <label for="secret-scope">"Scope"</label>
+                {scope_field}
+                {move || {
+                    scope_message()
+                        .map(|message| {
+                            view! {
+                                <p class="field-error" id="secret-scope-error">
+                                    {message}
+                                </p>
+                            }
+                        })
+                }}
+            </div>
+            <fieldset class="key-values">
+                <legend>"Key-value pairs"</legend>
+                <For each=move || rows.get() key=|row| row.id children=row_view />
+                {move || {
+                    server_field_error("data")
+                        .map(|message| view! { <p class="field-error">{message}</p> })
+                }}
+                <button type="button" class="secondary" on:click=add_row>
+                    "Add key-value pair"
+                </button>
+            </fieldset>
+            {move || {
+                general_error()
+                    .map(|message| view! { <p class="field-error" role="alert">{message}</p> })
+            }}
+            <div class="form-actions">
+                <button type="submit" disabled=move || !valid.get() || pending.get()>
+                    {match mode {
+                        Mode::Create => "Add secret",
+                        Mode::Edit => "Update secret",
+                    }}
+                </button>
+                <button
+                    type="button"
+                    class="secondary"
+                    on:click=move |_| navigate(LIST_PATH, Default::default())
+                >
+                    "Cancel"
+                </button>
+            </div>
+        </form>
+    }
+}
+
+/// The scope `<select>`, filled from the server (disabled until the scopes are loaded).
+#[component]
+fn ScopeSelect(
+    scope: RwSignal<String>,
+    scope_touched: RwSignal<bool>,
+    edited: Callback<()>,
+    invalid: Signal<bool>,
+) -> impl IntoView {
+    let scopes = Resource::new(|| (), |_| list_scopes());
+    // A `?scope=` that is no scope preselects nothing.
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = scopes.get() {
+            if !scope.with_untracked(|scope| scope.is_empty() || list.contains(scope)) {
+                scope.set(String::new());
+            }
+        }
+    });
+    let loading = || {
+        view! {
+            <select id="secret-scope" name="scope" disabled>
+                <option value="">"Choose scope"</option>
+            </select>
+        }
+    };
+    view! {
+        <Transition fallback=loading>
+            {move || {
+                scopes
+                    .get()
+                    .map(|result| match result {
+                        Ok(list) => {
+                            let known = list.clone();
+                            view! {
+                                <select
+                                    id="secret-scope"
+                                    name="scope"
+                                    on:change=move |event| {
+                                        scope.set(event_target_value(&event));
+                                        scope_touched.set(true);
+                                        edited.run(());
+                                    }
+                                    on:blur=move |_| scope_touched.set(true)
+                                    aria-invalid=move || invalid.get().to_string()
+                                    aria-describedby=move || {
+                                        invalid.get().then_some("secret-scope-error")
+                                    }
+                                >
+                                    <option
+                                        value=""
+                                        disabled
+                                        selected=move || scope.with(|scope| !known.contains(scope))
+                                    >
+                                        "Choose scope"
+                                    </option>
+                                    {list
+                                        .into_iter()
+                                        .map(|name| {
+                                            let label = name.clone();
+                                            let value = name.clone();
+                                            view! {
+                                                <option
+                                                    value=name
+                                                    selected=move || scope.with(|scope| *scope == value)
+                                                >
+                                                    {label}
+                                                </option>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </select>
+                            }
+                                .into_any()
+                        }
+                        Err(error) => {
+                            view! {
+                                {loading()}
+                                <p class="field-error" role="alert">
+                                    {error.to_string()}
+                                </p>
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_keptns_rule() {
+        for good in ["slack-secret", "a", "a1", "1-a"] {
+            assert_eq!(name_error(good), None, "{good}");
+        }
+        for bad in ["Slack_Secret", "-a", "a-", "a.b", "a b", "ä"] {
+            assert_eq!(
+                name_error(bad).as_deref(),
+                Some(NAME_PATTERN_MESSAGE),
+                "{bad}"
+            );
+        }
+        assert_eq!(name_error("").as_deref(), Some(EMPTY_MESSAGE));
+        assert_eq!(name_error(&"a".repeat(253)), None);
+        assert_eq!(
+            name_error(&"a".repeat(254)).as_deref(),
+            Some(NAME_LENGTH_MESSAGE)
+        );
+    }
+
+    #[test]
+    fn keys_follow_keptns_rule() {
+        for good in ["token", "webhook-identifier", "A_b.c-1"] {
+            assert_eq!(key_error(good, std::iter::empty()), None, "{good}");
+        }
+        for bad in ["a b", "a/b", "ä", "a:b"] {
+            assert_eq!(
+                key_error(bad, std::iter::empty()).as_deref(),
+                Some(KEY_PATTERN_MESSAGE),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            key_error("", std::iter::empty()).as_deref(),
+            Some(EMPTY_MESSAGE)
+        );
+        assert_eq!(
+            key_error(&"k".repeat(254), std::iter::empty()).as_deref(),
+            Some(KEY_LENGTH_MESSAGE)
+        );
+        assert_eq!(
+            key_error("token", ["user", "token"].into_iter()).as_deref(),
+            Some("Key token is given more than once")
+        );
+    }
+}
