@@ -63,6 +63,37 @@ pub trait Backend: Send + Sync {
     async fn seen_values(&self) -> Result<SeenValues, AppError>;
 }
 
+/// Runs a server function's body: the session guard first, then `body` with the backend;
+/// an error also sets the answer's HTTP status (400 invalid input, 401, 404, 409, 500), so a
+/// user's mistake is never reported as a server failure.
+pub async fn call<T, F, Fut>(body: F) -> Result<T, AppError>
+where
+    F: FnOnce(Arc<dyn Backend>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    let result = match require_session().and_then(|_| backend()) {
+        Ok(backend) => body(backend).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = &result {
+        if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+            options.set_status(status_of(error));
+        }
+    }
+    result
+}
+
+fn status_of(error: &AppError) -> http::StatusCode {
+    use http::StatusCode;
+    match error {
+        AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 /// The backend provided by the server.
 pub fn backend() -> Result<Arc<dyn Backend>, AppError> {
     use_context::<Arc<dyn Backend>>().ok_or(AppError::Internal)

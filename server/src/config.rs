@@ -104,6 +104,36 @@ pub struct Config {
     )]
     pub session_idle_timeout: std::time::Duration,
 
+    /// Address ranges webhooks may reach although they are private, loopback or link-local
+    /// (comma-separated CIDRs, e.g. 127.0.0.1/32,10.0.0.0/8).
+    #[arg(
+        long,
+        env = "UNIFORM_WEBHOOK_ALLOW_CIDRS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub webhook_allow_cidrs: Vec<ipnet::IpNet>,
+
+    /// Longest a webhook call may take, connection included (e.g. 10s).
+    #[arg(
+        long,
+        env = "UNIFORM_WEBHOOK_TIMEOUT",
+        default_value = "10s",
+        value_parser = humantime::parse_duration,
+        global = true
+    )]
+    pub webhook_timeout: std::time::Duration,
+
+    /// Longest a webhook connection may take to open (e.g. 5s).
+    #[arg(
+        long,
+        env = "UNIFORM_WEBHOOK_CONNECT_TIMEOUT",
+        default_value = "5s",
+        value_parser = humantime::parse_duration,
+        global = true
+    )]
+    pub webhook_connect_timeout: std::time::Duration,
+
     /// Log line format.
     #[arg(
         long,
@@ -135,6 +165,9 @@ impl Config {
             api_token: None,
             admin_password: None,
             master_key: None,
+            webhook_allow_cidrs: Vec::new(),
+            webhook_timeout: std::time::Duration::from_secs(10),
+            webhook_connect_timeout: std::time::Duration::from_secs(5),
             session_idle_timeout: std::time::Duration::from_secs(12 * 3600),
             log_format: LogFormat::Text,
         }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod dispatcher;
 pub mod domain;
 pub mod error;
 pub mod rotate;
@@ -49,20 +50,39 @@ pub async fn run(
     Ok(())
 }
 
-/// Serves an already prepared `state` on `listener` until `shutdown` completes.
+/// Serves an already prepared `state` on `listener`, and runs the webhook sender, until
+/// `shutdown` completes; then stops accepting, finishes in-flight requests and returns.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let dispatcher = dispatcher::Dispatcher::new(
+        &state.config,
+        state.db.clone(),
+        state.keyring.clone(),
+        state.wake.clone(),
+    )
+    .map_err(std::io::Error::other)?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let sender = tokio::spawn(std::sync::Arc::new(dispatcher).run(stopped(stop_rx.clone())));
     if let Ok(addr) = listener.local_addr() {
         tracing::info!("listening on http://{addr}");
     }
     let router = web::router(state);
-    axum::serve(
+    let served = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .with_graceful_shutdown(stopped(stop_rx))
+    .await;
+    let _ = sender.await;
+    served
 }

@@ -35,7 +35,7 @@ pub async fn rotate_key(config: &Config) -> Result<Rotation, StartupError> {
     let new = Keyring::new(new_key.clone());
     let db_error = |e: sqlx::Error| StartupError::new("--database-url", e.to_string());
 
-    let mut tx = db.begin().await.map_err(db_error)?;
+    let mut tx = crate::db::write_tx(&db).await.map_err(db_error)?;
     let sealed = crate::db::secrets::all_sealed(&db)
         .await
         .map_err(db_error)?;

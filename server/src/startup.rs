@@ -35,6 +35,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         leptos_options,
         config: Arc::new(config),
         keyring: Arc::new(keyring),
+        wake: Arc::default(),
         login_limiter: Arc::default(),
     })
 }

@@ -21,6 +21,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The master key (and, mid-rotation, the previous one) sealing secret values.
     pub keyring: Arc<Keyring>,
+    /// Wakes the sender when new deliveries are queued.
+    pub wake: Arc<tokio::sync::Notify>,
     /// Failed logins per client address.
     pub login_limiter: Arc<LoginLimiter>,
 }

@@ -4,18 +4,34 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// Now, as an RFC 3339 UTC timestamp with millisecond precision (`2026-11-27T16:40:54.123Z`).
+/// Now, as an RFC 3339 UTC timestamp with exactly three fraction digits
+/// (`2026-11-27T16:40:54.120Z`), so timestamps also sort as text.
 pub fn now_rfc3339() -> String {
-    let now = OffsetDateTime::now_utc();
-    let truncated = now
-        .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
-        .unwrap_or(now);
-    truncated
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| now.unix_timestamp().to_string())
+    rfc3339(OffsetDateTime::now_utc())
+}
+
+/// `at` in the format of [`now_rfc3339`].
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_else(|_| at.unix_timestamp().to_string())
+}
+
+/// Unix milliseconds as an RFC 3339 timestamp (`None` when out of range).
+pub fn millis_to_rfc3339(millis: i64) -> Option<String> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .ok()
+        .map(rfc3339)
+}
+
+/// Now, in unix milliseconds.
+pub fn now_millis() -> i64 {
+    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// Now, in unix seconds.

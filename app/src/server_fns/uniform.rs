@@ -9,15 +9,13 @@ use crate::model::{Integration, SeenValues, Subscription};
 /// Lists the integrations with their subscriptions.
 #[server(prefix = "/rpc", endpoint = "uniform/list")]
 pub async fn list_integrations() -> Result<Vec<Integration>, AppError> {
-    crate::ssr::require_session()?;
-    crate::ssr::backend()?.list_integrations().await
+    crate::ssr::call(move |backend| async move { backend.list_integrations().await }).await
 }
 
 /// One integration with its subscriptions.
 #[server(prefix = "/rpc", endpoint = "uniform/get")]
 pub async fn get_integration(id: String) -> Result<Integration, AppError> {
-    crate::ssr::require_session()?;
-    crate::ssr::backend()?.get_integration(id).await
+    crate::ssr::call(move |backend| async move { backend.get_integration(id).await }).await
 }
 
 /// Adds a subscription to an integration; returns its id.
@@ -26,10 +24,12 @@ pub async fn create_subscription(
     integration_id: String,
     subscription: Subscription,
 ) -> Result<String, AppError> {
-    crate::ssr::require_session()?;
-    crate::ssr::backend()?
-        .create_subscription(integration_id, subscription)
-        .await
+    crate::ssr::call(move |backend| async move {
+        backend
+            .create_subscription(integration_id, subscription)
+            .await
+    })
+    .await
 }
 
 /// Replaces a subscription (`subscription.id` says which).
@@ -38,10 +38,12 @@ pub async fn update_subscription(
     integration_id: String,
     subscription: Subscription,
 ) -> Result<(), AppError> {
-    crate::ssr::require_session()?;
-    crate::ssr::backend()?
-        .update_subscription(integration_id, subscription)
-        .await
+    crate::ssr::call(move |backend| async move {
+        backend
+            .update_subscription(integration_id, subscription)
+            .await
+    })
+    .await
 }
 
 /// Deletes a subscription.
@@ -50,15 +52,16 @@ pub async fn delete_subscription(
     integration_id: String,
     subscription_id: String,
 ) -> Result<(), AppError> {
-    crate::ssr::require_session()?;
-    crate::ssr::backend()?
-        .delete_subscription(integration_id, subscription_id)
-        .await
+    crate::ssr::call(move |backend| async move {
+        backend
+            .delete_subscription(integration_id, subscription_id)
+            .await
+    })
+    .await
 }
 
 /// Values seen in received events (suggestions for tasks and filters).
 #[server(prefix = "/rpc", endpoint = "uniform/seen")]
 pub async fn load_seen_values() -> Result<SeenValues, AppError> {
-    crate::ssr::require_session()?;
-    crate::ssr::backend()?.seen_values().await
+    crate::ssr::call(move |backend| async move { backend.seen_values().await }).await
 }

@@ -102,15 +102,19 @@ impl From<DomainError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        let status = match rejection {
-            JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            JsonRejection::BytesRejection(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        Self::new(
-            status,
-            format!("malformed JSON body: {}", rejection.body_text()),
-        )
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large (at most 1 MiB)",
+            );
+        }
+        if let JsonRejection::MissingJsonContentType(_) = rejection {
+            return Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "the body must be JSON (Content-Type: application/json)",
+            );
+        }
+        Self::bad_request(format!("malformed JSON body: {}", rejection.body_text()))
     }
 }
 

@@ -3,6 +3,7 @@
 //! its 404 fallback included, sits behind the token check.
 
 pub mod error;
+pub mod events;
 pub mod secrets;
 pub mod tokens;
 pub mod uniform;
@@ -48,6 +49,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
         .merge(tokens::router())
         .merge(secrets::router())
         .merge(uniform::router())
+        .merge(events::router())
         .split_for_parts();
     openapi.paths.paths = std::mem::take(&mut openapi.paths.paths)
         .into_iter()

@@ -1,6 +1,7 @@
 //! Everything that speaks SQL: opening the pool, the embedded migrations, and one module of
 //! queries per table. No rules live here; the callers (`auth`, `domain`) decide.
 
+pub mod events;
 pub mod integrations;
 pub mod secrets;
 pub mod sessions;
@@ -14,6 +15,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 use crate::error::StartupError;
+
+/// Starts a write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock up front, so a
+/// transaction that reads before it writes waits (busy timeout) for other writers instead
+/// of failing with "database is locked" when it upgrades.
+pub async fn write_tx(db: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    db.begin_with("BEGIN IMMEDIATE").await
+}
 
 /// The migrations in `migrations/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

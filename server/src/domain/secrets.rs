@@ -184,7 +184,7 @@ pub async fn create(
     let name = submission.name;
     let sealed = seal_all(keyring, &name, &submission.entries);
 
-    let mut tx = db.begin().await?;
+    let mut tx = db::write_tx(db).await?;
     if db::secrets::scope_of(&mut tx, &name).await?.is_some() {
         return Err(DomainError::Conflict("secret already exists".to_string()));
     }
@@ -210,7 +210,7 @@ pub async fn update(
     validate_entries(&submission.entries, true)?;
     let name = submission.name;
 
-    let mut tx = db.begin().await?;
+    let mut tx = db::write_tx(db).await?;
     let Some(current_scope) = db::secrets::scope_of(&mut tx, &name).await? else {
         return Err(DomainError::NotFound("secret not found".to_string()));
     };
@@ -247,7 +247,7 @@ pub async fn update(
 
 /// Deletes secret `name` of `scope`; `NotFound` when there is no such secret in that scope.
 pub async fn delete(db: &SqlitePool, name: &str, scope: &str) -> Result<(), DomainError> {
-    let mut tx = db.begin().await?;
+    let mut tx = db::write_tx(db).await?;
     match db::secrets::scope_of(&mut tx, name).await? {
         Some(found) if found == scope => {}
         _ => {

@@ -198,6 +198,10 @@ impl BinaryServer {
 
     /// Stops the server with SIGTERM and returns everything it logged.
     pub fn stop(mut self) -> String {
+        self.terminate()
+    }
+
+    fn terminate(&mut self) -> String {
         let _ = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -207,5 +211,100 @@ impl BinaryServer {
         }
         let log = self.log.lock().unwrap().clone();
         log
+    }
+}
+
+impl Drop for BinaryServer {
+    /// A test that fails half-way must not leave the server running.
+    fn drop(&mut self) {
+        if self.reader.is_some() {
+            self.terminate();
+        }
+    }
+}
+
+/// A request the mock receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Received {
+    /// The value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A real HTTP server on 127.0.0.1:0 standing in for Slack: records every request and
+/// answers with the configured status and body (`{body}` is replaced by the request body).
+pub struct MockReceiver {
+    pub addr: SocketAddr,
+    received: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Received>>,
+    reply: std::sync::Arc<std::sync::Mutex<(u16, String)>>,
+}
+
+impl MockReceiver {
+    /// Starts a receiver answering 200 `ok`, as Slack does.
+    pub async fn start() -> Self {
+        use axum::extract::Request;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let reply = std::sync::Arc::new(std::sync::Mutex::new((200u16, "ok".to_string())));
+        let answer = reply.clone();
+        let app = axum::Router::new().fallback(move |request: Request| {
+            let tx = tx.clone();
+            let answer = answer.clone();
+            async move {
+                let (parts, body) = request.into_parts();
+                let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+                let body = String::from_utf8_lossy(&bytes).to_string();
+                let (status, text) = answer.lock().unwrap().clone();
+                let text = text.replace("{body}", &body);
+                let _ = tx.send(Received {
+                    method: parts.method.to_string(),
+                    path: parts
+                        .uri
+                        .path_and_query()
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_default(),
+                    headers: parts
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+                        .collect(),
+                    body,
+                });
+                (axum::http::StatusCode::from_u16(status).unwrap(), text)
+            }
+        });
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            addr,
+            received: tokio::sync::Mutex::new(rx),
+            reply,
+        }
+    }
+
+    /// From now on, answer `status` with `body`.
+    pub fn reply_with(&self, status: u16, body: &str) {
+        *self.reply.lock().unwrap() = (status, body.to_string());
+    }
+
+    /// The next request, waiting at most 10 s.
+    pub async fn next(&self) -> Received {
+        tokio::time::timeout(Duration::from_secs(10), self.received.lock().await.recv())
+            .await
+            .expect("no request reached the receiver within 10 s")
+            .unwrap()
     }
 }

@@ -1,0 +1,267 @@
+//! Queries on `events`, `deliveries` and `delivery_attempts`.
+
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+/// An event as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: String,
+    pub r#type: String,
+    pub source: String,
+    pub shkeptncontext: String,
+    pub triggeredid: Option<String>,
+    pub time: String,
+    pub project: Option<String>,
+    pub stage: Option<String>,
+    pub service: Option<String>,
+    pub body: String,
+}
+
+/// Stores `event` unless its id exists; true when stored.
+pub async fn insert(
+    tx: &mut Transaction<'_, Sqlite>,
+    event: &EventRow,
+    received_at: &str,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "INSERT INTO events (id, type, source, shkeptncontext, triggeredid, time, project, stage, service, body, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&event.id)
+    .bind(&event.r#type)
+    .bind(&event.source)
+    .bind(&event.shkeptncontext)
+    .bind(&event.triggeredid)
+    .bind(&event.time)
+    .bind(&event.project)
+    .bind(&event.stage)
+    .bind(&event.service)
+    .bind(&event.body)
+    .bind(received_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// The keptn context of event `id`.
+pub async fn context_of(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: &str,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT shkeptncontext FROM events WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Event `id`.
+pub async fn get(db: &SqlitePool, id: &str) -> sqlx::Result<Option<EventRow>> {
+    sqlx::query_as(
+        "SELECT id, type, source, shkeptncontext, triggeredid, time, project, stage, service, body
+         FROM events WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// A page of events, newest first: (rowid, body) rows after `before` (a rowid), and the
+/// total (both read from one snapshot).
+pub async fn page(
+    db: &SqlitePool,
+    context: Option<&str>,
+    event_type: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<(Vec<(i64, String)>, i64)> {
+    let mut tx = db.begin().await?;
+    let rows = sqlx::query_as(
+        "SELECT rowid, body FROM events
+         WHERE (?1 IS NULL OR shkeptncontext = ?1) AND (?2 IS NULL OR type = ?2)
+           AND (?3 IS NULL OR rowid < ?3)
+         ORDER BY rowid DESC LIMIT ?4",
+    )
+    .bind(context)
+    .bind(event_type)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    let total = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM events WHERE (?1 IS NULL OR shkeptncontext = ?1) AND (?2 IS NULL OR type = ?2)",
+    )
+    .bind(context)
+    .bind(event_type)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((rows, total))
+}
+
+/// Queues a delivery of `event_id` to `subscription_id`, due at once.
+pub async fn insert_delivery(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: &str,
+    subscription_id: &str,
+    integration_id: &str,
+    event_id: &str,
+    now: &str,
+    now_millis: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO deliveries (id, subscription_id, integration_id, event_id, status, next_attempt_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(subscription_id)
+    .bind(integration_id)
+    .bind(event_id)
+    .bind(now_millis)
+    .bind(now)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Leases up to `limit` due deliveries until `lease_until` (unix ms); returns their ids.
+pub async fn claim_due(
+    db: &SqlitePool,
+    now_millis: i64,
+    lease_until: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "UPDATE deliveries SET lease_until = ?2
+         WHERE id IN (
+             SELECT id FROM deliveries
+             WHERE status IN ('pending', 'retrying') AND next_attempt_at <= ?1
+               AND (lease_until IS NULL OR lease_until < ?1)
+             ORDER BY next_attempt_at LIMIT ?3)
+         RETURNING id",
+    )
+    .bind(now_millis)
+    .bind(lease_until)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// A delivery with what its attempt needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub subscription_id: String,
+    pub integration_id: String,
+    pub event_id: String,
+    pub attempt_count: i64,
+}
+
+/// Delivery `id`.
+pub async fn delivery(db: &SqlitePool, id: &str) -> sqlx::Result<Option<DeliveryRow>> {
+    sqlx::query_as(
+        "SELECT id, subscription_id, integration_id, event_id, attempt_count FROM deliveries WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// One recorded attempt.
+pub struct AttemptRecord<'a> {
+    pub number: i64,
+    pub started_at: &'a str,
+    pub duration_ms: i64,
+    pub request: &'a str,
+    pub response: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// The outcome to store on the delivery after an attempt.
+pub struct Outcome<'a> {
+    pub status: &'a str,
+    pub status_code: Option<i64>,
+    pub reason: Option<&'a str>,
+    pub next_attempt_at: Option<i64>,
+}
+
+/// Records an attempt and the delivery's new state in one transaction.
+pub async fn record_attempt(
+    db: &SqlitePool,
+    delivery_id: &str,
+    attempt: &AttemptRecord<'_>,
+    outcome: &Outcome<'_>,
+    now: &str,
+) -> sqlx::Result<()> {
+    let mut tx = super::write_tx(db).await?;
+    sqlx::query(
+        "INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, request, response, error)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(delivery_id)
+    .bind(attempt.number)
+    .bind(attempt.started_at)
+    .bind(attempt.duration_ms)
+    .bind(attempt.request)
+    .bind(attempt.response)
+    .bind(attempt.error)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE deliveries SET status = ?, attempt_count = ?, last_status_code = ?, reason = ?,
+             duration_ms = ?, next_attempt_at = ?, lease_until = NULL, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(outcome.status)
+    .bind(attempt.number)
+    .bind(outcome.status_code)
+    .bind(outcome.reason)
+    .bind(attempt.duration_ms)
+    .bind(outcome.next_attempt_at)
+    .bind(now)
+    .bind(delivery_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// A delivery that ended failed, as an error event of its integration.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FailureRow {
+    pub integration_id: String,
+    pub reason: Option<String>,
+    pub updated_at: String,
+    pub shkeptncontext: String,
+    pub event_type: String,
+    pub event_id: String,
+    pub triggeredid: Option<String>,
+}
+
+/// Failed deliveries, newest first, optionally of one integration, and their total (both
+/// read from one snapshot).
+pub async fn failures(
+    db: &SqlitePool,
+    integration_id: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<(Vec<FailureRow>, i64)> {
+    let mut tx = db.begin().await?;
+    let rows = sqlx::query_as(
+        "SELECT d.integration_id, d.reason, d.updated_at, e.shkeptncontext, e.type AS event_type,
+                e.id AS event_id, e.triggeredid
+         FROM deliveries d JOIN events e ON e.id = d.event_id
+         WHERE d.status = 'failed' AND (?1 IS NULL OR d.integration_id = ?1)
+         ORDER BY d.updated_at DESC, d.id LIMIT ?2",
+    )
+    .bind(integration_id)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    let total = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deliveries WHERE status = 'failed' AND (?1 IS NULL OR integration_id = ?1)",
+    )
+    .bind(integration_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((rows, total))
+}

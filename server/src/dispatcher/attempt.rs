@@ -1,0 +1,401 @@
+//! One delivery attempt: render the subscription's webhook for the event (secrets opened
+//! now, only from scope `keptn-webhook-service`), send it, record what was sent and received
+//! with every secret value replaced by `***`, and settle the delivery.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use app::model::{Webhook, WEBHOOK_SCOPE};
+use serde_json::{json, Value};
+
+use super::guard::Refused;
+use super::Dispatcher;
+use crate::crypto::SecretValue;
+use crate::db;
+use crate::templates::render::{Compiled, Data, Landing};
+use crate::templates::{parse, TemplateError};
+use crate::util;
+
+/// Largest response body kept in the attempt record.
+const MAX_RESPONSE_BODY: usize = 64 * 1024;
+
+/// A webhook with its templates translated (once per subscription version).
+pub struct CompiledWebhook {
+    method: reqwest::Method,
+    url: Compiled,
+    headers: Vec<(String, Compiled)>,
+    payload: Option<Compiled>,
+    /// The Content-Type to add when the webhook sets none.
+    default_content_type: Option<&'static str>,
+    secret_refs: Vec<(String, String)>,
+    proxy: Option<String>,
+}
+
+/// Translates every template of `webhook`.
+pub fn compile(webhook: &Webhook) -> Result<CompiledWebhook, String> {
+    let fail = |field: &str, e: TemplateError| format!("{field}: {e}");
+    let url = parse(&webhook.url).map_err(|e| fail("url", e))?;
+    let mut secret_refs = url.secret_refs();
+    let mut headers = Vec::new();
+    for header in &webhook.headers {
+        let template = parse(&header.value).map_err(|e| fail(&header.key, e))?;
+        secret_refs.extend(template.secret_refs());
+        headers.push((
+            header.key.clone(),
+            Compiled::from_template(&template, Landing::Header),
+        ));
+    }
+    let content_type = webhook
+        .headers
+        .iter()
+        .find(|h| h.key.eq_ignore_ascii_case("content-type"))
+        .map(|h| h.value.to_ascii_lowercase());
+    let is_json = match &content_type {
+        Some(value) => value.contains("json"),
+        None => {
+            let start = webhook.payload.trim_start();
+            start.starts_with('{') || start.starts_with('[')
+        }
+    };
+    let payload = if webhook.payload.is_empty() {
+        None
+    } else {
+        let template = parse(&webhook.payload).map_err(|e| fail("payload", e))?;
+        secret_refs.extend(template.secret_refs());
+        let landing = if is_json {
+            Landing::Json
+        } else {
+            Landing::Text
+        };
+        Some(Compiled::from_template(&template, landing))
+    };
+    let default_content_type = match (&content_type, &payload, is_json) {
+        (Some(_), _, _) | (None, None, _) => None,
+        (None, Some(_), true) => Some("application/json"),
+        (None, Some(_), false) => Some("text/plain; charset=utf-8"),
+    };
+    secret_refs.sort();
+    secret_refs.dedup();
+    Ok(CompiledWebhook {
+        method: reqwest::Method::from_bytes(webhook.method.as_bytes())
+            .map_err(|_| format!("unsupported method {}", webhook.method))?,
+        url: Compiled::from_template(&url, Landing::Url),
+        headers,
+        payload,
+        default_content_type,
+        secret_refs,
+        proxy: webhook.proxy.clone().filter(|p| !p.is_empty()),
+    })
+}
+
+/// Replaces every secret value (and its JSON- and percent-encoded forms) with `***`.
+pub struct Masker {
+    needles: Vec<String>,
+}
+
+impl Masker {
+    fn new(secrets: &HashMap<(String, String), SecretValue>) -> Self {
+        let mut needles = Vec::new();
+        for value in secrets.values().filter(|v| !v.is_empty()) {
+            let raw = value.expose().to_string();
+            let json = Value::String(raw.clone()).to_string();
+            needles.push(json[1..json.len() - 1].to_string());
+            needles.push(crate::templates::render::percent_encode(&raw));
+            needles.push(raw);
+        }
+        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        needles.dedup();
+        Self { needles }
+    }
+
+    /// `text` with every secret value masked.
+    pub fn mask(&self, text: &str) -> String {
+        let mut masked = text.to_string();
+        for needle in &self.needles {
+            if !needle.is_empty() {
+                masked = masked.replace(needle.as_str(), "***");
+            }
+        }
+        masked
+    }
+}
+
+/// What an attempt ended with.
+struct Ended {
+    request: Value,
+    response: Option<Value>,
+    error: Option<String>,
+    status_code: Option<i64>,
+    delivered: bool,
+    reason: Option<String>,
+}
+
+/// Sends delivery `id` once and records the outcome.
+pub async fn run(dispatcher: &Dispatcher, id: &str) {
+    let delivery = match db::events::delivery(&dispatcher.db, id).await {
+        Ok(Some(delivery)) => delivery,
+        Ok(None) => return,
+        Err(error) => {
+            tracing::error!(%error, delivery = %id, "cannot load delivery");
+            return;
+        }
+    };
+    let started_at = util::now_rfc3339();
+    let started = Instant::now();
+    let ended = attempt(dispatcher, &delivery).await;
+    let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let number = delivery.attempt_count + 1;
+    let status = if ended.delivered {
+        "delivered"
+    } else {
+        "failed"
+    };
+    let request = ended.request.to_string();
+    let response = ended.response.as_ref().map(Value::to_string);
+    let record = db::events::AttemptRecord {
+        number,
+        started_at: &started_at,
+        duration_ms,
+        request: &request,
+        response: response.as_deref(),
+        error: ended.error.as_deref(),
+    };
+    let outcome = db::events::Outcome {
+        status,
+        status_code: ended.status_code,
+        reason: ended.reason.as_deref(),
+        next_attempt_at: None,
+    };
+    match db::events::record_attempt(&dispatcher.db, id, &record, &outcome, &util::now_rfc3339())
+        .await
+    {
+        Ok(()) => tracing::info!(
+            delivery = %id, subscription = %delivery.subscription_id, status,
+            code = ?ended.status_code, reason = ?ended.reason, duration_ms, "delivery attempt"
+        ),
+        Err(error) => tracing::error!(%error, delivery = %id, "cannot record the attempt"),
+    }
+}
+
+fn failed(request: Value, reason: String) -> Ended {
+    Ended {
+        request,
+        response: None,
+        error: Some(reason.clone()),
+        status_code: None,
+        delivered: false,
+        reason: Some(reason),
+    }
+}
+
+async fn attempt(dispatcher: &Dispatcher, delivery: &db::events::DeliveryRow) -> Ended {
+    let unsent = json!(null);
+    let subscription = match crate::domain::integrations::get_subscription(
+        &dispatcher.db,
+        &delivery.integration_id,
+        &delivery.subscription_id,
+    )
+    .await
+    {
+        Ok(subscription) => subscription,
+        Err(_) => return failed(unsent, "the subscription was deleted".to_string()),
+    };
+    let Some(webhook) = subscription.webhook else {
+        return failed(unsent, "the subscription has no webhook".to_string());
+    };
+    let event: Value = match db::events::get(&dispatcher.db, &delivery.event_id).await {
+        Ok(Some(row)) => serde_json::from_str(&row.body).unwrap_or(Value::Null),
+        _ => return failed(unsent, "the event is gone".to_string()),
+    };
+    let template_request =
+        json!({"method": webhook.method, "url": webhook.url, "headers": [], "body": null});
+    let compiled = match compiled(dispatcher, &subscription.id, &webhook) {
+        Ok(compiled) => compiled,
+        Err(message) => return failed(template_request, message),
+    };
+
+    // Secrets: opened now, only from the webhook scope, dropped when this attempt ends.
+    let mut secrets = HashMap::new();
+    for (name, key) in &compiled.secret_refs {
+        let in_scope =
+            crate::domain::secrets::list(&dispatcher.db, Some(name), Some(WEBHOOK_SCOPE))
+                .await
+                .map(|found| !found.is_empty())
+                .unwrap_or(false);
+        if !in_scope {
+            continue;
+        }
+        match crate::domain::secrets::open_value(&dispatcher.db, &dispatcher.keyring, name, key)
+            .await
+        {
+            Ok(Some(value)) => {
+                secrets.insert((name.clone(), key.clone()), value);
+            }
+            Ok(None) => {}
+            Err(error) => return failed(template_request, error.to_string()),
+        }
+    }
+    let masker = Masker::new(&secrets);
+    let data = Data {
+        event: &event,
+        secrets: &secrets,
+    };
+    let rendered = (|| {
+        let url = compiled
+            .url
+            .render(&data)
+            .map_err(|e| format!("url: {e}"))?;
+        let mut headers = Vec::new();
+        for (key, value) in &compiled.headers {
+            headers.push((
+                key.clone(),
+                value
+                    .render(&data)
+                    .map_err(|e| format!("header {key}: {e}"))?,
+            ));
+        }
+        let body = match &compiled.payload {
+            Some(payload) => Some(payload.render(&data).map_err(|e| format!("payload: {e}"))?),
+            None => None,
+        };
+        Ok::<_, String>((url, headers, body))
+    })();
+    let (url, mut headers, body) = match rendered {
+        Ok(parts) => parts,
+        Err(message) => return failed(template_request, masker.mask(&message)),
+    };
+    if let Some(content_type) = compiled.default_content_type {
+        headers.push(("Content-Type".to_string(), content_type.to_string()));
+    }
+    headers.push(("webhook-id".to_string(), delivery.id.clone()));
+    let request_record = json!({
+        "method": compiled.method.as_str(),
+        "url": masker.mask(&url),
+        "headers": headers.iter().map(|(k, v)| json!({"key": k, "value": masker.mask(v)})).collect::<Vec<_>>(),
+        "body": body.as_deref().map(|b| masker.mask(b)),
+    });
+
+    if let Err(reason) = check_url(dispatcher, &url) {
+        return failed(request_record, masker.mask(&reason));
+    }
+    let client = match dispatcher.client_for(compiled.proxy.as_deref()) {
+        Ok(client) => client,
+        Err(reason) => return failed(request_record, reason),
+    };
+    let mut request = client.request(compiled.method.clone(), &url);
+    for (key, value) in &headers {
+        request = request.header(key, value);
+    }
+    if let Some(body) = body {
+        request = request.body(body);
+    }
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status();
+            let response_headers: Vec<Value> = response
+                .headers()
+                .iter()
+                .map(|(k, v)| json!({"key": k.as_str(), "value": masker.mask(&String::from_utf8_lossy(v.as_bytes()))}))
+                .collect();
+            let mut text = response.text().await.unwrap_or_default();
+            if text.len() > MAX_RESPONSE_BODY {
+                let mut cut = MAX_RESPONSE_BODY;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+            }
+            let text = masker.mask(&text);
+            let delivered = status.is_success();
+            let reason = if delivered {
+                None
+            } else {
+                Some(reason_for(status, &text))
+            };
+            Ended {
+                request: request_record,
+                response: Some(
+                    json!({"status": status.as_u16(), "headers": response_headers, "body": text}),
+                ),
+                error: None,
+                status_code: Some(i64::from(status.as_u16())),
+                delivered,
+                reason,
+            }
+        }
+        Err(error) => failed(request_record, masker.mask(&describe(&error))),
+    }
+}
+
+fn compiled(
+    dispatcher: &Dispatcher,
+    subscription_id: &str,
+    webhook: &Webhook,
+) -> Result<Arc<CompiledWebhook>, String> {
+    let key = format!(
+        "{subscription_id}\n{}",
+        serde_json::to_string(webhook).unwrap_or_default()
+    );
+    let mut cache = dispatcher
+        .compiled
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(found) = cache.get(&key) {
+        return Ok(found.clone());
+    }
+    let compiled = Arc::new(compile(webhook)?);
+    cache.retain(|k, _| !k.starts_with(&format!("{subscription_id}\n")));
+    cache.insert(key, compiled.clone());
+    Ok(compiled)
+}
+
+/// Refuses non-http(s) URLs and IP-literal hosts the policy forbids (named hosts are
+/// checked by the resolver, on the very addresses that get dialled).
+fn check_url(dispatcher: &Dispatcher, url: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("unsupported URL scheme {}", parsed.scheme()));
+    }
+    let ip = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip),
+        Some(url::Host::Domain(_)) => return Ok(()),
+        None => return Err("the URL has no host".to_string()),
+    };
+    dispatcher
+        .policy
+        .check(parsed.host_str().unwrap_or_default(), ip)
+        .map_err(|refused| refused.to_string())
+}
+
+/// A failed request in words: the refusal when the guard refused, else the error chain.
+fn describe(error: &reqwest::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    let mut parts = Vec::new();
+    while let Some(current) = source {
+        if let Some(refused) = current.downcast_ref::<Refused>() {
+            return refused.to_string();
+        }
+        let text = current.to_string();
+        if !parts.iter().any(|p: &String| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = current.source();
+    }
+    if error.is_timeout() {
+        parts.insert(0, "timed out".to_string());
+    }
+    parts.join(": ")
+}
+
+/// The reason of a non-2xx answer: the status, and the body when it is short (Slack's error
+/// strings such as `invalid_payload` or `channel_not_found`).
+fn reason_for(status: reqwest::StatusCode, body: &str) -> String {
+    let body = body.trim();
+    if body.is_empty() || body.len() > 200 {
+        format!("HTTP {}", status.as_u16())
+    } else {
+        format!("HTTP {}: {body}", status.as_u16())
+    }
+}

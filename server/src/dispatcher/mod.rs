@@ -1,0 +1,144 @@
+//! The sender: a tokio task that leases due deliveries, renders each request just in time
+//! (event data + secrets opened at that moment), sends it through the one hardened client,
+//! and records the attempt with every secret value masked. Woken at once by ingress; also
+//! looks every second, so deliveries left by a previous process are picked up.
+
+pub mod attempt;
+pub mod guard;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::crypto::Keyring;
+use guard::{GuardedResolver, TargetPolicy};
+
+/// How long a claimed delivery stays leased to this sender.
+const LEASE: Duration = Duration::from_secs(60);
+/// How many deliveries are sent at the same time.
+const CONCURRENCY: usize = 8;
+
+/// What the sender needs; shared with every attempt.
+pub struct Dispatcher {
+    pub db: SqlitePool,
+    pub keyring: Arc<Keyring>,
+    pub wake: Arc<Notify>,
+    pub policy: Arc<TargetPolicy>,
+    /// The one shared client (no proxy); clients for proxies are made per proxy URL.
+    pub client: reqwest::Client,
+    proxied: Mutex<HashMap<String, reqwest::Client>>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    /// Translated templates by subscription id and webhook text: translated once.
+    pub compiled: Mutex<HashMap<String, Arc<attempt::CompiledWebhook>>>,
+}
+
+impl Dispatcher {
+    /// A dispatcher for `config`, sharing the pool, keys and wake-up signal.
+    pub fn new(
+        config: &Config,
+        db: SqlitePool,
+        keyring: Arc<Keyring>,
+        wake: Arc<Notify>,
+    ) -> Result<Self, reqwest::Error> {
+        let policy = Arc::new(TargetPolicy::new(config.webhook_allow_cidrs.clone()));
+        let client = build_client(
+            &policy,
+            config.webhook_timeout,
+            config.webhook_connect_timeout,
+            None,
+        )?;
+        Ok(Self {
+            db,
+            keyring,
+            wake,
+            policy,
+            client,
+            proxied: Mutex::new(HashMap::new()),
+            timeout: config.webhook_timeout,
+            connect_timeout: config.webhook_connect_timeout,
+            compiled: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The client for `proxy` (the shared one without).
+    pub fn client_for(&self, proxy: Option<&str>) -> Result<reqwest::Client, String> {
+        let Some(proxy) = proxy.filter(|p| !p.is_empty()) else {
+            return Ok(self.client.clone());
+        };
+        let mut clients = self.proxied.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(proxy) {
+            return Ok(client.clone());
+        }
+        let client = build_client(
+            &self.policy,
+            self.timeout,
+            self.connect_timeout,
+            Some(proxy),
+        )
+        .map_err(|e| format!("invalid proxy {proxy}: {e}"))?;
+        clients.insert(proxy.to_string(), client.clone());
+        Ok(client)
+    }
+
+    /// Runs until `shutdown` completes: claims due deliveries and sends them.
+    pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+        loop {
+            let now = crate::util::now_millis();
+            let lease_until = now + i64::try_from(LEASE.as_millis()).unwrap_or(60_000);
+            let claimed = match crate::db::events::claim_due(&self.db, now, lease_until, 32).await {
+                Ok(ids) => ids,
+                Err(error) => {
+                    tracing::error!(%error, "cannot claim deliveries");
+                    Vec::new()
+                }
+            };
+            for id in &claimed {
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    return;
+                };
+                let this = self.clone();
+                let id = id.clone();
+                tokio::spawn(async move {
+                    attempt::run(&this, &id).await;
+                    drop(permit);
+                });
+            }
+            if !claimed.is_empty() {
+                continue;
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.wake.notified() => {},
+                () = tokio::time::sleep(Duration::from_secs(1)) => {},
+            }
+        }
+    }
+}
+
+fn build_client(
+    policy: &Arc<TargetPolicy>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    proxy: Option<&str>,
+) -> Result<reqwest::Client, reqwest::Error> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(connect_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(Arc::new(GuardedResolver {
+            policy: policy.clone(),
+        }))
+        .user_agent(concat!("Uniform/", env!("CARGO_PKG_VERSION")));
+    builder = match proxy {
+        Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy)?),
+        None => builder.no_proxy(),
+    };
+    builder.build()
+}

@@ -1,0 +1,274 @@
+//! Event ingress, independent of HTTP: validate a Keptn CloudEvent, store it, and in the
+//! same transaction queue one delivery per matching webhook subscription (a transactional
+//! outbox); then wake the sender. Matching follows Keptn's distributor.
+
+use app::model::Subscription;
+use serde_json::{Map, Value};
+use sqlx::SqlitePool;
+use tokio::sync::Notify;
+
+use crate::db;
+use crate::db::events::EventRow;
+use crate::error::DomainError;
+use crate::util;
+
+/// What ingesting an event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ingested {
+    /// The event's keptn context (generated when it had none).
+    pub keptn_context: String,
+    /// The event's id.
+    pub id: String,
+    /// False when an event with this id had been accepted before (nothing new was stored).
+    pub created: bool,
+    /// How many deliveries were queued.
+    pub deliveries: usize,
+}
+
+fn string_field(
+    event: &Map<String, Value>,
+    field: &str,
+    required: bool,
+) -> Result<Option<String>, DomainError> {
+    match event.get(field) {
+        None | Some(Value::Null) if required => {
+            Err(DomainError::invalid(field, format!("{field} is required")))
+        }
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if required && s.is_empty() => Err(DomainError::invalid(
+            field,
+            format!("{field} must not be empty"),
+        )),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(DomainError::invalid(
+            field,
+            format!("{field} must be a string"),
+        )),
+    }
+}
+
+/// Checks the envelope, fills in `id`, `time` and `shkeptncontext` when absent.
+pub fn normalize(event: Value) -> Result<EventRow, DomainError> {
+    let Value::Object(mut map) = event else {
+        return Err(DomainError::invalid(
+            "event",
+            "the event must be a JSON object",
+        ));
+    };
+    let event_type = string_field(&map, "type", true)?.unwrap_or_default();
+    string_field(&map, "specversion", true)?;
+    let source = string_field(&map, "source", true)?.unwrap_or_default();
+    match map.get("data") {
+        Some(Value::Object(_)) => {}
+        None | Some(Value::Null) => return Err(DomainError::invalid("data", "data is required")),
+        Some(_) => return Err(DomainError::invalid("data", "data must be an object")),
+    }
+    for optional in [
+        "triggeredid",
+        "contenttype",
+        "shkeptnspecversion",
+        "gitcommitid",
+    ] {
+        string_field(&map, optional, false)?;
+    }
+    let id = string_field(&map, "id", false)?
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let time = string_field(&map, "time", false)?
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(util::now_rfc3339);
+    let context = string_field(&map, "shkeptncontext", false)?
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let triggeredid = string_field(&map, "triggeredid", false)?;
+    map.insert("id".into(), Value::String(id.clone()));
+    map.insert("time".into(), Value::String(time.clone()));
+    map.insert("shkeptncontext".into(), Value::String(context.clone()));
+    let data_string = |key: &str| {
+        map.get("data")
+            .and_then(|d| d.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let (project, stage, service) = (
+        data_string("project"),
+        data_string("stage"),
+        data_string("service"),
+    );
+    Ok(EventRow {
+        id,
+        r#type: event_type,
+        source,
+        shkeptncontext: context,
+        triggeredid,
+        time,
+        project,
+        stage,
+        service,
+        body: Value::Object(map).to_string(),
+    })
+}
+
+/// Whether `subscription` wants `event` (type, with a trailing `>` matching any suffix,
+/// and every non-empty filter list containing the event's value).
+pub fn matches(subscription: &Subscription, event: &EventRow) -> bool {
+    let type_matches = match subscription.event.strip_suffix(">") {
+        Some(prefix) => event.r#type.starts_with(prefix) && event.r#type.len() > prefix.len(),
+        None => subscription.event == event.r#type,
+    };
+    let within = |list: &[String], value: &Option<String>| {
+        list.is_empty() || value.as_ref().is_some_and(|v| list.contains(v))
+    };
+    type_matches
+        && within(&subscription.filter.projects, &event.project)
+        && within(&subscription.filter.stages, &event.stage)
+        && within(&subscription.filter.services, &event.service)
+}
+
+/// Stores `event` and queues its deliveries in one transaction, then wakes the sender.
+pub async fn ingest(db: &SqlitePool, wake: &Notify, event: Value) -> Result<Ingested, DomainError> {
+    let event = normalize(event)?;
+    let subscriptions = crate::domain::integrations::list(db, None, None).await?;
+    let mut tx = db::write_tx(db).await?;
+    let now = util::now_rfc3339();
+    if !db::events::insert(&mut tx, &event, &now).await? {
+        let keptn_context = db::events::context_of(&mut tx, &event.id)
+            .await?
+            .unwrap_or(event.shkeptncontext);
+        tx.commit().await?;
+        return Ok(Ingested {
+            keptn_context,
+            id: event.id,
+            created: false,
+            deliveries: 0,
+        });
+    }
+    let now_millis = util::now_millis();
+    let mut deliveries = 0;
+    for integration in &subscriptions {
+        for subscription in &integration.subscriptions {
+            if subscription.webhook.is_some() && matches(subscription, &event) {
+                db::events::insert_delivery(
+                    &mut tx,
+                    &uuid::Uuid::new_v4().to_string(),
+                    &subscription.id,
+                    &integration.id,
+                    &event.id,
+                    &now,
+                    now_millis,
+                )
+                .await?;
+                deliveries += 1;
+            }
+        }
+    }
+    tx.commit().await?;
+    tracing::info!(event = %event.id, r#type = %event.r#type, deliveries, "event accepted");
+    if deliveries > 0 {
+        wake.notify_one();
+    }
+    Ok(Ingested {
+        keptn_context: event.shkeptncontext,
+        id: event.id,
+        created: true,
+        deliveries,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::model::SubscriptionFilter;
+    use serde_json::json;
+
+    fn event(event_type: &str, stage: &str) -> EventRow {
+        normalize(
+            json!({"type": event_type, "specversion": "1.0", "source": "test",
+                         "data": {"project": "p", "stage": stage, "service": "s"}}),
+        )
+        .unwrap()
+    }
+
+    fn subscription(event: &str, stages: &[&str]) -> Subscription {
+        Subscription {
+            event: event.to_string(),
+            filter: SubscriptionFilter {
+                stages: stages.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn matching_follows_keptns_distributor() {
+        let seed = subscription("sh.keptn.event.evaluation.finished", &["dev", "staging"]);
+        assert!(matches(
+            &seed,
+            &event("sh.keptn.event.evaluation.finished", "dev")
+        ));
+        assert!(matches(
+            &seed,
+            &event("sh.keptn.event.evaluation.finished", "staging")
+        ));
+        assert!(!matches(
+            &seed,
+            &event("sh.keptn.event.evaluation.finished", "production")
+        ));
+        assert!(!matches(
+            &seed,
+            &event("sh.keptn.event.evaluation.started", "dev")
+        ));
+        let any = subscription("sh.keptn.event.evaluation.>", &[]);
+        assert!(matches(
+            &any,
+            &event("sh.keptn.event.evaluation.started", "x")
+        ));
+        assert!(!matches(
+            &any,
+            &event("sh.keptn.event.deployment.started", "x")
+        ));
+    }
+
+    #[test]
+    fn the_envelope_is_checked_and_completed() {
+        let row = event("sh.keptn.event.evaluation.finished", "dev");
+        assert!(uuid::Uuid::parse_str(&row.id).is_ok());
+        assert!(uuid::Uuid::parse_str(&row.shkeptncontext).is_ok());
+        let body: Value = serde_json::from_str(&row.body).unwrap();
+        assert_eq!(body["id"], row.id.as_str());
+        for (value, message) in [
+            (json!([]), "the event must be a JSON object"),
+            (
+                json!({"specversion": "1.0", "source": "s", "data": {}}),
+                "type is required",
+            ),
+            (
+                json!({"type": 1, "specversion": "1.0", "source": "s", "data": {}}),
+                "type must be a string",
+            ),
+            (
+                json!({"type": "t", "source": "s", "data": {}}),
+                "specversion is required",
+            ),
+            (
+                json!({"type": "t", "specversion": "1.0", "data": {}}),
+                "source is required",
+            ),
+            (
+                json!({"type": "t", "specversion": "1.0", "source": "s"}),
+                "data is required",
+            ),
+            (
+                json!({"type": "t", "specversion": "1.0", "source": "s", "data": "x"}),
+                "data must be an object",
+            ),
+            (
+                json!({"type": "t", "specversion": "1.0", "source": "s", "data": {}, "triggeredid": 5}),
+                "triggeredid must be a string",
+            ),
+        ] {
+            assert_eq!(normalize(value).unwrap_err().to_string(), message);
+        }
+    }
+}

@@ -1,0 +1,539 @@
+//! Events in, webhook out: ingress through the real API, matching, rendering and sending to
+//! a real HTTP receiver on 127.0.0.1 standing in for Slack (allow-listed), masking, the SSRF
+//! guard and error events.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{BinaryServer, MockReceiver, TestServer, TOKEN};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const REGISTRATION: &str = "/api/controlPlane/v1/uniform/registration";
+const SEED_PAYLOAD: &str = "{\n  \"text\": \"Evaluation in {{.data.stage}} finished with result {{.data.evaluation.result}} and score {{.data.evaluation.score}}.\"\n}";
+
+async fn start(allow_loopback: bool) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = TestServer::config(&dir);
+    if allow_loopback {
+        config.webhook_allow_cidrs = vec!["127.0.0.1/32".parse().unwrap()];
+    }
+    TestServer::start_with(config, dir).await
+}
+
+async fn call(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = server.api(method, path);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn put_secret(server: &TestServer, value: &str, method: Method) {
+    let (status, body) = call(server, method, "/api/secrets/v1/secret", Some(json!({
+        "name": "slack-secret", "scope": "keptn-webhook-service", "data": {"webhook-identifier": value}}))).await;
+    assert!(status == 200 || status == 201, "{body}");
+}
+
+async fn subscribe(server: &TestServer, url: &str, stages: &[&str], payload: &str) -> String {
+    let (_, list) = call(
+        server,
+        Method::GET,
+        &format!("{REGISTRATION}?name=webhook-service"),
+        None,
+    )
+    .await;
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    let (status, created) = call(
+        server,
+        Method::POST,
+        &format!("{REGISTRATION}/{id}/subscription"),
+        Some(json!({
+        "event": "sh.keptn.event.evaluation.finished",
+        "filter": {"projects": [], "stages": stages, "services": []},
+        "webhook": {"method": "POST", "url": url, "headers": [], "payload": payload,
+                    "proxy": null, "sendStarted": true, "sendFinished": true}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    created["id"].as_str().unwrap().to_string()
+}
+
+fn evaluation(stage: &str, score: Value) -> Value {
+    json!({"type": "sh.keptn.event.evaluation.finished", "specversion": "1.0", "source": "lighthouse-service",
+           "shkeptncontext": "3c9ffbbb-6e1d-4789-9fee-6e63b4bcc1fb", "triggeredid": "t-1",
+           "data": {"project": "sockshop", "stage": stage, "service": "carts", "result": "pass",
+                    "evaluation": {"result": "pass", "score": score}}})
+}
+
+async fn send_event(server: &TestServer, event: Value) -> (u16, Value) {
+    call(server, Method::POST, "/api/v1/event", Some(event)).await
+}
+
+fn slack_url(receiver: &MockReceiver) -> String {
+    format!(
+        "http://127.0.0.1:{}/services/T00000000/B00000000/{{{{.secret.slack-secret.webhook-identifier}}}}",
+        receiver.addr.port()
+    )
+}
+
+async fn db(server: &TestServer) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        server.data_path().join("uniform.db").display()
+    ))
+    .await
+    .unwrap()
+}
+
+/// Waits (at most 10 s) until every delivery of `event_id` has settled; returns
+/// (status, reason, response) of each.
+async fn settled(
+    server: &TestServer,
+    event_id: &str,
+) -> Vec<(String, Option<String>, Option<String>)> {
+    let pool = db(server).await;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT d.status, d.reason, a.response FROM deliveries d
+                 LEFT JOIN delivery_attempts a ON a.delivery_id = d.id
+                 WHERE d.event_id = ? ORDER BY d.created_at",
+            )
+            .bind(event_id)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            if !rows.is_empty()
+                && rows
+                    .iter()
+                    .all(|(s, _, _)| s == "delivered" || s == "failed")
+            {
+                return rows;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("deliveries did not settle within 10 s")
+}
+
+async fn deliveries_of(server: &TestServer, event_id: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE event_id = ?")
+        .bind(event_id)
+        .fetch_one(&db(server).await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_seed_scenario_delivers_the_message_to_slack() {
+    let receiver = MockReceiver::start().await;
+    let server = start(true).await;
+    put_secret(&server, "XXXXXXXXXXXXXXXXXXXXXXXX", Method::POST).await;
+    subscribe(
+        &server,
+        &slack_url(&receiver),
+        &["dev", "staging"],
+        SEED_PAYLOAD,
+    )
+    .await;
+
+    let mut dev = evaluation("dev", json!(100));
+    dev["id"] = json!("event-dev");
+    let (status, body) = send_event(&server, dev.clone()).await;
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!({"keptnContext": "3c9ffbbb-6e1d-4789-9fee-6e63b4bcc1fb"})
+        )
+    );
+    let request = receiver.next().await;
+    assert_eq!(request.method, "POST");
+    assert_eq!(
+        request.path,
+        "/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+    );
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    assert_eq!(
+        request.body,
+        "{\n  \"text\": \"Evaluation in dev finished with result pass and score 100.\"\n}"
+    );
+    let webhook_id = request.header("webhook-id").unwrap().to_string();
+    let rows = settled(&server, "event-dev").await;
+    assert_eq!(rows[0].0, "delivered");
+    let id_in_db: String =
+        sqlx::query_scalar("SELECT id FROM deliveries WHERE event_id = 'event-dev'")
+            .fetch_one(&db(&server).await)
+            .await
+            .unwrap();
+    assert_eq!(id_in_db, webhook_id);
+
+    // The same id again: answered as the first time, nothing new.
+    let (status, body) = send_event(&server, dev).await;
+    assert_eq!(
+        (status, body["keptnContext"].as_str()),
+        (200, Some("3c9ffbbb-6e1d-4789-9fee-6e63b4bcc1fb"))
+    );
+    assert_eq!(deliveries_of(&server, "event-dev").await, 1);
+
+    let mut staging = evaluation("staging", json!(87.5));
+    staging["id"] = json!("event-staging");
+    send_event(&server, staging).await;
+    let request = receiver.next().await;
+    assert_eq!(
+        request.body,
+        "{\n  \"text\": \"Evaluation in staging finished with result pass and score 87.5.\"\n}"
+    );
+
+    let mut production = evaluation("production", json!(1));
+    production["id"] = json!("event-production");
+    let (status, _) = send_event(&server, production).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        deliveries_of(&server, "event-production").await,
+        0,
+        "production must not match"
+    );
+}
+
+#[tokio::test]
+async fn overlapping_subscriptions_each_get_a_delivery_and_hostile_values_stay_json() {
+    let receiver = MockReceiver::start().await;
+    let server = start(true).await;
+    put_secret(&server, "id-1", Method::POST).await;
+    subscribe(&server, &slack_url(&receiver), &[], SEED_PAYLOAD).await;
+    subscribe(
+        &server,
+        &slack_url(&receiver),
+        &[],
+        "{\"stage\": {{.data.stage}}, \"score\": {{.data.evaluation.score}}}",
+    )
+    .await;
+
+    let hostile = "dev \"blue\"\n\\ {{x}} ünï😀";
+    let mut event = evaluation("dev", json!(1000000));
+    event["data"]["stage"] = json!(hostile);
+    event["id"] = json!("e-hostile");
+    send_event(&server, event).await;
+    let first = receiver.next().await;
+    let second = receiver.next().await;
+    let mut bodies: Vec<Value> = [first.body, second.body]
+        .iter()
+        .map(|b| serde_json::from_str(b).expect("valid JSON"))
+        .collect();
+    bodies.sort_by_key(|b| b.to_string());
+    assert_eq!(bodies[0], json!({"stage": hostile, "score": 1000000}));
+    assert_eq!(
+        bodies[1]["text"],
+        format!("Evaluation in {hostile} finished with result pass and score 1000000.")
+    );
+    assert_eq!(deliveries_of(&server, "e-hostile").await, 2);
+}
+
+#[tokio::test]
+async fn a_slack_error_fails_the_delivery_and_shows_as_an_error_event() {
+    let receiver = MockReceiver::start().await;
+    receiver.reply_with(400, "invalid_payload");
+    let server = start(true).await;
+    put_secret(&server, "id-1", Method::POST).await;
+    subscribe(&server, &slack_url(&receiver), &[], SEED_PAYLOAD).await;
+    let mut event = evaluation("dev", json!(1));
+    event["id"] = json!("e-400");
+    send_event(&server, event).await;
+    receiver.next().await;
+    let rows = settled(&server, "e-400").await;
+    assert_eq!(rows[0].0, "failed");
+    assert_eq!(rows[0].1.as_deref(), Some("HTTP 400: invalid_payload"));
+
+    let (_, list) = call(
+        &server,
+        Method::GET,
+        &format!("{REGISTRATION}?name=webhook-service"),
+        None,
+    )
+    .await;
+    let integration = list[0]["id"].as_str().unwrap().to_string();
+    let (status, logs) = call(
+        &server,
+        Method::GET,
+        &format!("/api/controlPlane/v1/log?integrationId={integration}&pageSize=10"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(logs["totalCount"], 1);
+    let entry = &logs["logs"][0];
+    assert_eq!(entry["integrationid"], integration.as_str());
+    assert_eq!(entry["message"], "HTTP 400: invalid_payload");
+    assert_eq!(entry["task"], "evaluation");
+    assert_eq!(
+        entry["shkeptncontext"],
+        "3c9ffbbb-6e1d-4789-9fee-6e63b4bcc1fb"
+    );
+    assert_eq!(entry["triggeredid"], "t-1");
+}
+
+#[tokio::test]
+async fn a_missing_path_fails_with_its_name() {
+    let receiver = MockReceiver::start().await;
+    let server = start(true).await;
+    put_secret(&server, "id-1", Method::POST).await;
+    subscribe(&server, &slack_url(&receiver), &[], SEED_PAYLOAD).await;
+    let mut event = evaluation("dev", json!(1));
+    event["data"]["evaluation"] = json!({"result": "pass"});
+    event["id"] = json!("e-missing");
+    send_event(&server, event).await;
+    let rows = settled(&server, "e-missing").await;
+    assert_eq!(rows[0].0, "failed");
+    assert_eq!(
+        rows[0].1.as_deref(),
+        Some("payload: .data.evaluation.score: the event has no value at this path")
+    );
+}
+
+#[tokio::test]
+async fn loopback_targets_are_refused_without_the_allow_list() {
+    let receiver = MockReceiver::start().await;
+    let server = start(false).await;
+    put_secret(&server, "id-1", Method::POST).await;
+    let port = receiver.addr.port();
+    subscribe(&server, &format!("http://127.0.0.1:{port}/a"), &[], "{}").await;
+    subscribe(&server, &format!("http://localhost:{port}/b"), &[], "{}").await;
+    let mut event = evaluation("dev", json!(1));
+    event["id"] = json!("e-ssrf");
+    send_event(&server, event).await;
+    let mut reasons: Vec<String> = settled(&server, "e-ssrf")
+        .await
+        .into_iter()
+        .map(|(status, reason, response)| {
+            assert_eq!(status, "failed");
+            assert!(response.is_none(), "no response: nothing was sent");
+            reason.unwrap()
+        })
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons[0], "refused target 127.0.0.1: 127.0.0.1 is a loopback address (allow it with UNIFORM_WEBHOOK_ALLOW_CIDRS)");
+    assert!(
+        reasons[1].starts_with("refused target localhost: "),
+        "{}",
+        reasons[1]
+    );
+    assert!(
+        reasons[1].contains("is a loopback address"),
+        "{}",
+        reasons[1]
+    );
+}
+
+#[tokio::test]
+async fn a_changed_secret_is_used_from_the_next_send_on() {
+    let receiver = MockReceiver::start().await;
+    let server = start(true).await;
+    put_secret(&server, "first-value", Method::POST).await;
+    subscribe(&server, &slack_url(&receiver), &[], SEED_PAYLOAD).await;
+    send_event(&server, evaluation("dev", json!(1))).await;
+    assert!(receiver.next().await.path.ends_with("/first-value"));
+    put_secret(&server, "second-value", Method::PUT).await;
+    send_event(&server, evaluation("dev", json!(2))).await;
+    assert!(receiver.next().await.path.ends_with("/second-value"));
+}
+
+#[tokio::test]
+async fn a_receiver_echoing_the_secret_is_stored_masked_and_never_logged() {
+    let receiver = MockReceiver::start().await;
+    receiver.reply_with(500, "you sent: {body}");
+    let dir = tempfile::tempdir().unwrap();
+    let server = BinaryServer::start(
+        dir.path(),
+        &[("UNIFORM_WEBHOOK_ALLOW_CIDRS", "127.0.0.1/32")],
+    );
+    let client = reqwest::Client::new();
+    let api = |method: Method, path: &str| {
+        client
+            .request(method, server.url(path))
+            .header("x-token", TOKEN)
+    };
+    let secret = "s3cr3t-Echo-Value";
+    api(Method::POST, "/api/secrets/v1/secret")
+        .json(&json!({"name": "slack-secret", "scope": "keptn-webhook-service", "data": {"webhook-identifier": secret}}))
+        .send().await.unwrap();
+    let list: Value = api(Method::GET, &format!("{REGISTRATION}?name=webhook-service"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = list[0]["id"].as_str().unwrap();
+    let created = api(Method::POST, &format!("{REGISTRATION}/{id}/subscription"))
+        .json(&json!({"event": "sh.keptn.event.evaluation.finished",
+            "webhook": {"method": "POST", "url": slack_url(&receiver), "headers": [{"key": "X-Token", "value": "{{.secret.slack-secret.webhook-identifier}}"}],
+                        "payload": "{\"token\": \"{{.secret.slack-secret.webhook-identifier}}\"}"}}))
+        .send().await.unwrap();
+    assert_eq!(created.status(), 201);
+    let mut event = evaluation("dev", json!(1));
+    event["id"] = json!("e-echo");
+    api(Method::POST, "/api/v1/event")
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
+    let request = receiver.next().await;
+    assert_eq!(
+        request.header("x-token"),
+        Some(secret),
+        "the receiver gets the real value"
+    );
+
+    // Wait for the failure to be recorded, through the log API.
+    let logs = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let logs: Value = api(Method::GET, "/api/controlPlane/v1/log")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if logs["totalCount"] == 1 {
+                return logs;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        logs["logs"][0]["message"],
+        "HTTP 500: you sent: {\"token\": \"***\"}"
+    );
+    let log = server.stop();
+    assert!(!log.contains(secret), "the secret is in the log:\n{log}");
+    let mut raw = std::fs::read(dir.path().join("uniform.db")).unwrap();
+    raw.extend(std::fs::read(dir.path().join("uniform.db-wal")).unwrap_or_default());
+    assert!(
+        !raw.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the secret is in the database"
+    );
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("uniform.db").display()
+    ))
+    .await
+    .unwrap();
+    let (request, response): (String, String) =
+        sqlx::query_as("SELECT request, response FROM delivery_attempts")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(request.contains("\"value\":\"***\""), "{request}");
+    assert!(request.contains("B00000000/***"), "{request}");
+    assert!(
+        response.contains("you sent: {\\\"token\\\": \\\"***\\\"}"),
+        "{response}"
+    );
+}
+
+#[tokio::test]
+async fn ingress_checks_events_and_lists_them() {
+    let server = start(true).await;
+    for (event, message) in [
+        (
+            json!({"specversion": "1.0", "source": "s", "data": {}}),
+            "type: type is required",
+        ),
+        (
+            json!({"type": "t", "specversion": "1.0", "source": "s"}),
+            "data: data is required",
+        ),
+        (
+            json!({"type": "t", "specversion": "1.0", "source": "s", "data": []}),
+            "data: data must be an object",
+        ),
+        (
+            json!({"type": "t", "specversion": 1, "source": "s", "data": {}}),
+            "specversion: specversion must be a string",
+        ),
+    ] {
+        assert_eq!(
+            send_event(&server, event).await,
+            (400, json!({"code": 400, "message": message}))
+        );
+    }
+    let malformed = server
+        .api(Method::POST, "/api/v1/event")
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+
+    // Exactly 1 MiB is accepted; one byte more is 413.
+    let base = json!({"type": "sh.keptn.event.x.finished", "specversion": "1.0", "source": "s", "data": {"pad": ""}}).to_string();
+    let pad = 1024 * 1024 - base.len();
+    let exact = base.replace("\"pad\":\"\"", &format!("\"pad\":\"{}\"", "x".repeat(pad)));
+    assert_eq!(exact.len(), 1024 * 1024);
+    let ok = server
+        .api(Method::POST, "/api/v1/event")
+        .header("content-type", "application/json")
+        .body(exact.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let too_big = exact.replacen("\"pad\":\"", "\"pad\":\"x", 1);
+    let refused = server
+        .api(Method::POST, "/api/v1/event")
+        .header("content-type", "application/json")
+        .body(too_big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 413);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap(),
+        json!({"code": 413, "message": "the request body is too large (at most 1 MiB)"})
+    );
+
+    let (_, first) = send_event(&server, json!({"type": "sh.keptn.event.a.triggered", "specversion": "1.0", "source": "s", "data": {}})).await;
+    let context = first["keptnContext"].as_str().unwrap();
+    let (status, page) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v1/event?keptnContext={context}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(page["totalCount"], 1);
+    assert_eq!(page["events"][0]["type"], "sh.keptn.event.a.triggered");
+    assert!(page["events"][0]["id"].is_string() && page["events"][0]["time"].is_string());
+    let (_, all) = call(&server, Method::GET, "/api/v1/event?pageSize=1", None).await;
+    assert_eq!(all["totalCount"], 2);
+    assert_eq!(
+        all["events"][0]["type"], "sh.keptn.event.a.triggered",
+        "newest first"
+    );
+    let key = all["nextPageKey"].as_str().unwrap();
+    let (_, next) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v1/event?pageSize=1&nextPageKey={key}"),
+        None,
+    )
+    .await;
+    assert_eq!(next["events"][0]["type"], "sh.keptn.event.x.finished");
+}
