@@ -186,3 +186,15 @@ pub struct SeenValues {
     pub stages: Vec<String>,
     pub services: Vec<String>,
 }
+
+/// A delivery that ended failed, shown as an error event of its integration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorEvent {
+    /// When the delivery failed (RFC 3339).
+    pub time: String,
+    /// The task of the event (`evaluation` of `sh.keptn.event.evaluation.finished`).
+    pub task: String,
+    /// Why it failed (secret values masked).
+    pub message: String,
+    pub shkeptncontext: String,
+}

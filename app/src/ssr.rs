@@ -7,7 +7,8 @@ use leptos::prelude::use_context;
 
 use crate::error::AppError;
 use crate::model::{
-    Integration, NewToken, SecretForm, SecretInfo, SeenValues, SessionUser, Subscription, TokenInfo,
+    ErrorEvent, Integration, NewToken, SecretForm, SecretInfo, SeenValues, SessionUser,
+    Subscription, TokenInfo,
 };
 
 /// What the UI's server functions may ask of the server. Implemented in the `server` crate,
@@ -61,6 +62,11 @@ pub trait Backend: Send + Sync {
     ) -> Result<(), AppError>;
     /// Tasks, projects, stages and services seen in received events.
     async fn seen_values(&self) -> Result<SeenValues, AppError>;
+    /// The error events (failed deliveries) of an integration, newest first, and marks them
+    /// as read.
+    async fn error_events(&self, integration_id: String) -> Result<Vec<ErrorEvent>, AppError>;
+    /// How many error events (of all integrations) have not been viewed yet.
+    async fn unread_error_count(&self) -> Result<i64, AppError>;
 }
 
 /// Runs a server function's body: the session guard first, then `body` with the backend;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use app::error::AppError;
 use app::model::{
-    Integration, NewToken, SecretForm, SecretInfo, SeenValues, Subscription, TokenInfo,
+    ErrorEvent, Integration, NewToken, SecretForm, SecretInfo, SeenValues, Subscription, TokenInfo,
 };
 use app::ssr::Backend;
 use leptos::prelude::{provide_context, use_context};
@@ -110,8 +110,51 @@ impl Backend for UiBackend {
     }
 
     async fn seen_values(&self) -> Result<SeenValues, AppError> {
-        // Received events arrive with the event-ingress issue; until then nothing is seen.
-        Ok(SeenValues::default())
+        let [types, projects, stages, services] = crate::db::events::seen(&self.state.db)
+            .await
+            .map_err(DomainError::from)?;
+        let mut tasks: Vec<String> = types
+            .iter()
+            .filter_map(|t| t.split('.').nth(3).map(str::to_string))
+            .collect();
+        tasks.sort();
+        tasks.dedup();
+        Ok(SeenValues {
+            tasks,
+            projects,
+            stages,
+            services,
+        })
+    }
+
+    async fn error_events(&self, integration_id: String) -> Result<Vec<ErrorEvent>, AppError> {
+        let db = &self.state.db;
+        let (rows, _) = crate::db::events::failures(db, Some(&integration_id), 100)
+            .await
+            .map_err(DomainError::from)?;
+        crate::db::events::mark_errors_read(db, &integration_id, &crate::util::now_rfc3339())
+            .await
+            .map_err(DomainError::from)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ErrorEvent {
+                time: row.updated_at,
+                task: row
+                    .event_type
+                    .split('.')
+                    .nth(3)
+                    .unwrap_or_default()
+                    .to_string(),
+                message: row.reason.unwrap_or_default(),
+                shkeptncontext: row.shkeptncontext,
+            })
+            .collect())
+    }
+
+    async fn unread_error_count(&self) -> Result<i64, AppError> {
+        Ok(crate::db::events::unread_errors(&self.state.db)
+            .await
+            .map_err(DomainError::from)?)
     }
 }
 

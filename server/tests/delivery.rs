@@ -537,3 +537,66 @@ async fn ingress_checks_events_and_lists_them() {
     .await;
     assert_eq!(next["events"][0]["type"], "sh.keptn.event.x.finished");
 }
+
+#[tokio::test]
+async fn the_ui_sees_error_events_with_an_unread_count_and_seen_values() {
+    let receiver = MockReceiver::start().await;
+    receiver.reply_with(404, "no_service");
+    let server = start(true).await;
+    put_secret(&server, "id-1", Method::POST).await;
+    subscribe(&server, &slack_url(&receiver), &[], SEED_PAYLOAD).await;
+    let mut event = evaluation("dev", json!(1));
+    event["id"] = json!("e-ui");
+    send_event(&server, event).await;
+    settled(&server, "e-ui").await;
+
+    let client = server.login().await;
+    let rpc = |path: &str, form: Vec<(&'static str, String)>| {
+        client
+            .post(server.url(path))
+            .header("origin", server.url(""))
+            .form(&form)
+            .send()
+    };
+    let unread: Value = rpc("/rpc/uniform/errors/unread", vec![])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unread, json!(1));
+    let (_, list) = call(
+        &server,
+        Method::GET,
+        &format!("{REGISTRATION}?name=webhook-service"),
+        None,
+    )
+    .await;
+    let integration = list[0]["id"].as_str().unwrap().to_string();
+    let errors: Value = rpc("/rpc/uniform/errors", vec![("integration_id", integration)])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(errors[0]["task"], "evaluation");
+    assert_eq!(errors[0]["message"], "HTTP 404: no_service");
+    let unread: Value = rpc("/rpc/uniform/errors/unread", vec![])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unread, json!(0), "viewing the tile clears the count");
+
+    let seen: Value = rpc("/rpc/uniform/seen", vec![])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        seen,
+        json!({"tasks": ["evaluation"], "projects": ["sockshop"], "stages": ["dev"], "services": ["carts"]})
+    );
+}

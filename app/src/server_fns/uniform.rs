@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use crate::error::AppError;
-use crate::model::{Integration, SeenValues, Subscription};
+use crate::model::{ErrorEvent, Integration, SeenValues, Subscription};
 
 /// Lists the integrations with their subscriptions.
 #[server(prefix = "/rpc", endpoint = "uniform/list")]
@@ -64,4 +64,16 @@ pub async fn delete_subscription(
 #[server(prefix = "/rpc", endpoint = "uniform/seen")]
 pub async fn load_seen_values() -> Result<SeenValues, AppError> {
     crate::ssr::call(move |backend| async move { backend.seen_values().await }).await
+}
+
+/// The error events of an integration (newest first); viewing them marks them as read.
+#[server(prefix = "/rpc", endpoint = "uniform/errors")]
+pub async fn load_error_events(integration_id: String) -> Result<Vec<ErrorEvent>, AppError> {
+    crate::ssr::call(move |backend| async move { backend.error_events(integration_id).await }).await
+}
+
+/// How many error events have not been viewed yet (the badge on "Integrations").
+#[server(prefix = "/rpc", endpoint = "uniform/errors/unread")]
+pub async fn unread_error_count() -> Result<i64, AppError> {
+    crate::ssr::call(move |backend| async move { backend.unread_error_count().await }).await
 }

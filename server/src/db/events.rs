@@ -265,3 +265,46 @@ pub async fn failures(
     tx.commit().await?;
     Ok((rows, total))
 }
+
+/// Distinct event types, projects, stages and services seen, each sorted.
+pub async fn seen(db: &SqlitePool) -> sqlx::Result<[Vec<String>; 4]> {
+    const QUERIES: [&str; 4] = [
+        "SELECT DISTINCT type FROM events ORDER BY 1 LIMIT 200",
+        "SELECT DISTINCT project FROM events WHERE project IS NOT NULL ORDER BY 1 LIMIT 200",
+        "SELECT DISTINCT stage FROM events WHERE stage IS NOT NULL ORDER BY 1 LIMIT 200",
+        "SELECT DISTINCT service FROM events WHERE service IS NOT NULL ORDER BY 1 LIMIT 200",
+    ];
+    let mut out: [Vec<String>; 4] = Default::default();
+    for (slot, query) in out.iter_mut().zip(QUERIES) {
+        *slot = sqlx::query_scalar(query).fetch_all(db).await?;
+    }
+    Ok(out)
+}
+
+/// Marks the error events of `integration_id` as read up to `until`.
+pub async fn mark_errors_read(
+    db: &SqlitePool,
+    integration_id: &str,
+    until: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO error_event_reads (integration_id, seen_until) VALUES (?, ?)
+         ON CONFLICT (integration_id) DO UPDATE SET seen_until = excluded.seen_until",
+    )
+    .bind(integration_id)
+    .bind(until)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Failed deliveries not viewed yet, over all integrations.
+pub async fn unread_errors(db: &SqlitePool) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deliveries d
+         LEFT JOIN error_event_reads r ON r.integration_id = d.integration_id
+         WHERE d.status = 'failed' AND (r.seen_until IS NULL OR d.updated_at > r.seen_until)",
+    )
+    .fetch_one(db)
+    .await
+}
