@@ -134,6 +134,17 @@ pub struct Config {
     )]
     pub webhook_connect_timeout: std::time::Duration,
 
+    /// Waits between delivery attempts; its length is the number of retries
+    /// (e.g. 1s,5s,30s,2m,10m,30m,1h,3h).
+    #[arg(
+        long,
+        env = "UNIFORM_RETRY_SCHEDULE",
+        default_value = "1s,5s,30s,2m,10m,30m,1h,3h",
+        value_parser = parse_schedule,
+        global = true
+    )]
+    pub retry_schedule: RetrySchedule,
+
     /// Log line format.
     #[arg(
         long,
@@ -143,6 +154,14 @@ pub struct Config {
         global = true
     )]
     pub log_format: LogFormat,
+}
+
+/// The waits between delivery attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrySchedule(pub Vec<std::time::Duration>);
+
+fn parse_schedule(value: &str) -> Result<RetrySchedule, String> {
+    crate::dispatcher::retry::parse_schedule(value).map(RetrySchedule)
 }
 
 /// How log lines are written to stderr.
@@ -166,6 +185,7 @@ impl Config {
             admin_password: None,
             master_key: None,
             webhook_allow_cidrs: Vec::new(),
+            retry_schedule: RetrySchedule(crate::dispatcher::retry::DEFAULT_SCHEDULE.to_vec()),
             webhook_timeout: std::time::Duration::from_secs(10),
             webhook_connect_timeout: std::time::Duration::from_secs(5),
             session_idle_timeout: std::time::Duration::from_secs(12 * 3600),

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{BinaryServer, MockReceiver, TestServer, TOKEN};
+use common::{BinaryServer, MockReceiver, Reply, TestServer, TOKEN};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -16,11 +16,16 @@ const REGISTRATION: &str = "/api/controlPlane/v1/uniform/registration";
 const SEED_PAYLOAD: &str = "{\n  \"text\": \"Evaluation in {{.data.stage}} finished with result {{.data.evaluation.result}} and score {{.data.evaluation.score}}.\"\n}";
 
 async fn start(allow_loopback: bool) -> TestServer {
+    start_with(allow_loopback, |_| {}).await
+}
+
+async fn start_with(allow_loopback: bool, change: impl FnOnce(&mut server::Config)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let mut config = TestServer::config(&dir);
     if allow_loopback {
         config.webhook_allow_cidrs = vec!["127.0.0.1/32".parse().unwrap()];
     }
+    change(&mut config);
     TestServer::start_with(config, dir).await
 }
 
@@ -353,7 +358,7 @@ async fn a_changed_secret_is_used_from_the_next_send_on() {
 #[tokio::test]
 async fn a_receiver_echoing_the_secret_is_stored_masked_and_never_logged() {
     let receiver = MockReceiver::start().await;
-    receiver.reply_with(500, "you sent: {body}");
+    receiver.reply_with(400, "you sent: {body}");
     let dir = tempfile::tempdir().unwrap();
     let server = BinaryServer::start(
         dir.path(),
@@ -417,7 +422,7 @@ async fn a_receiver_echoing_the_secret_is_stored_masked_and_never_logged() {
     .unwrap();
     assert_eq!(
         logs["logs"][0]["message"],
-        "HTTP 500: you sent: {\"token\": \"***\"}"
+        "HTTP 400: you sent: {\"token\": \"***\"}"
     );
     let log = server.stop();
     assert!(!log.contains(secret), "the secret is in the log:\n{log}");
@@ -598,5 +603,135 @@ async fn the_ui_sees_error_events_with_an_unread_count_and_seen_values() {
     assert_eq!(
         seen,
         json!({"tasks": ["evaluation"], "projects": ["sockshop"], "stages": ["dev"], "services": ["carts"]})
+    );
+}
+
+/// A server whose retries come quickly (100 ms, 200 ms).
+async fn quick_retries() -> TestServer {
+    start_with(true, |config| {
+        config.retry_schedule = server::config::RetrySchedule(vec![
+            Duration::from_millis(100),
+            Duration::from_millis(200),
+        ]);
+        config.webhook_timeout = Duration::from_millis(500);
+    })
+    .await
+}
+
+async fn attempts_of(server: &TestServer, event_id: &str) -> Vec<(i64, Option<String>)> {
+    sqlx::query_as(
+        "SELECT a.number, a.error FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+         WHERE d.event_id = ? ORDER BY a.number",
+    )
+    .bind(event_id)
+    .fetch_all(&db(server).await)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_with_the_same_webhook_id() {
+    let receiver = MockReceiver::start().await;
+    receiver.script(vec![Reply::new(500, "oops"), Reply::new(408, "")]);
+    let server = quick_retries().await;
+    put_secret(&server, "id-1", Method::POST).await;
+    subscribe(&server, &slack_url(&receiver), &[], SEED_PAYLOAD).await;
+    let mut event = evaluation("dev", json!(1));
+    event["id"] = json!("e-retry");
+    send_event(&server, event).await;
+    let first = receiver.next().await;
+    let second = receiver.next().await;
+    let third = receiver.next().await;
+    let id = first.header("webhook-id").unwrap();
+    assert_eq!(second.header("webhook-id"), Some(id));
+    assert_eq!(third.header("webhook-id"), Some(id));
+    assert_eq!(third.body, first.body);
+    let rows = settled(&server, "e-retry").await;
+    assert_eq!(rows.last().unwrap().0, "delivered");
+    assert_eq!(attempts_of(&server, "e-retry").await.len(), 3);
+}
+
+#[tokio::test]
+async fn retries_end_failed_when_the_schedule_is_used_up_and_4xx_is_final() {
+    let receiver = MockReceiver::start().await;
+    receiver.reply_with(503, "no_service");
+    let server = quick_retries().await;
+    put_secret(&server, "id-1", Method::POST).await;
+    subscribe(&server, &slack_url(&receiver), &[], SEED_PAYLOAD).await;
+    let mut event = evaluation("dev", json!(1));
+    event["id"] = json!("e-exhaust");
+    send_event(&server, event).await;
+    for _ in 0..3 {
+        receiver.next().await;
+    }
+    let rows = settled(&server, "e-exhaust").await;
+    assert_eq!(rows.last().unwrap().0, "failed");
+    assert_eq!(
+        attempts_of(&server, "e-exhaust").await.len(),
+        3,
+        "1 attempt + 2 retries"
+    );
+    let (_, logs) = call(&server, Method::GET, "/api/controlPlane/v1/log", None).await;
+    assert_eq!(
+        logs["totalCount"], 1,
+        "one error event per failed delivery, not per attempt"
+    );
+
+    receiver.reply_with(400, "invalid_payload");
+    let mut event = evaluation("dev", json!(1));
+    event["id"] = json!("e-final");
+    send_event(&server, event).await;
+    receiver.next().await;
+    settled(&server, "e-final").await;
+    assert_eq!(
+        attempts_of(&server, "e-final").await.len(),
+        1,
+        "400 is not retried"
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let receiver = MockReceiver::start().await;
+    let mut limited = Reply::new(429, "rate_limited");
+    limited.headers = vec![("retry-after".to_string(), "2".to_string())];
+    receiver.script(vec![limited]);
+    let server = quick_retries().await;
+    put_secret(&server, "id-1", Method::POST).await;
+    subscribe(&server, &slack_url(&receiver), &[], SEED_PAYLOAD).await;
+    send_event(&server, evaluation("dev", json!(1))).await;
+    receiver.next().await;
+    let first = std::time::Instant::now();
+    receiver.next().await;
+    assert!(
+        first.elapsed() >= Duration::from_millis(1950),
+        "retried after {:?}",
+        first.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_receiver_times_out_and_is_retried() {
+    let receiver = MockReceiver::start().await;
+    let mut hang = Reply::new(200, "ok");
+    hang.delay = Duration::from_secs(5);
+    receiver.script(vec![hang]);
+    let server = quick_retries().await;
+    put_secret(&server, "id-1", Method::POST).await;
+    subscribe(&server, &slack_url(&receiver), &[], SEED_PAYLOAD).await;
+    let mut event = evaluation("dev", json!(1));
+    event["id"] = json!("e-hang");
+    send_event(&server, event).await;
+    receiver.next().await;
+    receiver.next().await;
+    let rows = settled(&server, "e-hang").await;
+    assert_eq!(rows.last().unwrap().0, "delivered");
+    let attempts = attempts_of(&server, "e-hang").await;
+    assert!(
+        attempts[0]
+            .1
+            .as_deref()
+            .is_some_and(|e| e.starts_with("timed out")),
+        "{attempts:?}"
     );
 }

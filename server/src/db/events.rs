@@ -147,6 +147,17 @@ pub async fn claim_due(
     .await
 }
 
+/// Clears every lease (at start-up: leases of a previous process are void).
+pub async fn release_leases(db: &SqlitePool) -> sqlx::Result<u64> {
+    let result = sqlx::query(
+        "UPDATE deliveries SET lease_until = NULL
+         WHERE lease_until IS NOT NULL AND status IN ('pending', 'retrying')",
+    )
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected())
+}
+
 /// A delivery with what its attempt needs.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeliveryRow {

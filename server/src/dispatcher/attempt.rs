@@ -129,6 +129,10 @@ struct Ended {
     status_code: Option<i64>,
     delivered: bool,
     reason: Option<String>,
+    /// A transient failure (408, 429, 5xx, timeout, connection error): worth another try.
+    retryable: bool,
+    /// The receiver's `Retry-After`.
+    retry_after: Option<std::time::Duration>,
 }
 
 /// Sends delivery `id` once and records the outcome.
@@ -146,11 +150,23 @@ pub async fn run(dispatcher: &Dispatcher, id: &str) {
     let ended = attempt(dispatcher, &delivery).await;
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let number = delivery.attempt_count + 1;
-    let status = if ended.delivered {
-        "delivered"
+    let retry_in = if ended.delivered || !ended.retryable {
+        None
     } else {
-        "failed"
+        super::retry::delay(
+            &dispatcher.schedule,
+            usize::try_from(number).unwrap_or(usize::MAX),
+            rand::random::<f64>(),
+            ended.retry_after,
+        )
     };
+    let status = match (ended.delivered, retry_in) {
+        (true, _) => "delivered",
+        (false, Some(_)) => "retrying",
+        (false, None) => "failed",
+    };
+    let next_attempt_at = retry_in
+        .map(|wait| util::now_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2));
     let request = ended.request.to_string();
     let response = ended.response.as_ref().map(Value::to_string);
     let record = db::events::AttemptRecord {
@@ -165,7 +181,7 @@ pub async fn run(dispatcher: &Dispatcher, id: &str) {
         status,
         status_code: ended.status_code,
         reason: ended.reason.as_deref(),
-        next_attempt_at: None,
+        next_attempt_at,
     };
     match db::events::record_attempt(&dispatcher.db, id, &record, &outcome, &util::now_rfc3339())
         .await
@@ -186,6 +202,8 @@ fn failed(request: Value, reason: String) -> Ended {
         status_code: None,
         delivered: false,
         reason: Some(reason),
+        retryable: false,
+        retry_after: None,
     }
 }
 
@@ -293,6 +311,11 @@ async fn attempt(dispatcher: &Dispatcher, delivery: &db::events::DeliveryRow) ->
     match request.send().await {
         Ok(response) => {
             let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| super::retry::parse_retry_after(v, std::time::SystemTime::now()));
             let response_headers: Vec<Value> = response
                 .headers()
                 .iter()
@@ -322,9 +345,17 @@ async fn attempt(dispatcher: &Dispatcher, delivery: &db::events::DeliveryRow) ->
                 status_code: Some(i64::from(status.as_u16())),
                 delivered,
                 reason,
+                retryable: super::retry::retryable_status(status.as_u16()),
+                retry_after,
             }
         }
-        Err(error) => failed(request_record, masker.mask(&describe(&error))),
+        Err(error) => {
+            let (message, refused) = describe(&error);
+            Ended {
+                retryable: !refused,
+                ..failed(request_record, masker.mask(&message))
+            }
+        }
     }
 }
 
@@ -369,13 +400,14 @@ fn check_url(dispatcher: &Dispatcher, url: &str) -> Result<(), String> {
         .map_err(|refused| refused.to_string())
 }
 
-/// A failed request in words: the refusal when the guard refused, else the error chain.
-fn describe(error: &reqwest::Error) -> String {
+/// A failed request in words, and whether the guard refused the target (never retried):
+/// the refusal itself, else the error chain.
+fn describe(error: &reqwest::Error) -> (String, bool) {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     let mut parts = Vec::new();
     while let Some(current) = source {
         if let Some(refused) = current.downcast_ref::<Refused>() {
-            return refused.to_string();
+            return (refused.to_string(), true);
         }
         let text = current.to_string();
         if !parts.iter().any(|p: &String| p.contains(&text)) {
@@ -386,7 +418,7 @@ fn describe(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         parts.insert(0, "timed out".to_string());
     }
-    parts.join(": ")
+    (parts.join(": "), false)
 }
 
 /// The reason of a non-2xx answer: the status, and the body when it is short (Slack's error

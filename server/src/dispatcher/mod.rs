@@ -5,6 +5,7 @@
 
 pub mod attempt;
 pub mod guard;
+pub mod retry;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,8 @@ pub struct Dispatcher {
     proxied: Mutex<HashMap<String, reqwest::Client>>,
     timeout: Duration,
     connect_timeout: Duration,
+    /// Waits between attempts (from the configuration).
+    pub schedule: Vec<Duration>,
     /// Translated templates by subscription id and webhook text: translated once.
     pub compiled: Mutex<HashMap<String, Arc<attempt::CompiledWebhook>>>,
 }
@@ -61,6 +64,7 @@ impl Dispatcher {
             proxied: Mutex::new(HashMap::new()),
             timeout: config.webhook_timeout,
             connect_timeout: config.webhook_connect_timeout,
+            schedule: config.retry_schedule.0.clone(),
             compiled: Mutex::new(HashMap::new()),
         })
     }
@@ -88,6 +92,11 @@ impl Dispatcher {
     /// Runs until `shutdown` completes: claims due deliveries and sends them.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        // Leases held by a previous process (crash, kill -9) are void: this process is the
+        // only sender of this database, so what was in flight is due again now.
+        if let Err(error) = crate::db::events::release_leases(&self.db).await {
+            tracing::error!(%error, "cannot release old leases");
+        }
         let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
         loop {
             let now = crate::util::now_millis();

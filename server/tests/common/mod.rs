@@ -248,6 +248,29 @@ pub struct MockReceiver {
     pub addr: SocketAddr,
     received: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Received>>,
     reply: std::sync::Arc<std::sync::Mutex<(u16, String)>>,
+    queue: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<Reply>>>,
+}
+
+/// One scripted answer of the mock receiver.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub headers: Vec<(String, String)>,
+    /// Wait this long before answering (a slow or hanging receiver).
+    pub delay: Duration,
+}
+
+impl Reply {
+    /// `status` with `body`, at once.
+    pub fn new(status: u16, body: &str) -> Self {
+        Self {
+            status,
+            body: body.to_string(),
+            headers: Vec::new(),
+            delay: Duration::ZERO,
+        }
+    }
 }
 
 impl MockReceiver {
@@ -258,16 +281,25 @@ impl MockReceiver {
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let reply = std::sync::Arc::new(std::sync::Mutex::new((200u16, "ok".to_string())));
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(
+            std::collections::VecDeque::<Reply>::new(),
+        ));
         let answer = reply.clone();
+        let scripted = queue.clone();
         let app = axum::Router::new().fallback(move |request: Request| {
             let tx = tx.clone();
             let answer = answer.clone();
+            let scripted = scripted.clone();
             async move {
                 let (parts, body) = request.into_parts();
                 let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
                 let body = String::from_utf8_lossy(&bytes).to_string();
-                let (status, text) = answer.lock().unwrap().clone();
-                let text = text.replace("{body}", &body);
+                let next = scripted.lock().unwrap().pop_front();
+                let reply = next.unwrap_or_else(|| {
+                    let (status, text) = answer.lock().unwrap().clone();
+                    Reply::new(status, &text)
+                });
+                let text = reply.body.replace("{body}", &body);
                 let _ = tx.send(Received {
                     method: parts.method.to_string(),
                     path: parts
@@ -282,7 +314,20 @@ impl MockReceiver {
                         .collect(),
                     body,
                 });
-                (axum::http::StatusCode::from_u16(status).unwrap(), text)
+                if !reply.delay.is_zero() {
+                    tokio::time::sleep(reply.delay).await;
+                }
+                let mut response = axum::response::IntoResponse::into_response((
+                    axum::http::StatusCode::from_u16(reply.status).unwrap(),
+                    text,
+                ));
+                for (key, value) in reply.headers {
+                    response.headers_mut().insert(
+                        axum::http::HeaderName::from_bytes(key.as_bytes()).unwrap(),
+                        value.parse().unwrap(),
+                    );
+                }
+                response
             }
         });
         tokio::spawn(async move {
@@ -292,7 +337,13 @@ impl MockReceiver {
             addr,
             received: tokio::sync::Mutex::new(rx),
             reply,
+            queue,
         }
+    }
+
+    /// Answers the next requests with `replies`, in order, then as configured.
+    pub fn script(&self, replies: Vec<Reply>) {
+        self.queue.lock().unwrap().extend(replies);
     }
 
     /// From now on, answer `status` with `body`.
