@@ -735,3 +735,86 @@ async fn a_hanging_receiver_times_out_and_is_retried() {
         "{attempts:?}"
     );
 }
+
+#[tokio::test]
+async fn nothing_is_lost_when_the_process_is_killed() {
+    let receiver = MockReceiver::start().await;
+    let mut slow = Reply::new(200, "ok");
+    slow.delay = Duration::from_millis(40);
+    receiver.reply(slow);
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("UNIFORM_WEBHOOK_ALLOW_CIDRS", "127.0.0.1/32")];
+    let first = BinaryServer::start(dir.path(), &env);
+    let client = reqwest::Client::new();
+    let api = |server: &BinaryServer, method: Method, path: &str| {
+        client
+            .request(method, server.url(path))
+            .header("x-token", TOKEN)
+    };
+    api(&first, Method::POST, "/api/secrets/v1/secret")
+        .json(&json!({"name": "slack-secret", "scope": "keptn-webhook-service", "data": {"webhook-identifier": "k"}}))
+        .send().await.unwrap();
+    let list: Value = api(
+        &first,
+        Method::GET,
+        &format!("{REGISTRATION}?name=webhook-service"),
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = list[0]["id"].as_str().unwrap();
+    let created = api(
+        &first,
+        Method::POST,
+        &format!("{REGISTRATION}/{id}/subscription"),
+    )
+    .json(&json!({"event": "sh.keptn.event.evaluation.finished",
+            "webhook": {"method": "POST", "url": slack_url(&receiver), "payload": SEED_PAYLOAD}}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(created.status(), 201);
+    for n in 0..200 {
+        let mut event = evaluation("dev", json!(n));
+        event["id"] = json!(format!("kill-{n}"));
+        let response = api(&first, Method::POST, "/api/v1/event")
+            .json(&event)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < 10 {
+        seen.insert(
+            receiver
+                .next()
+                .await
+                .header("webhook-id")
+                .unwrap()
+                .to_string(),
+        );
+    }
+    first.kill_hard();
+
+    let second = BinaryServer::start(dir.path(), &env);
+    while seen.len() < 200 {
+        seen.insert(
+            receiver
+                .next()
+                .await
+                .header("webhook-id")
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(
+        seen.len(),
+        200,
+        "every delivery arrived (duplicates allowed: at-least-once)"
+    );
+    drop(second);
+}

@@ -98,35 +98,53 @@ impl Dispatcher {
             tracing::error!(%error, "cannot release old leases");
         }
         let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+        let mut in_flight = tokio::task::JoinSet::new();
         loop {
+            while in_flight.try_join_next().is_some() {}
             let now = crate::util::now_millis();
             let lease_until = now + i64::try_from(LEASE.as_millis()).unwrap_or(60_000);
-            let claimed = match crate::db::events::claim_due(&self.db, now, lease_until, 32).await {
-                Ok(ids) => ids,
-                Err(error) => {
-                    tracing::error!(%error, "cannot claim deliveries");
-                    Vec::new()
+            let free = i64::try_from(permits.available_permits()).unwrap_or(0);
+            let claimed = if free == 0 {
+                Vec::new()
+            } else {
+                match crate::db::events::claim_due(&self.db, now, lease_until, free).await {
+                    Ok(ids) => ids,
+                    Err(error) => {
+                        tracing::error!(%error, "cannot claim deliveries");
+                        Vec::new()
+                    }
                 }
             };
-            for id in &claimed {
+            for id in claimed {
                 let Ok(permit) = permits.clone().acquire_owned().await else {
-                    return;
+                    break;
                 };
                 let this = self.clone();
-                let id = id.clone();
-                tokio::spawn(async move {
+                in_flight.spawn(async move {
                     attempt::run(&this, &id).await;
                     drop(permit);
                 });
             }
-            if !claimed.is_empty() {
-                continue;
-            }
             tokio::select! {
-                () = &mut shutdown => return,
+                () = &mut shutdown => break,
                 () = self.wake.notified() => {},
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {},
                 () = tokio::time::sleep(Duration::from_secs(1)) => {},
             }
+        }
+        // Stop claiming; let what is in flight finish within the grace period. Anything
+        // cut off stays leased to no one and is sent again at the next start.
+        let grace = self.timeout + Duration::from_secs(1);
+        if tokio::time::timeout(grace, async {
+            while in_flight.join_next().await.is_some() {}
+        })
+        .await
+        .is_err()
+        {
+            tracing::warn!(
+                "shutdown: deliveries still in flight after {grace:?} are left for the next start"
+            );
+            in_flight.abort_all();
         }
     }
 }

@@ -161,6 +161,7 @@ impl BinaryServer {
             .env("UNIFORM_API_TOKEN", TOKEN)
             .env("UNIFORM_ADMIN_PASSWORD", PASSWORD)
             .env_remove("UNIFORM_MASTER_KEY")
+            .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
         for (name, value) in extra_env {
             command.env(name, value);
@@ -199,6 +200,15 @@ impl BinaryServer {
     /// Stops the server with SIGTERM and returns everything it logged.
     pub fn stop(mut self) -> String {
         self.terminate()
+    }
+
+    /// Kills the server with SIGKILL (a crash: no shutdown work at all).
+    pub fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
     }
 
     fn terminate(&mut self) -> String {
@@ -247,7 +257,7 @@ impl Received {
 pub struct MockReceiver {
     pub addr: SocketAddr,
     received: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Received>>,
-    reply: std::sync::Arc<std::sync::Mutex<(u16, String)>>,
+    reply: std::sync::Arc<std::sync::Mutex<Reply>>,
     queue: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<Reply>>>,
 }
 
@@ -280,7 +290,7 @@ impl MockReceiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let reply = std::sync::Arc::new(std::sync::Mutex::new((200u16, "ok".to_string())));
+        let reply = std::sync::Arc::new(std::sync::Mutex::new(Reply::new(200, "ok")));
         let queue = std::sync::Arc::new(std::sync::Mutex::new(
             std::collections::VecDeque::<Reply>::new(),
         ));
@@ -295,10 +305,7 @@ impl MockReceiver {
                 let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
                 let body = String::from_utf8_lossy(&bytes).to_string();
                 let next = scripted.lock().unwrap().pop_front();
-                let reply = next.unwrap_or_else(|| {
-                    let (status, text) = answer.lock().unwrap().clone();
-                    Reply::new(status, &text)
-                });
+                let reply = next.unwrap_or_else(|| answer.lock().unwrap().clone());
                 let text = reply.body.replace("{body}", &body);
                 let _ = tx.send(Received {
                     method: parts.method.to_string(),
@@ -348,7 +355,12 @@ impl MockReceiver {
 
     /// From now on, answer `status` with `body`.
     pub fn reply_with(&self, status: u16, body: &str) {
-        *self.reply.lock().unwrap() = (status, body.to_string());
+        *self.reply.lock().unwrap() = Reply::new(status, body);
+    }
+
+    /// From now on, answer with `reply` (unless scripted otherwise).
+    pub fn reply(&self, reply: Reply) {
+        *self.reply.lock().unwrap() = reply;
     }
 
     /// The next request, waiting at most 10 s.
