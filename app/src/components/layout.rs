@@ -2,6 +2,9 @@
 
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
+use leptos_router::hooks::use_location;
+
+use crate::server_fns::uniform::unread_error_count;
 
 /// Top bar, navigation and the content area `children` render into.
 ///
@@ -11,6 +14,29 @@ use leptos_router::components::{Outlet, A};
 pub fn Frame(children: Children) -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    // Failed deliveries nobody has looked at yet; refreshed on every navigation (viewing an
+    // integration's "Error events" tile marks its failures as read).
+    let location = use_location();
+    let unread = Resource::new(move || location.pathname.get(), |_| unread_error_count());
+    let badge = move || {
+        unread
+            .get()
+            .and_then(Result::ok)
+            .filter(|count| *count > 0)
+            .map(|count| {
+                let label = if count == 1 {
+                    "1 unread error event".to_string()
+                } else {
+                    format!("{count} unread error events")
+                };
+                view! {
+                    <span class="badge" title=label.clone()>
+                        <span aria-hidden="true">{count}</span>
+                        <span class="visually-hidden">{label}</span>
+                    </span>
+                }
+            })
+    };
     view! {
         <div class="frame" data-hydrated=move || hydrated.get().to_string()>
             <header class="topbar">
@@ -32,6 +58,7 @@ pub fn Frame(children: Children) -> impl IntoView {
                     <ul aria-labelledby="nav-uniform">
                         <li>
                             <A href="/uniform/integrations">"Integrations"</A>
+                            <Transition>{badge}</Transition>
                         </li>
                         <li>
                             <A href="/uniform/secrets">"Secrets"</A>
