@@ -21,11 +21,12 @@ use leptos_router::{
 
 use components::layout::Layout;
 use pages::{
-    integrations::IntegrationsPage,
+    integrations::{IntegrationsPage, IntegrationsSection},
     login::LoginPage,
     not_found::NotFound,
     secret_form::{CreateSecretPage, EditSecretPage},
     secrets::{SecretsPage, SecretsSection},
+    subscription_form::{CreateSubscriptionPage, EditSubscriptionPage},
     tokens::TokensPage,
 };
 
@@ -60,7 +61,14 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=LoginPage />
                 <ParentRoute path=path!("/uniform") view=Layout>
-                    <Route path=path!("integrations") view=IntegrationsPage />
+                    <ParentRoute path=path!("integrations") view=IntegrationsSection>
+                        <Route path=path!(":id/subscriptions/add") view=CreateSubscriptionPage />
+                        <Route
+                            path=path!(":id/subscriptions/:sid/edit")
+                            view=EditSubscriptionPage
+                        />
+                        <Route path=path!(":id?") view=IntegrationsPage />
+                    </ParentRoute>
                     <ParentRoute path=path!("secrets") view=SecretsSection>
                         <Route path=path!("") view=SecretsPage />
                         <Route path=path!("add") view=CreateSecretPage />

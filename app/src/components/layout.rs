@@ -29,8 +29,9 @@ pub fn Frame(children: Children) -> impl IntoView {
                 } else {
                     format!("{count} unread error events")
                 };
+                let title = label.clone();
                 view! {
-                    <span class="badge" title=label.clone()>
+                    <span class="badge" title=title>
                         <span aria-hidden="true">{count}</span>
                         <span class="visually-hidden">{label}</span>
                     </span>

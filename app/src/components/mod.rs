@@ -1,5 +1,10 @@
 //! Building blocks shared by several pages.
 
+pub mod caret;
 pub mod dialog;
 pub mod layout;
+pub mod pickers;
+pub mod secret_picker;
+pub mod tag_input;
 pub mod toast;
+pub mod variable_picker;

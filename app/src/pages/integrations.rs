@@ -1,16 +1,408 @@
-//! `/uniform/integrations`: the integrations registered with Uniform and their subscriptions.
+//! `/uniform/integrations[/<id>]`: the integrations registered with Uniform (Keptn's
+//! "Uniform" view) — a table; selecting a row shows the integration's subscriptions (add,
+//! edit, delete after a confirmation) and its error events. [`IntegrationsSection`] holds
+//! this page and the subscription form with their toasts.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::{Outlet, A};
+use leptos_router::hooks::{use_navigate, use_params_map};
 
-/// The Integrations page.
+use crate::components::dialog::ConfirmDialog;
+use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
+use crate::model::{Integration, Subscription, SubscriptionFilter};
+use crate::server_fns::uniform::{list_integrations, DeleteSubscription};
+
+/// The path of the Integrations page.
+pub const INTEGRATIONS_PATH: &str = "/uniform/integrations";
+/// Shown for a missing value.
+const NOT_AVAILABLE: &str = "n/a";
+/// Integrations whose subscriptions Keptn's Bridge does not show.
+const WITHOUT_SUBSCRIPTIONS: [&str; 3] = [
+    "approval-service",
+    "remediation-service",
+    "lighthouse-service",
+];
+
+/// `/uniform/integrations/<id>`
+pub fn integration_path(id: &str) -> String {
+    format!("{INTEGRATIONS_PATH}/{id}")
+}
+
+/// An event type as the Bridge shows it: `>` (any suffix) as `*`.
+pub fn display_event(event: &str) -> String {
+    event.replace('>', "*")
+}
+
+/// `subscribes to: <event> in projects: <…> in stages: <…> for services: <…>` (lists joined
+/// with `, `; an empty list is `all`).
+pub fn subscription_summary(subscription: &Subscription) -> [(&'static str, String); 4] {
+    let list = |values: &[String]| {
+        if values.is_empty() {
+            "all".to_string()
+        } else {
+            values.join(", ")
+        }
+    };
+    let SubscriptionFilter {
+        projects,
+        stages,
+        services,
+    } = &subscription.filter;
+    [
+        ("subscribes to:", display_event(&subscription.event)),
+        ("in projects:", list(projects)),
+        ("in stages:", list(stages)),
+        ("for services:", list(services)),
+    ]
+}
+
+/// The frame of the Integrations pages: it outlives them, so a toast shown before navigating
+/// from the subscription form back to the integration stays visible.
+#[component]
+pub fn IntegrationsSection() -> impl IntoView {
+    let toaster = provide_toaster();
+    view! {
+        <Outlet />
+        <ToastRegion toaster />
+    }
+}
+
+/// A subscription waiting for the delete confirmation: its 1-based position, integration id
+/// and id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ToDelete {
+    position: usize,
+    integration_id: String,
+    subscription_id: String,
+}
+
+/// The Integrations page: the table and, for the selected integration, its details.
 #[component]
 pub fn IntegrationsPage() -> impl IntoView {
+    let params = use_params_map();
+    let selected = Memo::new(move |_| params.with(|params| params.get("id")));
+    let delete = ServerAction::<DeleteSubscription>::new();
+    let integrations = Resource::new(move || delete.version().get(), |_| list_integrations());
+    let to_delete = RwSignal::new(None::<ToDelete>);
+    let delete_error = RwSignal::new(None::<String>);
+    let toaster = use_toaster();
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(())) => {
+            to_delete.set(None);
+            if let Some(toaster) = toaster {
+                toaster.show("Subscription deleted successfully!");
+            }
+        }
+        Some(Err(error)) => delete_error.set(Some(error.to_string())),
+        None => {}
+    });
+    let ask_delete = Callback::new(move |subscription: ToDelete| {
+        delete.clear();
+        delete_error.set(None);
+        to_delete.set(Some(subscription));
+    });
+
     view! {
         <Title text="Integrations" />
         <h1>"Integrations"</h1>
         <p class="lead">
             "Integrations receive events from your delivery pipeline and call webhooks when they match a subscription."
         </p>
+        <Transition fallback=|| view! { <p>"Loading ..."</p> }>
+            {move || {
+                integrations
+                    .get()
+                    .map(|result| match result {
+                        Ok(list) if list.is_empty() => {
+                            view! { <p class="empty">"No integrations available."</p> }.into_any()
+                        }
+                        Ok(list) => {
+                            view! {
+                                <div class="integrations">
+                                    <IntegrationTable list=list.clone() selected />
+                                    <IntegrationDetail list selected ask_delete />
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        Err(error) => {
+                            view! { <p class="field-error" role="alert">{error.to_string()}</p> }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+        {move || {
+            to_delete
+                .get()
+                .map(|target| {
+                    let question = format!(
+                        "Are you sure you want to delete \"Subscription {}\"?",
+                        target.position,
+                    );
+                    view! {
+                        <ConfirmDialog
+                            label="Delete subscription confirmation"
+                            confirm_label="Delete"
+                            pending=delete.pending()
+                            error=delete_error
+                            on_confirm=Callback::new(move |()| {
+                                delete_error.set(None);
+                                delete
+                                    .dispatch(DeleteSubscription {
+                                        integration_id: target.integration_id.clone(),
+                                        subscription_id: target.subscription_id.clone(),
+                                    });
+                            })
+                            on_cancel=Callback::new(move |()| to_delete.set(None))
+                        >
+                            <p>{question}</p>
+                        </ConfirmDialog>
+                    }
+                })
+        }}
+    }
+}
+
+/// The table of integrations; a click on a row selects it.
+#[component]
+fn IntegrationTable(list: Vec<Integration>, selected: Memo<Option<String>>) -> impl IntoView {
+    let navigate = use_navigate();
+    view! {
+        <table class="integrations-table">
+            <thead>
+                <tr>
+                    <th>"Name"</th>
+                    <th>"Version"</th>
+                    <th>"Cluster / Host"</th>
+                    <th>"Location"</th>
+                    <th>"Active subscriptions"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {list
+                    .into_iter()
+                    .map(|integration| {
+                        let navigate = navigate.clone();
+                        let href = integration_path(&integration.id);
+                        let target = href.clone();
+                        let id = integration.id.clone();
+                        let is_selected = move || selected.with(|s| s.as_deref() == Some(id.as_str()));
+                        let is_selected_too = is_selected.clone();
+                        let metadata = integration.metadata;
+                        let or_na = |value: Option<String>| {
+                            value.filter(|v| !v.is_empty()).unwrap_or_else(|| NOT_AVAILABLE.to_string())
+                        };
+                        view! {
+                            <tr
+                                class="selectable"
+                                class:selected=is_selected
+                                aria-current=move || is_selected_too().then_some("true")
+                                on:click=move |event| {
+                                    // A click on the name link is handled by the router.
+                                    if !clicked_link(&event) {
+                                        navigate(&target, Default::default());
+                                    }
+                                }
+                            >
+                                <td>
+                                    <A href=href>{integration.name}</A>
+                                </td>
+                                <td>{or_na(metadata.integrationversion)}</td>
+                                <td>{or_na(metadata.hostname)}</td>
+                                <td>{or_na(metadata.location)}</td>
+                                <td>
+                                    <ul class="plain">
+                                        {integration
+                                            .subscriptions
+                                            .iter()
+                                            .map(|subscription| {
+                                                view! { <li>{display_event(&subscription.event)}</li> }
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// Whether a click landed on a link.
+fn clicked_link(event: &leptos::ev::MouseEvent) -> bool {
+    use leptos::wasm_bindgen::JsCast;
+    event
+        .target()
+        .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+        .and_then(|element| element.closest("a").ok().flatten())
+        .is_some()
+}
+
+/// The selected integration: name, subscriptions and error events.
+#[component]
+fn IntegrationDetail(
+    list: Vec<Integration>,
+    selected: Memo<Option<String>>,
+    ask_delete: Callback<ToDelete>,
+) -> impl IntoView {
+    let list = StoredValue::new(list);
+    move || {
+        let Some(id) = selected.get() else {
+            return view! {
+                <p class="empty detail-empty">"Select an integration to show error events"</p>
+            }
+            .into_any();
+        };
+        match list.with_value(|list| list.iter().find(|i| i.id == id).cloned()) {
+            None => view! {
+                <p class="field-error" role="alert">{format!("Integration {id} not found.")}</p>
+            }
+            .into_any(),
+            Some(integration) => view! { <IntegrationView integration ask_delete /> }.into_any(),
+        }
+    }
+}
+
+/// One integration's tiles.
+#[component]
+fn IntegrationView(integration: Integration, ask_delete: Callback<ToDelete>) -> impl IntoView {
+    let show_subscriptions = !WITHOUT_SUBSCRIPTIONS.contains(&integration.name.as_str());
+    let Integration {
+        id,
+        name,
+        subscriptions,
+        ..
+    } = integration;
+    view! {
+        <section class="integration-detail" aria-labelledby="integration-name">
+            <h2 id="integration-name">{name}</h2>
+            {show_subscriptions
+                .then(|| {
+                    view! { <SubscriptionsTile integration_id=id subscriptions ask_delete /> }
+                })}
+            <section class="tile" aria-labelledby="tile-error-events">
+                <h3 id="tile-error-events">"Error events"</h3>
+                <p class="empty">"No events for this integration available"</p>
+            </section>
+        </section>
+    }
+}
+
+/// The "Subscriptions" tile: add, and per subscription its summary, edit and delete.
+#[component]
+fn SubscriptionsTile(
+    integration_id: String,
+    subscriptions: Vec<Subscription>,
+    ask_delete: Callback<ToDelete>,
+) -> impl IntoView {
+    let navigate = use_navigate();
+    let base = integration_path(&integration_id);
+    let add_path = format!("{base}/subscriptions/add");
+
+    let item = {
+        let navigate = navigate.clone();
+        move |(index, subscription): (usize, Subscription)| {
+            let navigate = navigate.clone();
+            let position = index + 1;
+            let edit_path = format!("{base}/subscriptions/{}/edit", subscription.id);
+            let target = ToDelete {
+                position,
+                integration_id: integration_id.clone(),
+                subscription_id: subscription.id.clone(),
+            };
+            let summary = subscription_summary(&subscription);
+            view! {
+                <li class="subscription">
+                    <div class="subscription-text">
+                        <h4>{format!("Subscription {position}")}</h4>
+                        <p class="subscription-summary">
+                            {summary
+                                .into_iter()
+                                .enumerate()
+                                .map(|(part, (label, value))| {
+                                    view! {
+                                        {(part > 0).then_some(" ")}
+                                        <strong>{label}</strong>
+                                        " "
+                                        <span class="value">{value}</span>
+                                    }
+                                })
+                                .collect_view()}
+                        </p>
+                    </div>
+                    <div class="row-actions">
+                        <button
+                            type="button"
+                            class="icon"
+                            on:click=move |_| navigate(&edit_path, Default::default())
+                        >
+                            "Edit"
+                            <span class="visually-hidden">" subscription"</span>
+                        </button>
+                        <button
+                            type="button"
+                            class="icon"
+                            on:click=move |_| ask_delete.run(target.clone())
+                        >
+                            "Delete"
+                            <span class="visually-hidden">" subscription"</span>
+                        </button>
+                    </div>
+                </li>
+            }
+        }
+    };
+
+    view! {
+        <section class="tile" aria-labelledby="tile-subscriptions">
+            <div class="tile-header">
+                <h3 id="tile-subscriptions">"Subscriptions"</h3>
+                <button type="button" on:click=move |_| navigate(&add_path, Default::default())>
+                    "Add subscription"
+                </button>
+            </div>
+            {if subscriptions.is_empty() {
+                view! { <p class="empty">"No subscriptions yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="subscriptions">
+                        {subscriptions.into_iter().enumerate().map(item).collect_view()}
+                    </ol>
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_read_like_keptns() {
+        let subscription = Subscription {
+            event: "sh.keptn.event.evaluation.finished".to_string(),
+            filter: SubscriptionFilter {
+                stages: vec!["dev".to_string(), "staging".to_string()],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let text = subscription_summary(&subscription)
+            .map(|(label, value)| format!("{label} {value}"))
+            .join(" ");
+        assert_eq!(
+            text,
+            "subscribes to: sh.keptn.event.evaluation.finished in projects: all in stages: dev, staging for services: all"
+        );
+        assert_eq!(
+            display_event("sh.keptn.event.test.>"),
+            "sh.keptn.event.test.*"
+        );
     }
 }

@@ -5,4 +5,5 @@ pub mod login;
 pub mod not_found;
 pub mod secret_form;
 pub mod secrets;
+pub mod subscription_form;
 pub mod tokens;

@@ -1,0 +1,1269 @@
+//! `/uniform/integrations/<id>/subscriptions/add` and `…/subscriptions/<subscriptionId>/edit`:
+//! Keptn's subscription form — task, task suffix, the stage/service filter and, for the
+//! webhook-service, the webhook (method, URL, headers, payload, proxy, started/finished
+//! events) with the secret and payload-variable pickers. Checked as the user types with
+//! Keptn's messages; the server's field errors show next to their field. Leaving with
+//! pending changes asks first.
+
+use leptos::html::{Input, Textarea};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use crate::components::caret::CaretField;
+use crate::components::pickers::{PickerButtons, PickerData};
+use crate::components::secret_picker::webhook_secrets;
+use crate::components::tag_input::{
+    filter_from_tags, tags_from_filter, Category, FilterTag, TagInput,
+};
+use crate::components::toast::use_toaster;
+use crate::components::variable_picker::example_event_tree;
+use crate::error::AppError;
+use crate::model::{Header, Integration, SeenValues, Subscription, Webhook, WEBHOOK_SERVICE};
+use crate::pages::integrations::integration_path;
+use crate::server_fns::secrets::list_secrets;
+use crate::server_fns::uniform::{
+    get_integration, load_seen_values, CreateSubscription, UpdateSubscription,
+};
+
+/// The tasks offered besides those seen in events.
+pub const STANDARD_TASKS: [&str; 9] = [
+    "evaluation",
+    "deployment",
+    "test",
+    "release",
+    "approval",
+    "get-sli",
+    "remediation",
+    "rollback",
+    "action",
+];
+/// Task suffixes: (value in the event, label).
+const SUFFIXES: [(&str, &str); 4] = [
+    (">", "*"),
+    ("triggered", "triggered"),
+    ("started", "started"),
+    ("finished", "finished"),
+];
+const METHODS: [&str; 3] = ["GET", "POST", "PUT"];
+
+/// Message for an empty required field.
+pub const EMPTY_MESSAGE: &str = "Must not be empty";
+pub const TASK_PATTERN_MESSAGE: &str = "Task must consist of alphanumeric characters, '-' or '_'";
+pub const SERVICE_WITHOUT_STAGE_MESSAGE: &str = "If you add a service you must add a stage";
+pub const METHOD_EMPTY_MESSAGE: &str = "Method must not be empty";
+pub const URL_EMPTY_MESSAGE: &str = "URL must not be empty";
+pub const URL_PATTERN_MESSAGE: &str = "Must either be a URL starting with http(s):// or a reference to a secret. A combination of both is possible too: https://{{.secret.a.b}}";
+pub const URL_SPACES_MESSAGE: &str = "URL must not contain spaces";
+pub const PROXY_PATTERN_MESSAGE: &str = "URL must start with http(s)://";
+pub const PENDING_CHANGES_MESSAGE: &str =
+    "You have pending changes. Are you sure you want to leave this page?";
+const SEND_EVENTS_INFO: &str = "If you subscribe your webhook to a task event of type triggered, the corresponding started and finished events are sent automatically. To move the responsibility of sending the started/finished event to the webhook receiver, select the option 'by webhook receiver'.";
+
+/// What is wrong with a task name, if anything.
+pub fn task_error(task: &str) -> Option<String> {
+    let task = task.trim();
+    if task.is_empty() {
+        Some(EMPTY_MESSAGE.to_string())
+    } else if !task
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        Some(TASK_PATTERN_MESSAGE.to_string())
+    } else {
+        None
+    }
+}
+
+/// What is wrong with a webhook URL, if anything: it must start with `http(s)://` or be a
+/// template (`^\{\{\..+\}\}`), and contain no spaces.
+pub fn url_error(url: &str) -> Option<String> {
+    let template = url.strip_prefix("{{.").is_some_and(|rest| {
+        let mut chars = rest.chars();
+        chars.next().is_some() && chars.as_str().contains("}}")
+    });
+    if url.is_empty() {
+        Some(URL_EMPTY_MESSAGE.to_string())
+    } else if url.chars().any(char::is_whitespace) {
+        Some(URL_SPACES_MESSAGE.to_string())
+    } else if !(url.starts_with("http://") || url.starts_with("https://") || template) {
+        Some(URL_PATTERN_MESSAGE.to_string())
+    } else {
+        None
+    }
+}
+
+/// What is wrong with a proxy URL (optional), if anything.
+pub fn proxy_error(proxy: &str) -> Option<String> {
+    if proxy.is_empty() {
+        None
+    } else if !(proxy.starts_with("http://") || proxy.starts_with("https://")) {
+        Some(PROXY_PATTERN_MESSAGE.to_string())
+    } else if proxy.chars().any(char::is_whitespace) {
+        Some(URL_SPACES_MESSAGE.to_string())
+    } else {
+        None
+    }
+}
+
+/// `sh.keptn.event.<task>.<suffix>` → (task, suffix); empty parts when it is not one.
+pub fn split_event(event: &str) -> (String, String) {
+    match event
+        .strip_prefix("sh.keptn.event.")
+        .map(|rest| rest.rsplit_once('.').unwrap_or((rest, "")))
+    {
+        Some((task, suffix)) => (task.to_string(), suffix.to_string()),
+        None => (String::new(), String::new()),
+    }
+}
+
+/// The event type for a task and suffix; empty while either is missing.
+pub fn event_type(task: &str, suffix: &str) -> String {
+    let task = task.trim();
+    if task.is_empty() || suffix.is_empty() {
+        String::new()
+    } else {
+        format!("sh.keptn.event.{task}.{suffix}")
+    }
+}
+
+/// Whether the started/finished choice applies (Keptn: only for triggered and `*`).
+fn sends_apply(suffix: &str) -> bool {
+    matches!(suffix, "triggered" | ">")
+}
+
+/// Create or edit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Create,
+    Edit,
+}
+
+/// `/uniform/integrations/<id>/subscriptions/add`
+#[component]
+pub fn CreateSubscriptionPage() -> impl IntoView {
+    view! {
+        <Title text="Create subscription" />
+        <h1>"Create subscription"</h1>
+        <SubscriptionLoader mode=Mode::Create />
+    }
+}
+
+/// `/uniform/integrations/<id>/subscriptions/<subscriptionId>/edit`
+#[component]
+pub fn EditSubscriptionPage() -> impl IntoView {
+    view! {
+        <Title text="Edit subscription" />
+        <h1>"Edit subscription"</h1>
+        <SubscriptionLoader mode=Mode::Edit />
+    }
+}
+
+/// Loads the integration (and, on edit, finds the subscription), then shows the form.
+#[component]
+fn SubscriptionLoader(mode: Mode) -> impl IntoView {
+    let params = use_params_map();
+    let integration = Resource::new(
+        move || params.with(|params| params.get("id").unwrap_or_default()),
+        get_integration,
+    );
+    // Suggestions; the form works without them.
+    let seen = Resource::new(|| (), |_| load_seen_values());
+    let subscription_id = move || params.with_untracked(|params| params.get("sid"));
+    view! {
+        <Transition fallback=|| view! { <p>"Loading ..."</p> }>
+            {move || {
+                let seen = seen.get();
+                integration
+                    .get()
+                    .zip(seen)
+                    .map(|(result, seen)| {
+                        let seen = seen.unwrap_or_default();
+                        let found = result
+                            .and_then(|integration| match mode {
+                                Mode::Create => Ok((integration, None)),
+                                Mode::Edit => {
+                                    let id = subscription_id().unwrap_or_default();
+                                    let subscription = integration
+                                        .subscriptions
+                                        .iter()
+                                        .find(|s| s.id == id)
+                                        .cloned()
+                                        .ok_or_else(|| {
+                                            AppError::NotFound(
+                                                format!("Subscription {id} not found."),
+                                            )
+                                        })?;
+                                    Ok((integration, Some(subscription)))
+                                }
+                            });
+                        match found {
+                            Ok((integration, subscription)) => {
+                                view! { <SubscriptionEditor mode integration subscription seen /> }
+                                    .into_any()
+                            }
+                            Err(error) => {
+                                view! {
+                                    <p class="field-error" role="alert">
+                                        {error.to_string()}
+                                    </p>
+                                    <p>
+                                        <a href="/uniform/integrations">"Back to the integrations"</a>
+                                    </p>
+                                }
+                                    .into_any()
+                            }
+                        }
+                    })
+            }}
+        </Transition>
+    }
+}
+
+/// One custom header row of the form.
+#[derive(Clone, Copy)]
+struct HeaderRow {
+    /// Unique within the form (element ids, list keys).
+    id: usize,
+    key: RwSignal<String>,
+    value: RwSignal<String>,
+    key_touched: RwSignal<bool>,
+    value_touched: RwSignal<bool>,
+    value_field: NodeRef<Input>,
+}
+
+/// The form, for both modes.
+#[component]
+fn SubscriptionEditor(
+    mode: Mode,
+    integration: Integration,
+    subscription: Option<Subscription>,
+    /// Tasks, projects, stages and services seen in events (suggestions).
+    seen: SeenValues,
+) -> impl IntoView {
+    let create = ServerAction::<CreateSubscription>::new();
+    let update = ServerAction::<UpdateSubscription>::new();
+    let pending = Signal::derive(move || match mode {
+        Mode::Create => create.pending().get(),
+        Mode::Edit => update.pending().get(),
+    });
+    let navigate = use_navigate();
+    let toaster = use_toaster();
+
+    let with_webhook = integration.name == WEBHOOK_SERVICE;
+    let integration_id = StoredValue::new(integration.id.clone());
+    let back_path = StoredValue::new(integration_path(&integration.id));
+    let existing = subscription.unwrap_or_default();
+    let subscription_id = existing.id.clone();
+    let (initial_task, initial_suffix) = split_event(&existing.event);
+    let webhook = existing.webhook.clone().unwrap_or(Webhook {
+        // A new webhook has no method until one is chosen (Keptn's "Choose method").
+        method: match mode {
+            Mode::Create => String::new(),
+            Mode::Edit => "POST".to_string(),
+        },
+        ..Webhook::default()
+    });
+
+    // The event is only built once both parts are there: they count as changes on their own.
+    let first_parts = StoredValue::new((initial_task.clone(), initial_suffix.clone()));
+    let task = RwSignal::new(initial_task);
+    let suffix = RwSignal::new(initial_suffix);
+    let tags = RwSignal::new(tags_from_filter(&existing.filter));
+    let method = RwSignal::new(webhook.method.clone());
+    let url = RwSignal::new(webhook.url.clone());
+    let payload = RwSignal::new(webhook.payload.clone());
+    let proxy = RwSignal::new(webhook.proxy.clone().unwrap_or_default());
+    let send_started = RwSignal::new(webhook.send_started);
+    let send_finished = RwSignal::new(webhook.send_finished);
+    let initial_url = webhook.url.clone();
+    let initial_payload = webhook.payload.clone();
+
+    let task_touched = RwSignal::new(false);
+    let suffix_touched = RwSignal::new(false);
+    let method_touched = RwSignal::new(false);
+    let url_touched = RwSignal::new(false);
+    let proxy_touched = RwSignal::new(false);
+    let server_error = RwSignal::new(None::<AppError>);
+    // Set once the user confirmed leaving or the subscription was saved.
+    let leaving = RwSignal::new(false);
+    // Where the user wants to go while changes are pending (the dialog is open).
+    let leave_to = RwSignal::new(None::<String>);
+
+    let next_header = StoredValue::new(0_usize);
+    let new_header = move |header: Header| {
+        let id = next_header.get_value();
+        next_header.set_value(id + 1);
+        HeaderRow {
+            id,
+            key: RwSignal::new(header.key),
+            value: RwSignal::new(header.value),
+            key_touched: RwSignal::new(false),
+            value_touched: RwSignal::new(false),
+            value_field: NodeRef::new(),
+        }
+    };
+    let headers = RwSignal::new(
+        webhook
+            .headers
+            .iter()
+            .cloned()
+            .map(new_header)
+            .collect::<Vec<_>>(),
+    );
+
+    let url_field = NodeRef::<Textarea>::new();
+    let payload_field = NodeRef::<Textarea>::new();
+
+    // The subscription as the form stands; compared with the first one to detect changes.
+    let build = move || Subscription {
+        id: subscription_id.clone(),
+        event: event_type(&task.get(), &suffix.get()),
+        filter: filter_from_tags(&tags.get()),
+        webhook: with_webhook.then(|| {
+            let sends = sends_apply(&suffix.get());
+            Webhook {
+                method: method.get(),
+                url: url.get(),
+                headers: headers.with(|rows| {
+                    rows.iter()
+                        .map(|row| Header {
+                            key: row.key.get(),
+                            value: row.value.get(),
+                        })
+                        .collect()
+                }),
+                payload: payload.get(),
+                proxy: Some(proxy.get()).filter(|proxy| !proxy.is_empty()),
+                send_started: !sends || send_started.get(),
+                send_finished: !sends || send_finished.get(),
+            }
+        }),
+    };
+    let initial = StoredValue::new(untrack(&build));
+    let snapshot = Memo::new(move |_| build());
+    let dirty = Memo::new(move |_| {
+        let parts_changed = first_parts.with_value(|(first_task, first_suffix)| {
+            task.with(|task| task != first_task) || suffix.with(|suffix| suffix != first_suffix)
+        });
+        parts_changed || snapshot.with(|now| initial.with_value(|first| now != first))
+    });
+    // Any change makes the server's last answer stale.
+    Effect::new(move |ran: Option<()>| {
+        snapshot.track();
+        task.track();
+        suffix.track();
+        if ran.is_some() {
+            server_error.set(None);
+        }
+    });
+
+    // Client-side checks.
+    let task_client = move || task.with(|task| task_error(task));
+    let suffix_client = move || {
+        suffix
+            .with(String::is_empty)
+            .then(|| EMPTY_MESSAGE.to_string())
+    };
+    let filter_client = move || {
+        tags.with(|tags| {
+            let has = |category| tags.iter().any(|tag: &FilterTag| tag.category == category);
+            (has(Category::Service) && !has(Category::Stage))
+                .then(|| SERVICE_WITHOUT_STAGE_MESSAGE.to_string())
+        })
+    };
+    let method_client = move || {
+        method
+            .with(String::is_empty)
+            .then(|| METHOD_EMPTY_MESSAGE.to_string())
+    };
+    let url_client = move || url.with(|url| url_error(url));
+    let proxy_client = move || proxy.with(|proxy| proxy_error(proxy));
+    let header_key_client = |row: HeaderRow| {
+        row.key
+            .with(|key| key.trim().is_empty())
+            .then(|| EMPTY_MESSAGE.to_string())
+    };
+    let header_value_client = |row: HeaderRow| {
+        row.value
+            .with(String::is_empty)
+            .then(|| EMPTY_MESSAGE.to_string())
+    };
+    let valid = Memo::new(move |_| {
+        let basics =
+            task_client().is_none() && suffix_client().is_none() && filter_client().is_none();
+        let webhook_ok = !with_webhook
+            || (method_client().is_none()
+                && url_client().is_none()
+                && proxy_client().is_none()
+                && headers.with(|rows| {
+                    rows.iter().all(|row| {
+                        header_key_client(*row).is_none() && header_value_client(*row).is_none()
+                    })
+                }));
+        basics && webhook_ok
+    });
+
+    // The server's message for `field`, if its last answer was about that field.
+    let server_field = move |field: &str| {
+        server_error.with(|error| error.as_ref().and_then(|error| error.for_field(field)))
+    };
+    // The server's message when it belongs to no field shown.
+    let general_error = move || {
+        let rows = headers.with(Vec::len);
+        server_error.with(|error| match error {
+            None => None,
+            Some(AppError::Invalid { field, message }) => {
+                let header = field
+                    .strip_prefix("webhook.headers[")
+                    .and_then(|rest| rest.split_once(']'))
+                    .and_then(|(index, rest)| {
+                        (rest.is_empty() || rest == ".value").then_some(index)
+                    })
+                    .and_then(|index| index.parse::<usize>().ok())
+                    .is_some_and(|index| index < rows);
+                let webhook_field = matches!(
+                    field.as_str(),
+                    "webhook.method" | "webhook.url" | "webhook.payload" | "webhook.proxy"
+                ) || header;
+                let shown = matches!(
+                    field.as_str(),
+                    "event" | "filter" | "filter.projects" | "filter.stages" | "filter.services"
+                ) || (with_webhook && webhook_field);
+                (!shown).then(|| message.clone())
+            }
+            Some(error) => Some(error.to_string()),
+        })
+    };
+    let shown_when = |touched: bool, client: Option<String>, server: Option<String>| {
+        if touched {
+            client.or(server)
+        } else {
+            server
+        }
+    };
+    let task_message = move || shown_when(task_touched.get(), task_client(), server_field("event"));
+    let suffix_message = move || shown_when(suffix_touched.get(), suffix_client(), None);
+    let filter_message = move || {
+        filter_client()
+            .or_else(|| server_field("filter"))
+            .or_else(|| server_field("filter.projects"))
+            .or_else(|| server_field("filter.stages"))
+            .or_else(|| server_field("filter.services"))
+    };
+    let method_message = move || {
+        shown_when(
+            method_touched.get(),
+            method_client(),
+            server_field("webhook.method"),
+        )
+    };
+    let url_message =
+        move || shown_when(url_touched.get(), url_client(), server_field("webhook.url"));
+    let payload_message = move || server_field("webhook.payload");
+    let proxy_message = move || {
+        shown_when(
+            proxy_touched.get(),
+            proxy_client(),
+            server_field("webhook.proxy"),
+        )
+    };
+
+    // Saving.
+    {
+        let navigate = navigate.clone();
+        Effect::new(move |_| {
+            let result = match mode {
+                Mode::Create => create.value().get().map(|result| result.map(|_| ())),
+                Mode::Edit => update.value().get(),
+            };
+            match result {
+                Some(Ok(())) => {
+                    leaving.set(true);
+                    if let Some(toaster) = toaster {
+                        toaster.show(match mode {
+                            Mode::Create => "Subscription successfully created!",
+                            Mode::Edit => "Subscription successfully updated!",
+                        });
+                    }
+                    navigate(&back_path.get_value(), Default::default());
+                }
+                Some(Err(error)) => server_error.set(Some(error)),
+                None => {}
+            }
+        });
+    }
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        for touched in [
+            task_touched,
+            suffix_touched,
+            method_touched,
+            url_touched,
+            proxy_touched,
+        ] {
+            touched.set(true);
+        }
+        headers.with_untracked(|rows| {
+            for row in rows {
+                row.key_touched.set(true);
+                row.value_touched.set(true);
+            }
+        });
+        if !valid.get_untracked() || pending.get_untracked() {
+            return;
+        }
+        server_error.set(None);
+        let subscription = snapshot.get_untracked();
+        let integration_id = integration_id.get_value();
+        match mode {
+            Mode::Create => {
+                create.dispatch(CreateSubscription {
+                    integration_id,
+                    subscription,
+                });
+            }
+            Mode::Edit => {
+                update.dispatch(UpdateSubscription {
+                    integration_id,
+                    subscription,
+                });
+            }
+        }
+    };
+
+    // Leaving with pending changes asks first: "Cancel", in-app links, and reloads.
+    let wants_to_stay = move || dirty.get_untracked() && !leaving.get_untracked();
+    let go = {
+        let navigate = navigate.clone();
+        move |path: String| navigate(&path, Default::default())
+    };
+    let request_leave = {
+        let go = go.clone();
+        move |path: String| {
+            if wants_to_stay() {
+                leave_to.set(Some(path));
+            } else {
+                go(path);
+            }
+        }
+    };
+    guard_links(wants_to_stay, leave_to);
+    guard_unload(wants_to_stay);
+
+    // The pickers. The secrets load when a secret popup opens (again at each opening).
+    let load_secrets = Action::new(|_: &()| list_secrets());
+    let webhook_secret_list = Memo::new(move |_| {
+        load_secrets
+            .value()
+            .get()
+            .map(|result| result.map(webhook_secrets))
+    });
+    let variables = Memo::new(move |_| {
+        let task = task.get();
+        let suffix = suffix.get();
+        (task_error(&task).is_none() && !suffix.is_empty())
+            .then(|| example_event_tree(task.trim(), &suffix))
+    });
+    let picker_data = PickerData {
+        active: RwSignal::new(None),
+        secrets: webhook_secret_list.into(),
+        refresh_secrets: Callback::new(move |()| {
+            load_secrets.dispatch(());
+        }),
+        variables: variables.into(),
+    };
+    let SeenValues {
+        tasks: seen_tasks,
+        projects,
+        stages,
+        services,
+    } = seen;
+    let known_filters: Vec<String> = [
+        (Category::Project, projects),
+        (Category::Stage, stages),
+        (Category::Service, services),
+    ]
+    .into_iter()
+    .flat_map(|(category, values)| {
+        values
+            .into_iter()
+            .map(move |value| FilterTag::new(category, value).entry())
+    })
+    .collect();
+    let task_options = {
+        let mut all: Vec<String> = STANDARD_TASKS.iter().map(|task| task.to_string()).collect();
+        for task in seen_tasks {
+            if !all.contains(&task) {
+                all.push(task);
+            }
+        }
+        all.into_iter()
+            .map(|task| view! { <option value=task></option> })
+            .collect_view()
+    };
+
+    let task_field = view! {
+        <div class="field">
+            <label for="subscription-task">"Task"</label>
+            <input
+                id="subscription-task"
+                list="subscription-task-options"
+                autocomplete="off"
+                required
+                placeholder="Choose your task"
+                prop:value=move || task.get()
+                on:input=move |event| {
+                    task.set(event_target_value(&event));
+                    task_touched.set(true);
+                }
+                on:blur=move |_| task_touched.set(true)
+                aria-invalid=move || task_message().is_some().to_string()
+                aria-describedby=move || task_message().is_some().then_some("subscription-task-error")
+            />
+            <datalist id="subscription-task-options">{task_options}</datalist>
+            {move || {
+                task_message()
+                    .map(|message| {
+                        view! { <p class="field-error" id="subscription-task-error">{message}</p> }
+                    })
+            }}
+        </div>
+    };
+    let suffix_field = view! {
+        <div class="field">
+            <label for="subscription-suffix">"Task suffix"</label>
+            <select
+                id="subscription-suffix"
+                required
+                on:change=move |event| {
+                    suffix.set(event_target_value(&event));
+                    suffix_touched.set(true);
+                }
+                on:blur=move |_| suffix_touched.set(true)
+                aria-invalid=move || suffix_message().is_some().to_string()
+                aria-describedby=move || {
+                    suffix_message().is_some().then_some("subscription-suffix-error")
+                }
+            >
+                <option value="" disabled selected=move || suffix.with(String::is_empty)>
+                    "Choose your task suffix"
+                </option>
+                {SUFFIXES
+                    .into_iter()
+                    .map(|(value, label)| {
+                        view! {
+                            <option value=value selected=move || suffix.with(|s| s == value)>
+                                {label}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            {move || {
+                suffix_message()
+                    .map(|message| {
+                        view! { <p class="field-error" id="subscription-suffix-error">{message}</p> }
+                    })
+            }}
+        </div>
+    };
+
+    let webhook_section = with_webhook.then(|| {
+        view! {
+            <WebhookFields
+                method
+                url
+                payload
+                proxy
+                send_started
+                send_finished
+                suffix
+                headers
+                new_header=Callback::new(move |()| new_header(Header::default()))
+                method_touched
+                url_touched
+                proxy_touched
+                url_field
+                payload_field
+                initial_url
+                initial_payload
+                picker_data
+                method_message=Signal::derive(method_message)
+                url_message=Signal::derive(url_message)
+                payload_message=Signal::derive(payload_message)
+                proxy_message=Signal::derive(proxy_message)
+                server_error
+            />
+        }
+    });
+
+    let cancel = {
+        let request_leave = request_leave.clone();
+        move |_| request_leave(back_path.get_value())
+    };
+    view! {
+        <p class="lead">"Integration: " <strong>{integration.name.clone()}</strong></p>
+        <form class="subscription-form" novalidate on:submit=submit>
+            <div class="form-row">{task_field} {suffix_field}</div>
+            <TagInput
+                id="subscription-filter"
+                label="Filter by stages and services"
+                tags
+                known=Signal::stored(known_filters)
+                error=Signal::derive(filter_message)
+            />
+            {webhook_section}
+            {move || {
+                general_error()
+                    .map(|message| view! { <p class="field-error" role="alert">{message}</p> })
+            }}
+            <div class="form-actions">
+                <button type="submit" disabled=move || !valid.get() || pending.get()>
+                    {match mode {
+                        Mode::Create => "Create subscription",
+                        Mode::Edit => "Update subscription",
+                    }}
+                </button>
+                <button type="button" class="secondary" on:click=cancel>
+                    "Cancel"
+                </button>
+            </div>
+        </form>
+        {move || {
+            leave_to
+                .get()
+                .map(|path| {
+                    let go = go.clone();
+                    view! {
+                        <PendingChangesDialog
+                            on_stay=Callback::new(move |()| leave_to.set(None))
+                            on_leave=Callback::new(move |()| {
+                                leaving.set(true);
+                                leave_to.set(None);
+                                go(path.clone());
+                            })
+                        />
+                    }
+                })
+        }}
+    }
+}
+
+/// The webhook part of the form (webhook-service only).
+#[component]
+fn WebhookFields(
+    method: RwSignal<String>,
+    url: RwSignal<String>,
+    payload: RwSignal<String>,
+    proxy: RwSignal<String>,
+    send_started: RwSignal<bool>,
+    send_finished: RwSignal<bool>,
+    suffix: RwSignal<String>,
+    headers: RwSignal<Vec<HeaderRow>>,
+    new_header: Callback<(), HeaderRow>,
+    method_touched: RwSignal<bool>,
+    url_touched: RwSignal<bool>,
+    proxy_touched: RwSignal<bool>,
+    url_field: NodeRef<Textarea>,
+    payload_field: NodeRef<Textarea>,
+    initial_url: String,
+    initial_payload: String,
+    picker_data: PickerData,
+    method_message: Signal<Option<String>>,
+    url_message: Signal<Option<String>>,
+    payload_message: Signal<Option<String>>,
+    proxy_message: Signal<Option<String>>,
+    server_error: RwSignal<Option<AppError>>,
+) -> impl IntoView {
+    let server_field = move |field: String| {
+        server_error.with(|error| error.as_ref().and_then(|error| error.for_field(&field)))
+    };
+    let sends_enabled = move || sends_apply(&suffix.get());
+    let error_view = |id: &'static str, message: Signal<Option<String>>| {
+        move || {
+            message
+                .get()
+                .map(|message| view! { <p class="field-error" id=id>{message}</p> })
+        }
+    };
+
+    let header_row = move |row: HeaderRow| {
+        let id = row.id;
+        let position =
+            move || headers.with(|rows| rows.iter().position(|r| r.id == id).unwrap_or(0));
+        let key_id = format!("webhook-header-key-{id}");
+        let value_id = format!("webhook-header-value-{id}");
+        let key_error_id = format!("{key_id}-error");
+        let value_error_id = format!("{value_id}-error");
+        let key_message = move || {
+            let server = server_field(format!("webhook.headers[{}]", position()));
+            if row.key_touched.get() {
+                row.key
+                    .with(|key| key.trim().is_empty())
+                    .then(|| EMPTY_MESSAGE.to_string())
+                    .or(server)
+            } else {
+                server
+            }
+        };
+        let value_message = move || {
+            let server = server_field(format!("webhook.headers[{}].value", position()));
+            if row.value_touched.get() {
+                row.value
+                    .with(String::is_empty)
+                    .then(|| EMPTY_MESSAGE.to_string())
+                    .or(server)
+            } else {
+                server
+            }
+        };
+        let key_error_ref = key_error_id.clone();
+        let value_error_ref = value_error_id.clone();
+        view! {
+            <div
+                class="header-row"
+                role="group"
+                aria-label=move || format!("Custom header {}", position() + 1)
+            >
+                <div class="field">
+                    <label for=key_id.clone()>"Key"</label>
+                    <input
+                        id=key_id
+                        autocomplete="off"
+                        placeholder="e.g. Content-Type"
+                        prop:value=move || row.key.get()
+                        on:input=move |event| {
+                            row.key.set(event_target_value(&event));
+                            row.key_touched.set(true);
+                        }
+                        on:blur=move |_| row.key_touched.set(true)
+                        aria-invalid=move || key_message().is_some().to_string()
+                        aria-describedby=move || key_message().is_some().then(|| key_error_ref.clone())
+                    />
+                    {move || {
+                        key_message()
+                            .map(|message| {
+                                view! { <p class="field-error" id=key_error_id.clone()>{message}</p> }
+                            })
+                    }}
+                </div>
+                <div class="field">
+                    <label for=value_id.clone()>"Value"</label>
+                    <div class="with-tools">
+                        <input
+                            id=value_id.clone()
+                            node_ref=row.value_field
+                            autocomplete="off"
+                            placeholder="e.g. application/json"
+                            prop:value=move || row.value.get()
+                            on:input=move |event| {
+                                row.value.set(event_target_value(&event));
+                                row.value_touched.set(true);
+                            }
+                            on:blur=move |_| row.value_touched.set(true)
+                            aria-invalid=move || value_message().is_some().to_string()
+                            aria-describedby=move || {
+                                value_message().is_some().then(|| value_error_ref.clone())
+                            }
+                        />
+                        <PickerButtons
+                            field_id=value_id
+                            target=CaretField::Input(row.value_field)
+                            value=row.value
+                            data=picker_data
+                            on_insert=Callback::new(move |()| row.value_touched.set(true))
+                        />
+                    </div>
+                    {move || {
+                        value_message()
+                            .map(|message| {
+                                view! { <p class="field-error" id=value_error_id.clone()>{message}</p> }
+                            })
+                    }}
+                </div>
+                <button
+                    type="button"
+                    class="icon remove"
+                    title="Remove Header"
+                    on:click=move |_| headers.update(|rows| rows.retain(|r| r.id != id))
+                >
+                    <span aria-hidden="true">"×"</span>
+                    <span class="visually-hidden">"Remove Header"</span>
+                </button>
+            </div>
+        }
+    };
+
+    let send_group = move |name: &'static str, label: &'static str, value: RwSignal<bool>| {
+        let label_id = format!("{name}-label");
+        let initial = value.get_untracked();
+        view! {
+            <fieldset class="radio-group" disabled=move || !sends_enabled()>
+                <legend id=label_id.clone()>{label}</legend>
+                <div role="radiogroup" aria-labelledby=label_id class="radios">
+                    <label class="radio">
+                        <input
+                            type="radio"
+                            name=name
+                            value="automatically"
+                            checked=initial
+                            prop:checked=move || value.get()
+                            on:change=move |_| value.set(true)
+                        />
+                        "automatically"
+                    </label>
+                    <label class="radio">
+                        <input
+                            type="radio"
+                            name=name
+                            value="webhook-receiver"
+                            checked=!initial
+                            prop:checked=move || !value.get()
+                            on:change=move |_| value.set(false)
+                        />
+                        "by webhook receiver"
+                    </label>
+                </div>
+            </fieldset>
+        }
+    };
+
+    view! {
+        <section class="webhook-config" aria-labelledby="webhook-heading">
+            <h2 id="webhook-heading">"Webhook configuration"</h2>
+            <div class="field">
+                <label for="webhook-method">"Request Method"</label>
+                <select
+                    id="webhook-method"
+                    required
+                    on:change=move |event| {
+                        method.set(event_target_value(&event));
+                        method_touched.set(true);
+                    }
+                    on:blur=move |_| method_touched.set(true)
+                    aria-invalid=move || method_message.with(Option::is_some).to_string()
+                    aria-describedby=move || {
+                        method_message.with(Option::is_some).then_some("webhook-method-error")
+                    }
+                >
+                    <option value="" disabled selected=move || method.with(String::is_empty)>
+                        "Choose method"
+                    </option>
+                    {METHODS
+                        .into_iter()
+                        .map(|name| {
+                            view! {
+                                <option value=name selected=move || method.with(|m| m == name)>
+                                    {name}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+                {error_view("webhook-method-error", method_message)}
+            </div>
+            <div class="field">
+                <label for="webhook-url">"URL"</label>
+                <div class="with-tools">
+                    <textarea
+                        id="webhook-url"
+                        node_ref=url_field
+                        rows="2"
+                        required
+                        placeholder="https://keptn.sh/"
+                        prop:value=move || url.get()
+                        on:input=move |event| {
+                            url.set(event_target_value(&event));
+                            url_touched.set(true);
+                        }
+                        on:blur=move |_| url_touched.set(true)
+                        aria-invalid=move || url_message.with(Option::is_some).to_string()
+                        aria-describedby=move || {
+                            url_message.with(Option::is_some).then_some("webhook-url-error")
+                        }
+                    >
+                        {initial_url}
+                    </textarea>
+                    <PickerButtons
+                        field_id="webhook-url"
+                        target=CaretField::Textarea(url_field)
+                        value=url
+                        data=picker_data
+                        on_insert=Callback::new(move |()| url_touched.set(true))
+                    />
+                </div>
+                {error_view("webhook-url-error", url_message)}
+            </div>
+            <fieldset class="headers">
+                <legend>"Custom headers"</legend>
+                <For each=move || headers.get() key=|row| row.id children=header_row />
+                <button
+                    type="button"
+                    class="secondary"
+                    on:click=move |_| {
+                        let row = new_header.run(());
+                        headers.update(|rows| rows.push(row));
+                    }
+                >
+                    "Add custom header"
+                </button>
+            </fieldset>
+            <div class="field">
+                <label for="webhook-payload">"Custom payload"</label>
+                <div class="with-tools">
+                    <textarea
+                        id="webhook-payload"
+                        class="code"
+                        node_ref=payload_field
+                        rows="8"
+                        spellcheck="false"
+                        prop:value=move || payload.get()
+                        on:input=move |event| payload.set(event_target_value(&event))
+                        aria-invalid=move || payload_message.with(Option::is_some).to_string()
+                        aria-describedby=move || {
+                            payload_message.with(Option::is_some).then_some("webhook-payload-error")
+                        }
+                    >
+                        {initial_payload}
+                    </textarea>
+                    <PickerButtons
+                        field_id="webhook-payload"
+                        target=CaretField::Textarea(payload_field)
+                        value=payload
+                        data=picker_data
+                        on_insert=Callback::new(|()| {})
+                    />
+                </div>
+                {error_view("webhook-payload-error", payload_message)}
+            </div>
+            <div class="field">
+                <label for="webhook-proxy">"Proxy"</label>
+                <input
+                    id="webhook-proxy"
+                    autocomplete="off"
+                    placeholder="Proxy"
+                    prop:value=move || proxy.get()
+                    on:input=move |event| {
+                        proxy.set(event_target_value(&event));
+                        proxy_touched.set(true);
+                    }
+                    on:blur=move |_| proxy_touched.set(true)
+                    aria-invalid=move || proxy_message.with(Option::is_some).to_string()
+                    aria-describedby=move || {
+                        proxy_message.with(Option::is_some).then_some("webhook-proxy-error")
+                    }
+                />
+                {error_view("webhook-proxy-error", proxy_message)}
+            </div>
+            <div class="send-events">
+                {send_group("send-started", "Send started event", send_started)}
+                {send_group("send-finished", "Send finished event", send_finished)}
+            </div>
+            <p class="field-hint">{SEND_EVENTS_INFO}</p>
+        </section>
+    }
+    .into_any()
+}
+
+/// Holds back clicks on in-app links while `stay()` says changes are pending; the link's
+/// path goes to `leave_to` (which opens the dialog). Browser only: the listener is kept in
+/// thread-local storage, which the server (rendering and cleaning up on any thread) must not
+/// create.
+#[cfg(not(feature = "hydrate"))]
+fn guard_links(_stay: impl Fn() -> bool + Copy + 'static, _leave_to: RwSignal<Option<String>>) {}
+
+/// See above.
+#[cfg(feature = "hydrate")]
+fn guard_links(stay: impl Fn() -> bool + Copy + 'static, leave_to: RwSignal<Option<String>>) {
+    let listener = StoredValue::new_local(None::<leptos::wasm_bindgen::JsValue>);
+    Effect::new(move |_| {
+        use leptos::wasm_bindgen::closure::Closure;
+        use leptos::wasm_bindgen::JsCast;
+        if listener.with_value(Option::is_some) {
+            return;
+        }
+        let handler =
+            Closure::<dyn Fn(web_sys::MouseEvent)>::new(move |event: web_sys::MouseEvent| {
+                if event.default_prevented()
+                    || event.button() != 0
+                    || event.meta_key()
+                    || event.alt_key()
+                    || event.ctrl_key()
+                    || event.shift_key()
+                    || !stay()
+                {
+                    return;
+                }
+                let Some(anchor) = event
+                    .target()
+                    .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+                    .and_then(|element| element.closest("a[href]").ok().flatten())
+                    .and_then(|element| element.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+                else {
+                    return;
+                };
+                let same_origin = window()
+                    .location()
+                    .origin()
+                    .is_ok_and(|origin| origin == anchor.origin());
+                if !anchor.target().is_empty() || anchor.has_attribute("download") || !same_origin {
+                    return;
+                }
+                // The router (listening on the window) leaves prevented clicks alone.
+                event.prevent_default();
+                leave_to.set(Some(format!(
+                    "{}{}{}",
+                    anchor.pathname(),
+                    anchor.search(),
+                    anchor.hash()
+                )));
+            });
+        let function = handler.into_js_value();
+        let _ = document().add_event_listener_with_callback("click", function.unchecked_ref());
+        listener.set_value(Some(function));
+    });
+    on_cleanup(move || {
+        use leptos::wasm_bindgen::JsCast;
+        if let Some(Some(function)) = listener.try_get_value() {
+            let _ =
+                document().remove_event_listener_with_callback("click", function.unchecked_ref());
+        }
+    });
+}
+
+/// Asks the browser to confirm reloads and closing while `stay()` says changes are pending.
+fn guard_unload(stay: impl Fn() -> bool + Copy + 'static) {
+    let handle = StoredValue::new(None::<WindowListenerHandle>);
+    Effect::new(move |_| {
+        if handle.with_value(Option::is_some) {
+            return;
+        }
+        let listener = window_event_listener(leptos::ev::beforeunload, move |event| {
+            if stay() {
+                event.prevent_default();
+                event.set_return_value("");
+            }
+        });
+        handle.set_value(Some(listener));
+    });
+    on_cleanup(move || {
+        if let Some(Some(listener)) = handle.try_update_value(Option::take) {
+            listener.remove();
+        }
+    });
+}
+
+/// "You have pending changes…": "Stay" (the default) or "Discard changes and leave page".
+#[component]
+fn PendingChangesDialog(on_stay: Callback<()>, on_leave: Callback<()>) -> impl IntoView {
+    let stay_button = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(button) = stay_button.get() {
+            let _ = button.focus();
+        }
+    });
+    view! {
+        <div class="dialog-backdrop">
+            <div
+                class="dialog"
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby="pending-changes-text"
+                on:keydown=move |event| {
+                    if event.key() == "Escape" {
+                        on_stay.run(());
+                    }
+                }
+            >
+                <div class="dialog-body">
+                    <p id="pending-changes-text">{PENDING_CHANGES_MESSAGE}</p>
+                </div>
+                <div class="form-actions">
+                    <button
+                        type="button"
+                        class="secondary"
+                        node_ref=stay_button
+                        on:click=move |_| on_stay.run(())
+                    >
+                        "Stay"
+                    </button>
+                    <button type="button" class="danger" on:click=move |_| on_leave.run(())>
+                        "Discard changes and leave page"
+                    </button>
+                </div>
+            </div>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_follow_keptns_rules() {
+        for good in [
+            "https://hooks.slack.com/services/T0/B0/{{.secret.slack-secret.webhook-identifier}}",
+            "http://x",
+            "{{.secret.a.b}}",
+            "{{.secret.a.b}}/path",
+        ] {
+            assert_eq!(url_error(good), None, "{good}");
+        }
+        assert_eq!(url_error("").as_deref(), Some(URL_EMPTY_MESSAGE));
+        assert_eq!(
+            url_error("https://a b").as_deref(),
+            Some(URL_SPACES_MESSAGE)
+        );
+        for bad in ["ftp://x", "hooks.slack.com", "{{.}}", "{{x}}"] {
+            assert_eq!(
+                url_error(bad).as_deref(),
+                Some(URL_PATTERN_MESSAGE),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn proxies_are_optional_urls() {
+        assert_eq!(proxy_error(""), None);
+        assert_eq!(proxy_error("http://proxy:3128"), None);
+        assert_eq!(
+            proxy_error("proxy:3128").as_deref(),
+            Some(PROXY_PATTERN_MESSAGE)
+        );
+        assert_eq!(
+            proxy_error("http://a b").as_deref(),
+            Some(URL_SPACES_MESSAGE)
+        );
+    }
+
+    #[test]
+    fn events_split_and_join() {
+        assert_eq!(
+            split_event("sh.keptn.event.evaluation.finished"),
+            ("evaluation".to_string(), "finished".to_string())
+        );
+        assert_eq!(
+            split_event("sh.keptn.event.get-sli.>"),
+            ("get-sli".to_string(), ">".to_string())
+        );
+        assert_eq!(split_event(""), (String::new(), String::new()));
+        assert_eq!(
+            event_type("evaluation", "finished"),
+            "sh.keptn.event.evaluation.finished"
+        );
+        assert_eq!(event_type("test", ">"), "sh.keptn.event.test.>");
+        assert_eq!(event_type("", "finished"), "");
+        assert_eq!(event_type("test", ""), "");
+    }
+
+    #[test]
+    fn tasks_are_names() {
+        assert_eq!(task_error("evaluation"), None);
+        assert_eq!(task_error("get-sli"), None);
+        assert_eq!(task_error("").as_deref(), Some(EMPTY_MESSAGE));
+        assert_eq!(task_error("a.b").as_deref(), Some(TASK_PATTERN_MESSAGE));
+    }
+}
