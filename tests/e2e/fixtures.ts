@@ -76,7 +76,9 @@ function watchForErrors(page: Page): string[] {
     if (response.status() >= 500) problems.push(`HTTP ${response.status()} ${response.url()}`);
   });
   page.on('requestfailed', (request) => {
-    problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
+    const reason = request.failure()?.errorText;
+    // A fetch cut short by a navigation is normal browsing, not a failure.
+    if (reason !== 'net::ERR_ABORTED') problems.push(`request failed: ${request.url()} ${reason}`);
   });
   return problems;
 }

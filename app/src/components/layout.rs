@@ -6,6 +6,10 @@ use leptos_router::hooks::use_location;
 
 use crate::server_fns::uniform::unread_error_count;
 
+/// Bumped when error events have been viewed, so the navigation badge refreshes.
+#[derive(Clone, Copy)]
+pub struct ErrorsSeen(pub RwSignal<usize>);
+
 /// Top bar, navigation and the content area `children` render into.
 ///
 /// The `data-hydrated` attribute on the frame turns `true` once the wasm has taken over
@@ -17,7 +21,12 @@ pub fn Frame(children: Children) -> impl IntoView {
     // Failed deliveries nobody has looked at yet; refreshed on every navigation (viewing an
     // integration's "Error events" tile marks its failures as read).
     let location = use_location();
-    let unread = Resource::new(move || location.pathname.get(), |_| unread_error_count());
+    let seen = RwSignal::new(0usize);
+    provide_context(ErrorsSeen(seen));
+    let unread = Resource::new(
+        move || (location.pathname.get(), seen.get()),
+        |_| unread_error_count(),
+    );
     let badge = move || {
         unread
             .get()

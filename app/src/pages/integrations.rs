@@ -9,9 +9,10 @@ use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::components::dialog::ConfirmDialog;
+use crate::components::layout::ErrorsSeen;
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::{Integration, Subscription, SubscriptionFilter};
-use crate::server_fns::uniform::{list_integrations, DeleteSubscription};
+use crate::server_fns::uniform::{list_integrations, load_error_events, DeleteSubscription};
 
 /// The path of the Integrations page.
 pub const INTEGRATIONS_PATH: &str = "/uniform/integrations";
@@ -277,6 +278,7 @@ fn IntegrationView(integration: Integration, ask_delete: Callback<ToDelete>) -> 
         subscriptions,
         ..
     } = integration;
+    let error_id = id.clone();
     view! {
         <section class="integration-detail" aria-labelledby="integration-name">
             <h2 id="integration-name">{name}</h2>
@@ -284,10 +286,72 @@ fn IntegrationView(integration: Integration, ask_delete: Callback<ToDelete>) -> 
                 .then(|| {
                     view! { <SubscriptionsTile integration_id=id subscriptions ask_delete /> }
                 })}
-            <section class="tile" aria-labelledby="tile-error-events">
-                <h3 id="tile-error-events">"Error events"</h3>
-                <p class="empty">"No events for this integration available"</p>
-            </section>
+            <ErrorEventsTile integration_id=error_id />
+        </section>
+    }
+}
+
+/// The "Error events" tile: deliveries of this integration that ended failed (time, task,
+/// message), newest first. Viewing it marks them as read, which clears the navigation badge.
+#[component]
+fn ErrorEventsTile(integration_id: String) -> impl IntoView {
+    let events = Resource::new(move || integration_id.clone(), load_error_events);
+    if let Some(ErrorsSeen(seen)) = use_context::<ErrorsSeen>() {
+        Effect::new(move |_| {
+            if events.get().is_some() {
+                seen.update(|n| *n += 1);
+            }
+        });
+    }
+    view! {
+        <section class="tile" aria-labelledby="tile-error-events">
+            <h3 id="tile-error-events">"Error events"</h3>
+            <Transition fallback=|| view! { <p>"Loading error events…"</p> }>
+                {move || {
+                    events
+                        .get()
+                        .map(|result| match result {
+                            Ok(list) if list.is_empty() => {
+                                view! {
+                                    <p class="empty">"No events for this integration available"</p>
+                                }
+                                    .into_any()
+                            }
+                            Ok(list) => {
+                                view! {
+                                    <table aria-labelledby="tile-error-events">
+                                        <thead>
+                                            <tr>
+                                                <th>"Time"</th>
+                                                <th>"Task"</th>
+                                                <th>"Message"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {list
+                                                .into_iter()
+                                                .map(|event| {
+                                                    view! {
+                                                        <tr>
+                                                            <td>{event.time}</td>
+                                                            <td>{event.task}</td>
+                                                            <td>{event.message}</td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                }
+                                    .into_any()
+                            }
+                            Err(error) => {
+                                view! { <p class="field-error" role="alert">{error.to_string()}</p> }
+                                    .into_any()
+                            }
+                        })
+                }}
+            </Transition>
         </section>
     }
 }
