@@ -818,3 +818,163 @@ async fn nothing_is_lost_when_the_process_is_killed() {
     );
     drop(second);
 }
+
+async fn subscribe_to(server: &TestServer, event: &str, url: &str, started: bool, finished: bool) {
+    let (_, list) = call(
+        server,
+        Method::GET,
+        &format!("{REGISTRATION}?name=webhook-service"),
+        None,
+    )
+    .await;
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    let (status, body) = call(
+        server,
+        Method::POST,
+        &format!("{REGISTRATION}/{id}/subscription"),
+        Some(json!({
+        "event": event,
+        "webhook": {"method": "POST", "url": url, "payload": "{\"stage\": \"{{.data.stage}}\"}",
+                    "sendStarted": started, "sendFinished": finished}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+/// The events of `context` oldest first: (type, data.status, data.result, data.message, triggeredid).
+async fn task_events_of(
+    server: &TestServer,
+    context: &str,
+    count: usize,
+) -> Vec<(String, Value, Value, Value, Value)> {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let (_, page) = call(
+                server,
+                Method::GET,
+                &format!("/api/v1/event?keptnContext={context}&pageSize=50"),
+                None,
+            )
+            .await;
+            let events = page["events"].as_array().unwrap().clone();
+            if events.len() >= count {
+                return events
+                    .iter()
+                    .rev()
+                    .map(|e| {
+                        (
+                            e["type"].as_str().unwrap().to_string(),
+                            e["data"]["status"].clone(),
+                            e["data"]["result"].clone(),
+                            e["data"]["message"].clone(),
+                            e["triggeredid"].clone(),
+                        )
+                    })
+                    .collect();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the task events did not appear within 10 s")
+}
+
+fn triggered(context: &str, id: &str) -> Value {
+    json!({"type": "sh.keptn.event.deployment.triggered", "specversion": "1.0", "source": "shipyard-controller",
+           "id": id, "shkeptncontext": context, "data": {"project": "p", "stage": "dev", "service": "s"}})
+}
+
+#[tokio::test]
+async fn a_triggered_subscription_emits_started_then_finished() {
+    let receiver = MockReceiver::start().await;
+    let server = start(true).await;
+    let url = format!("http://127.0.0.1:{}/hook", receiver.addr.port());
+    subscribe_to(
+        &server,
+        "sh.keptn.event.deployment.triggered",
+        &url,
+        true,
+        true,
+    )
+    .await;
+    send_event(&server, triggered("ctx-ok", "trig-1")).await;
+    receiver.next().await;
+    let events = task_events_of(&server, "ctx-ok", 3).await;
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0].0, "sh.keptn.event.deployment.triggered");
+    assert_eq!(events[1].0, "sh.keptn.event.deployment.started");
+    assert_eq!(events[1].4, json!("trig-1"));
+    assert_eq!(events[2].0, "sh.keptn.event.deployment.finished");
+    assert_eq!(
+        (&events[2].1, &events[2].2, &events[2].4),
+        (&json!("succeeded"), &json!("pass"), &json!("trig-1"))
+    );
+}
+
+#[tokio::test]
+async fn a_failed_triggered_delivery_finishes_errored_with_a_masked_message() {
+    let receiver = MockReceiver::start().await;
+    receiver.reply_with(400, "bad token s3cr3t-token-value");
+    let server = start(true).await;
+    put_secret(&server, "s3cr3t-token-value", Method::POST).await;
+    let url = format!(
+        "http://127.0.0.1:{}/hook/{{{{.secret.slack-secret.webhook-identifier}}}}",
+        receiver.addr.port()
+    );
+    subscribe_to(
+        &server,
+        "sh.keptn.event.deployment.triggered",
+        &url,
+        true,
+        true,
+    )
+    .await;
+    send_event(&server, triggered("ctx-fail", "trig-2")).await;
+    receiver.next().await;
+    let events = task_events_of(&server, "ctx-fail", 3).await;
+    assert_eq!(events[2].0, "sh.keptn.event.deployment.finished");
+    assert_eq!(
+        (&events[2].1, &events[2].2),
+        (&json!("errored"), &json!("fail"))
+    );
+    assert_eq!(events[2].3, json!("HTTP 400: bad token ***"));
+}
+
+#[tokio::test]
+async fn no_task_events_by_webhook_receiver_or_for_finished_subscriptions() {
+    let receiver = MockReceiver::start().await;
+    let server = start(true).await;
+    let url = format!("http://127.0.0.1:{}/hook", receiver.addr.port());
+    subscribe_to(
+        &server,
+        "sh.keptn.event.deployment.triggered",
+        &url,
+        false,
+        false,
+    )
+    .await;
+    subscribe_to(
+        &server,
+        "sh.keptn.event.deployment.finished",
+        &url,
+        true,
+        true,
+    )
+    .await;
+    send_event(&server, triggered("ctx-none", "trig-3")).await;
+    receiver.next().await;
+    settled(&server, "trig-3").await;
+    let mut finished = triggered("ctx-none", "fin-3");
+    finished["type"] = json!("sh.keptn.event.deployment.finished");
+    send_event(&server, finished).await;
+    receiver.next().await;
+    settled(&server, "fin-3").await;
+    let (_, page) = call(
+        &server,
+        Method::GET,
+        "/api/v1/event?keptnContext=ctx-none",
+        None,
+    )
+    .await;
+    assert_eq!(page["totalCount"], 2, "only the two events sent in: {page}");
+}

@@ -145,6 +145,13 @@ pub async fn run(dispatcher: &Dispatcher, id: &str) {
             return;
         }
     };
+    let task = task_events(dispatcher, &delivery).await;
+    if let Some(task) = task
+        .as_ref()
+        .filter(|t| t.send_started && delivery.attempt_count == 0)
+    {
+        emit(dispatcher, task, &delivery.id, "started", None).await;
+    }
     let started_at = util::now_rfc3339();
     let started = Instant::now();
     let ended = attempt(dispatcher, &delivery).await;
@@ -183,14 +190,107 @@ pub async fn run(dispatcher: &Dispatcher, id: &str) {
         reason: ended.reason.as_deref(),
         next_attempt_at,
     };
-    match db::events::record_attempt(&dispatcher.db, id, &record, &outcome, &util::now_rfc3339())
-        .await
-    {
+    let recorded =
+        db::events::record_attempt(&dispatcher.db, id, &record, &outcome, &util::now_rfc3339())
+            .await;
+    if let (Ok(()), Some(task)) = (&recorded, task.as_ref().filter(|t| t.send_finished)) {
+        if status != "retrying" {
+            let failure = (status == "failed").then(|| ended.reason.clone().unwrap_or_default());
+            emit(dispatcher, task, &delivery.id, "finished", failure).await;
+        }
+    }
+    match recorded {
         Ok(()) => tracing::info!(
             delivery = %id, subscription = %delivery.subscription_id, status,
             code = ?ended.status_code, reason = ?ended.reason, duration_ms, "delivery attempt"
         ),
         Err(error) => tracing::error!(%error, delivery = %id, "cannot record the attempt"),
+    }
+}
+
+/// What Keptn's task events of a delivery need: the incoming `.triggered` event and which
+/// events Uniform sends itself ("automatically" in the form).
+struct TaskEvents {
+    event: Value,
+    task: String,
+    send_started: bool,
+    send_finished: bool,
+}
+
+/// The task events of `delivery`, when its subscription takes a `.triggered` event (by name
+/// or through `>`) and the event is one. Subscriptions on `.started`/`.finished` never emit
+/// (no loops, Keptn #5642).
+async fn task_events(
+    dispatcher: &Dispatcher,
+    delivery: &db::events::DeliveryRow,
+) -> Option<TaskEvents> {
+    let subscription = crate::domain::integrations::get_subscription(
+        &dispatcher.db,
+        &delivery.integration_id,
+        &delivery.subscription_id,
+    )
+    .await
+    .ok()?;
+    let webhook = subscription.webhook?;
+    let row = db::events::get(&dispatcher.db, &delivery.event_id)
+        .await
+        .ok()??;
+    let parts: Vec<&str> = row.r#type.split('.').collect();
+    let ["sh", "keptn", "event", task, "triggered"] = parts.as_slice() else {
+        return None;
+    };
+    let takes_triggered =
+        subscription.event.ends_with(".triggered") || subscription.event.ends_with(".>");
+    if !takes_triggered || !(webhook.send_started || webhook.send_finished) {
+        return None;
+    }
+    Some(TaskEvents {
+        event: serde_json::from_str(&row.body).ok()?,
+        task: task.to_string(),
+        send_started: webhook.send_started,
+        send_finished: webhook.send_finished,
+    })
+}
+
+/// Emits `sh.keptn.event.<task>.<phase>` for the delivery (ingested like any event, so
+/// subscriptions on it fire). `failure` (already masked) makes a finished event errored.
+/// The id derives from the delivery, so a repeated emission is a no-op.
+async fn emit(
+    dispatcher: &Dispatcher,
+    task: &TaskEvents,
+    delivery_id: &str,
+    phase: &str,
+    failure: Option<String>,
+) {
+    let incoming = &task.event;
+    let data = &incoming["data"];
+    let mut out = json!({
+        "project": data["project"], "stage": data["stage"], "service": data["service"],
+        "labels": data.get("labels").cloned().unwrap_or(json!({})),
+        "status": "succeeded",
+    });
+    if phase == "finished" {
+        let (status, result, message) = match &failure {
+            None => ("succeeded", "pass", String::new()),
+            Some(reason) => ("errored", "fail", reason.clone()),
+        };
+        out["status"] = json!(status);
+        out["result"] = json!(result);
+        out["message"] = json!(message);
+    }
+    let event = json!({
+        "type": format!("sh.keptn.event.{}.{phase}", task.task),
+        "specversion": "1.0",
+        "source": "webhook-service",
+        "id": format!("{delivery_id}-{phase}"),
+        "shkeptncontext": incoming["shkeptncontext"],
+        "triggeredid": incoming["id"],
+        "shkeptnspecversion": "0.2.4",
+        "data": out,
+    });
+    if let Err(error) = crate::domain::events::ingest(&dispatcher.db, &dispatcher.wake, event).await
+    {
+        tracing::error!(%error, delivery = %delivery_id, phase, "cannot emit the task event");
     }
 }
 
