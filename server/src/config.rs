@@ -134,6 +134,30 @@ pub struct Config {
     )]
     pub webhook_connect_timeout: std::time::Duration,
 
+    /// Host names whose webhooks are paced (the Slack lane; exact match, no port).
+    #[arg(
+        long,
+        env = "UNIFORM_SLACK_HOSTS",
+        value_delimiter = ',',
+        default_value = "hooks.slack.com",
+        global = true
+    )]
+    pub slack_hosts: Vec<String>,
+
+    /// Requests one Slack webhook URL may get at once before pacing starts.
+    #[arg(long, env = "UNIFORM_SLACK_BURST", default_value_t = 3, global = true)]
+    pub slack_burst: u32,
+
+    /// After the burst, at most one request per this interval to one Slack webhook URL.
+    #[arg(
+        long,
+        env = "UNIFORM_SLACK_INTERVAL",
+        default_value = "1s",
+        value_parser = humantime::parse_duration,
+        global = true
+    )]
+    pub slack_interval: std::time::Duration,
+
     /// Waits between delivery attempts; its length is the number of retries
     /// (e.g. 1s,5s,30s,2m,10m,30m,1h,3h).
     #[arg(
@@ -185,6 +209,9 @@ impl Config {
             admin_password: None,
             master_key: None,
             webhook_allow_cidrs: Vec::new(),
+            slack_hosts: vec!["hooks.slack.com".to_string()],
+            slack_burst: 3,
+            slack_interval: std::time::Duration::from_secs(1),
             retry_schedule: RetrySchedule(crate::dispatcher::retry::DEFAULT_SCHEDULE.to_vec()),
             webhook_timeout: std::time::Duration::from_secs(10),
             webhook_connect_timeout: std::time::Duration::from_secs(5),

@@ -978,3 +978,54 @@ async fn no_task_events_by_webhook_receiver_or_for_finished_subscriptions() {
     .await;
     assert_eq!(page["totalCount"], 2, "only the two events sent in: {page}");
 }
+
+#[tokio::test]
+async fn the_slack_lane_paces_one_webhook_url_after_a_burst() {
+    let receiver = MockReceiver::start().await;
+    let server = start_with(true, |config| {
+        config.slack_hosts = vec!["127.0.0.1".to_string()];
+        config.slack_interval = Duration::from_millis(300);
+    })
+    .await;
+    put_secret(&server, "id-1", Method::POST).await;
+    subscribe(
+        &server,
+        &slack_url(&receiver),
+        &[],
+        "{\"n\": {{.data.evaluation.score}}}",
+    )
+    .await;
+    for n in 0..6 {
+        send_event(&server, evaluation("dev", json!(n))).await;
+    }
+    let mut arrivals = Vec::new();
+    for _ in 0..6 {
+        let request = receiver.next().await;
+        let n: Value = serde_json::from_str(&request.body).unwrap();
+        arrivals.push((request.at, n["n"].as_i64().unwrap()));
+    }
+    // A burst of 3, then one per 300 ms.
+    let gaps: Vec<Duration> = arrivals.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    // (300 ms apart when sent; arrivals wobble by a few ms of send latency.)
+    assert!(
+        arrivals[3].0 - arrivals[0].0 >= Duration::from_millis(250),
+        "paced gaps: {gaps:?}"
+    );
+    assert!(
+        arrivals[5].0 - arrivals[3].0 >= Duration::from_millis(550),
+        "paced gaps: {gaps:?}"
+    );
+    assert!(
+        arrivals[2].0 - arrivals[0].0 < Duration::from_millis(250),
+        "the burst: {gaps:?}"
+    );
+    let mut order: Vec<i64> = arrivals.iter().map(|(_, n)| *n).collect();
+    let sent_order = order.clone();
+    order.sort();
+    assert_eq!(order, [0, 1, 2, 3, 4, 5], "every event arrived once");
+    assert_eq!(
+        sent_order[3..],
+        [3, 4, 5],
+        "paced requests leave in event order: {sent_order:?}"
+    );
+}

@@ -137,7 +137,7 @@ pub async fn claim_due(
              SELECT id FROM deliveries
              WHERE status IN ('pending', 'retrying') AND next_attempt_at <= ?1
                AND (lease_until IS NULL OR lease_until < ?1)
-             ORDER BY next_attempt_at LIMIT ?3)
+             ORDER BY next_attempt_at, rowid LIMIT ?3)
          RETURNING id",
     )
     .bind(now_millis)

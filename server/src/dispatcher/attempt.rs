@@ -135,8 +135,32 @@ struct Ended {
     retry_after: Option<std::time::Duration>,
 }
 
-/// Sends delivery `id` once and records the outcome.
-pub async fn run(dispatcher: &Dispatcher, id: &str) {
+/// The Slack lane of delivery `id` (its subscription), when its URL template names a paced
+/// host before any placeholder; `None` for unpaced hosts.
+pub async fn lane_of(dispatcher: &Dispatcher, id: &str) -> Option<Vec<u8>> {
+    let delivery = db::events::delivery(&dispatcher.db, id).await.ok()??;
+    let subscription = crate::domain::integrations::get_subscription(
+        &dispatcher.db,
+        &delivery.integration_id,
+        &delivery.subscription_id,
+    )
+    .await
+    .ok()?;
+    let url = subscription.webhook?.url;
+    let literal = url.split("{{").next().unwrap_or_default();
+    let host = url::Url::parse(literal).ok()?.host_str()?.to_string();
+    dispatcher
+        .slack_hosts
+        .contains(&host)
+        .then(|| subscription.id.into_bytes())
+}
+
+/// Sends delivery `id` once and records the outcome. With a `ticket`, waits for its turn in
+/// the Slack lane first, and is paced there.
+pub async fn run(dispatcher: &Dispatcher, id: &str, ticket: Option<super::pacing::Ticket>) {
+    if let Some(ticket) = &ticket {
+        ticket.turn().await;
+    }
     let delivery = match db::events::delivery(&dispatcher.db, id).await {
         Ok(Some(delivery)) => delivery,
         Ok(None) => return,
@@ -396,6 +420,12 @@ async fn attempt(dispatcher: &Dispatcher, delivery: &db::events::DeliveryRow) ->
 
     if let Err(reason) = check_url(dispatcher, &url) {
         return failed(request_record, masker.mask(&reason));
+    }
+    if let Ok(parsed) = url::Url::parse(&url) {
+        let host = parsed.host_str().unwrap_or_default();
+        if dispatcher.slack_hosts.iter().any(|h| h == host) {
+            dispatcher.pacer.acquire(&crate::util::sha256(&url)).await;
+        }
     }
     let client = match dispatcher.client_for(compiled.proxy.as_deref()) {
         Ok(client) => client,

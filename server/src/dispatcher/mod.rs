@@ -5,6 +5,7 @@
 
 pub mod attempt;
 pub mod guard;
+pub mod pacing;
 pub mod retry;
 
 use std::collections::HashMap;
@@ -34,6 +35,11 @@ pub struct Dispatcher {
     proxied: Mutex<HashMap<String, reqwest::Client>>,
     timeout: Duration,
     connect_timeout: Duration,
+    /// Hosts whose webhook URLs are paced (the Slack lane).
+    pub slack_hosts: Vec<String>,
+    /// The Slack lane's pacer and its per-lane order.
+    pub pacer: pacing::Pacer,
+    pub tickets: pacing::Tickets,
     /// Waits between attempts (from the configuration).
     pub schedule: Vec<Duration>,
     /// Translated templates by subscription id and webhook text: translated once.
@@ -65,6 +71,9 @@ impl Dispatcher {
             timeout: config.webhook_timeout,
             connect_timeout: config.webhook_connect_timeout,
             schedule: config.retry_schedule.0.clone(),
+            slack_hosts: config.slack_hosts.clone(),
+            pacer: pacing::Pacer::new(config.slack_burst, config.slack_interval),
+            tickets: pacing::Tickets::default(),
             compiled: Mutex::new(HashMap::new()),
         })
     }
@@ -120,8 +129,12 @@ impl Dispatcher {
                     break;
                 };
                 let this = self.clone();
+                // Slack-lane deliveries queue per lane in claim (= event) order.
+                let ticket = attempt::lane_of(&this, &id)
+                    .await
+                    .map(|lane| this.tickets.take(&lane));
                 in_flight.spawn(async move {
-                    attempt::run(&this, &id).await;
+                    attempt::run(&this, &id, ticket).await;
                     drop(permit);
                 });
             }

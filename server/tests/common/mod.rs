@@ -236,6 +236,8 @@ impl Drop for BinaryServer {
 /// A request the mock receiver got.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// When the receiver got it.
+    pub at: std::time::Instant,
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
@@ -308,6 +310,7 @@ impl MockReceiver {
                 let reply = next.unwrap_or_else(|| answer.lock().unwrap().clone());
                 let text = reply.body.replace("{body}", &body);
                 let _ = tx.send(Received {
+                    at: std::time::Instant::now(),
                     method: parts.method.to_string(),
                     path: parts
                         .uri
