@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{BinaryServer, MockReceiver, Reply, TestServer, TOKEN};
+use common::{call, BinaryServer, MockReceiver, Reply, TestServer, TOKEN};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -27,21 +27,6 @@ async fn start_with(allow_loopback: bool, change: impl FnOnce(&mut server::Confi
     }
     change(&mut config);
     TestServer::start_with(config, dir).await
-}
-
-async fn call(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = server.api(method, path);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 async fn put_secret(server: &TestServer, value: &str, method: Method) {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{BinaryServer, TestServer, TOKEN};
+use common::{call as send, BinaryServer, TestServer, TOKEN};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -14,21 +14,6 @@ const BASE: &str = "/api/secrets/v1";
 
 async fn post(server: &TestServer, body: Value) -> (u16, Value) {
     send(server, Method::POST, &format!("{BASE}/secret"), Some(body)).await
-}
-
-async fn send(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = server.api(method, path);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 async fn list(server: &TestServer, query: &str) -> Value {

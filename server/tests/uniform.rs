@@ -6,26 +6,11 @@
 
 mod common;
 
-use common::TestServer;
+use common::{call, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
 
 const BASE: &str = "/api/controlPlane/v1/uniform/registration";
-
-async fn call(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = server.api(method, path);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 async fn webhook_service_id(server: &TestServer) -> String {
     let (status, list) = call(

@@ -374,3 +374,22 @@ impl MockReceiver {
             .unwrap()
     }
 }
+
+/// An API request (test token) with an optional JSON body: (status, JSON answer or null).
+pub async fn call(
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = server.api(method, path);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
