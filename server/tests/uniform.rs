@@ -329,6 +329,49 @@ async fn invalid_subscriptions_are_refused_with_a_message_naming_the_problem() {
         json!({"code": 400, "message": "webhook.payload: line 2, column 12: unclosed action: missing }}", "line": 2, "column": 12})
     );
 
+    // Native handlebars is accepted when it compiles, refused when it does not.
+    let (status, _) = call(
+        &server,
+        Method::POST,
+        &format!("{BASE}/{id}/subscription"),
+        Some(with(
+            &["webhook", "payload"],
+            json!("{\"t\": \"{{#if data.stage}}{{data.stage}}{{/if}}\"}"),
+        )),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, list) = call(
+        &server,
+        Method::GET,
+        &format!("{BASE}/{id}/subscription"),
+        None,
+    )
+    .await;
+    let native_id = list[0]["id"].as_str().unwrap().to_string();
+    call(
+        &server,
+        Method::DELETE,
+        &format!("{BASE}/{id}/subscription/{native_id}"),
+        None,
+    )
+    .await;
+    let (status, got) = call(
+        &server,
+        Method::POST,
+        &format!("{BASE}/{id}/subscription"),
+        Some(with(&["webhook", "payload"], json!("{{#if (data.x}}y{{/if}}"))),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        got["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("webhook.payload: invalid handlebars"),
+        "{got}"
+    );
+
     // No webhook for the webhook-service, a webhook for another integration.
     let mut no_webhook = seed();
     no_webhook.as_object_mut().unwrap().remove("webhook");

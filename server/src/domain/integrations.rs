@@ -463,6 +463,13 @@ async fn validate_webhook(db: &SqlitePool, webhook: &Webhook) -> Result<(), Doma
             column: e.pos.column,
             message: e.message,
         })?;
+        let compiled = crate::templates::render::Compiled::from_template(
+            &template,
+            crate::templates::render::Landing::Text,
+        );
+        if let Some(problem) = compiled.problem() {
+            return Err(DomainError::invalid(field, problem));
+        }
         for (name, key) in template.secret_refs() {
             match secrets.iter().find(|s| s.name == name) {
                 None => {

@@ -57,6 +57,15 @@ pub enum Node {
         then: Vec<Node>,
         otherwise: Vec<Node>,
     },
+    /// Native handlebars, passed through: `{{data.stage}}` (a path without the leading dot).
+    NativePrint(String),
+    /// Native handlebars block: `{{#open}}then{{else}}otherwise{{/name}}`.
+    NativeBlock {
+        open: String,
+        name: String,
+        then: Vec<Node>,
+        otherwise: Vec<Node>,
+    },
 }
 
 /// A parsed template.
@@ -92,7 +101,13 @@ impl Template {
 fn collect<'a>(nodes: &'a [Node], out: &mut Vec<&'a Reference>) {
     for node in nodes {
         match node {
-            Node::Text(_) => {}
+            Node::Text(_) | Node::NativePrint(_) => {}
+            Node::NativeBlock {
+                then, otherwise, ..
+            } => {
+                collect(then, out);
+                collect(otherwise, out);
+            }
             Node::Print(reference, _) => out.push(reference),
             Node::If {
                 condition,
@@ -126,6 +141,9 @@ pub fn parse(source: &str) -> Result<Template, TemplateError> {
         None => Ok(Template { nodes }),
         Some((Terminator::End, pos)) => Err(error(pos, "unexpected {{end}}")),
         Some((Terminator::Else(_), pos)) => Err(error(pos, "unexpected {{else}}")),
+        Some((Terminator::Close(name), pos)) => {
+            Err(error(pos, format!("unexpected {{{{/{name}}}}}")))
+        }
     }
 }
 
@@ -205,6 +223,8 @@ type Block = (Vec<Node>, Option<(Terminator, Pos)>);
 
 enum Terminator {
     End,
+    /// `{{/name}}`, closing a native handlebars block.
+    Close(String),
     /// `{{else}}` or `{{else if X}}` (the condition).
     Else(Option<Reference>),
 }
@@ -231,6 +251,16 @@ impl Parser {
                 }
                 continue;
             }
+            if let Some(open) = action.strip_prefix('#') {
+                nodes.push(self.native_block(open, pos)?);
+                continue;
+            }
+            if let Some(name) = action.strip_prefix('/') {
+                return Ok((
+                    nodes,
+                    Some((Terminator::Close(name.trim().to_string()), pos)),
+                ));
+            }
             let words = split_words(&action, pos)?;
             match words.first().map(|(w, _)| w.as_str()) {
                 None => return Err(error(pos, "empty action")),
@@ -248,10 +278,52 @@ impl Parser {
                     let condition = reference(&words[1..], pos)?;
                     nodes.push(self.if_chain(condition, pos)?);
                 }
+                Some(word) if words.len() == 1 && is_native_path(word) => {
+                    nodes.push(Node::NativePrint(word.to_string()))
+                }
                 Some(_) => nodes.push(Node::Print(reference(&words, pos)?, pos)),
             }
         }
         Ok((nodes, None))
+    }
+
+    /// `{{#name …}}…[{{else}}…]{{/name}}`, kept for handlebars.
+    fn native_block(&mut self, open: &str, pos: Pos) -> Result<Node, TemplateError> {
+        let name = open
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if name.is_empty() {
+            return Err(error(pos, "empty block"));
+        }
+        let missing = || error(pos, format!("missing {{{{/{name}}}}} for {{{{#{name}}}}}"));
+        let closes = |end: Option<(Terminator, Pos)>| match end {
+            Some((Terminator::Close(closed), _)) if closed == name => Ok(()),
+            Some((Terminator::Close(closed), p)) => Err(error(
+                p,
+                format!("unexpected {{{{/{closed}}}}}: {{{{#{name}}}}} is open"),
+            )),
+            _ => Err(missing()),
+        };
+        let (then, end) = self.block()?;
+        let otherwise = match end {
+            Some((Terminator::Else(None), _)) => {
+                let (otherwise, end) = self.block()?;
+                closes(end)?;
+                otherwise
+            }
+            other => {
+                closes(other)?;
+                Vec::new()
+            }
+        };
+        Ok(Node::NativeBlock {
+            open: open.to_string(),
+            name,
+            then,
+            otherwise,
+        })
     }
 
     fn if_chain(&mut self, condition: Reference, pos: Pos) -> Result<Node, TemplateError> {
@@ -266,10 +338,22 @@ impl Parser {
                     Some((Terminator::Else(_), p)) => {
                         return Err(error(p, "unexpected {{else}} after {{else}}"))
                     }
+                    Some((Terminator::Close(name), p)) => {
+                        return Err(error(
+                            p,
+                            format!("unexpected {{{{/{name}}}}} inside {{{{if}}}}"),
+                        ))
+                    }
                     None => return Err(error(else_pos, "missing {{end}} for {{if}}")),
                 }
             }
             Some((Terminator::Else(Some(next)), else_pos)) => vec![self.if_chain(next, else_pos)?],
+            Some((Terminator::Close(name), p)) => {
+                return Err(error(
+                    p,
+                    format!("unexpected {{{{/{name}}}}} inside {{{{if}}}}"),
+                ))
+            }
         };
         Ok(Node::If {
             condition,
@@ -414,6 +498,18 @@ fn path(word: &str, pos: Pos) -> Result<Vec<String>, TemplateError> {
         segments.push(segment.to_string());
     }
     Ok(segments)
+}
+
+/// A handlebars path written without Keptn's leading dot (`data.stage`, `this`, `@index`).
+fn is_native_path(word: &str) -> bool {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '@')
+        && chars.all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '@' | '[' | ']' | '/')
+        })
+        && !matches!(word, "if" | "else" | "end" | "index")
 }
 
 fn string_literal(word: &str, pos: Pos) -> Result<String, TemplateError> {

@@ -43,6 +43,8 @@ enum Mode {
 pub struct Compiled {
     registry: Handlebars<'static>,
     landing: Landing,
+    /// Why the translated program does not compile (native handlebars only).
+    invalid: Option<String>,
 }
 
 /// Values a render may use: the event and the secrets it references.
@@ -86,14 +88,29 @@ impl Compiled {
         registry.register_helper("t", Box::new(TextHelper(program.clone())));
         registry.register_helper("v", Box::new(ValueHelper(program.clone())));
         registry.register_helper("x", Box::new(TruthHelper(program)));
-        // The program is generated from a parsed template, so it always compiles; an
-        // error here would be a bug, reported at render time as "template not found".
-        let _ = registry.register_template_string(NAME, source);
-        Self { registry, landing }
+        // Keptn's idioms always compile; native handlebars passed through may not, and then
+        // every render reports why.
+        let invalid = registry
+            .register_template_string(NAME, source)
+            .err()
+            .map(|e| format!("invalid handlebars: {e}"));
+        Self {
+            registry,
+            landing,
+            invalid,
+        }
+    }
+
+    /// Why the template cannot render at all (native handlebars that does not compile).
+    pub fn problem(&self) -> Option<&str> {
+        self.invalid.as_deref()
     }
 
     /// Renders with `data`. Errors name the missing path or the invalid JSON.
     pub fn render(&self, data: &Data<'_>) -> Result<String, String> {
+        if let Some(invalid) = &self.invalid {
+            return Err(invalid.clone());
+        }
         let mut secrets = serde_json::Map::new();
         for ((name, key), value) in data.secrets {
             let entry = secrets
@@ -103,7 +120,13 @@ impl Compiled {
                 keys.insert(key.clone(), Value::String(value.expose().to_string()));
             }
         }
-        let root = serde_json::json!({"event": data.event, "secret": secrets});
+        // The root is the event itself (native handlebars paths such as `data.stage` resolve
+        // against it), plus `secret` for `.secret.<name>.<key>`.
+        let mut root = match data.event {
+            Value::Object(map) => Value::Object(map.clone()),
+            _ => Value::Object(serde_json::Map::new()),
+        };
+        root["secret"] = Value::Object(secrets);
         let context = Context::wraps(&root).map_err(|e| e.to_string())?;
         let rendered = self
             .registry
@@ -187,6 +210,25 @@ fn translate(
                 }
                 out.push_str("{{/if}}");
             }
+            Node::NativePrint(path) => {
+                out.push_str(&format!("{{{{{path}}}}}"));
+            }
+            Node::NativeBlock {
+                open,
+                name,
+                then,
+                otherwise,
+            } => {
+                out.push_str(&format!("{{{{#{open}}}}}"));
+                let before = *state;
+                translate(then, landing, program, out, state);
+                if !otherwise.is_empty() {
+                    out.push_str("{{else}}");
+                    let mut other_state = before;
+                    translate(otherwise, landing, program, out, &mut other_state);
+                }
+                out.push_str(&format!("{{{{/{name}}}}}"));
+            }
         }
     }
 }
@@ -230,7 +272,7 @@ fn resolve<'a>(root: &'a Value, reference: &Reference) -> Option<(&'a Value, boo
     if let ["secret", name, key] = segments.as_slice() {
         return root["secret"].get(*name)?.get(*key).map(|v| (v, true));
     }
-    let mut current = &root["event"];
+    let mut current = root;
     for segment in segments {
         current = match current {
             Value::Object(map) => map.get(segment)?,
@@ -541,6 +583,46 @@ mod tests {
         assert!(
             broken.starts_with("the rendered payload is not valid JSON"),
             "{broken}"
+        );
+    }
+
+    #[test]
+    fn native_handlebars_syntax_works_too() {
+        let event = evaluation("dev", json!(100));
+        assert_eq!(
+            render(
+                "{{#if data.result}}r={{data.result}}{{else}}none{{/if}} {{data.stage}}",
+                Landing::Text,
+                event.clone()
+            )
+            .unwrap(),
+            "r=pass dev"
+        );
+        assert_eq!(
+            render(
+                "{{#if data.nothing}}x{{else}}{{.data.evaluation.score}}{{/if}}",
+                Landing::Text,
+                event.clone()
+            )
+            .unwrap(),
+            "100"
+        );
+        assert_eq!(
+            render(
+                "{{#each data.labels}}{{@key}}={{this}};{{/each}}",
+                Landing::Text,
+                event
+            )
+            .unwrap(),
+            "a=b;"
+        );
+        assert_eq!(
+            parse("{{#if data.x}}y{{/each}}").unwrap_err().message,
+            "unexpected {{/each}}: {{#if}} is open"
+        );
+        assert_eq!(
+            parse("{{#if data.x}}y").unwrap_err().message,
+            "missing {{/if}} for {{#if}}"
         );
     }
 
