@@ -360,7 +360,10 @@ async fn invalid_subscriptions_are_refused_with_a_message_naming_the_problem() {
         &server,
         Method::POST,
         &format!("{BASE}/{id}/subscription"),
-        Some(with(&["webhook", "payload"], json!("{{#if (data.x}}y{{/if}}"))),
+        Some(with(
+            &["webhook", "payload"],
+            json!("{{#if (data.x}}y{{/if}}"),
+        )),
     )
     .await;
     assert_eq!(status, 400);
