@@ -1014,3 +1014,87 @@ async fn the_slack_lane_paces_one_webhook_url_after_a_burst() {
         "paced requests leave in event order: {sent_order:?}"
     );
 }
+
+#[tokio::test]
+async fn sigterm_leaves_no_delivery_half_done() {
+    let receiver = MockReceiver::start().await;
+    let mut slow = Reply::new(200, "ok");
+    slow.delay = Duration::from_millis(300);
+    receiver.reply(slow);
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("UNIFORM_WEBHOOK_ALLOW_CIDRS", "127.0.0.1/32")];
+    let server = BinaryServer::start(dir.path(), &env);
+    let client = reqwest::Client::new();
+    let api = |method: Method, path: &str| {
+        client
+            .request(method, server.url(path))
+            .header("x-token", TOKEN)
+    };
+    api(Method::POST, "/api/secrets/v1/secret")
+        .json(&json!({"name": "slack-secret", "scope": "keptn-webhook-service", "data": {"webhook-identifier": "k"}}))
+        .send().await.unwrap();
+    let list: Value = api(Method::GET, &format!("{REGISTRATION}?name=webhook-service"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = list[0]["id"].as_str().unwrap();
+    api(Method::POST, &format!("{REGISTRATION}/{id}/subscription"))
+        .json(&json!({"event": "sh.keptn.event.evaluation.finished",
+            "webhook": {"method": "POST", "url": slack_url(&receiver), "payload": SEED_PAYLOAD}}))
+        .send()
+        .await
+        .unwrap();
+    for n in 0..30 {
+        let mut event = evaluation("dev", json!(n));
+        event["id"] = json!(format!("term-{n}"));
+        api(Method::POST, "/api/v1/event")
+            .json(&event)
+            .send()
+            .await
+            .unwrap();
+    }
+    receiver.next().await; // requests are in flight now
+                           // SIGTERM, then wait for the exit off the runtime, so the receiver keeps answering.
+    let log = tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .unwrap();
+    assert!(log.contains("shutting down"), "{log}");
+
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("uniform.db").display()
+    ))
+    .await
+    .unwrap();
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT d.status, (SELECT COUNT(*) FROM delivery_attempts a WHERE a.delivery_id = d.id) FROM deliveries d",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 30);
+    let delivered = rows
+        .iter()
+        .filter(|(s, n)| s == "delivered" && *n == 1)
+        .count();
+    let pending = rows
+        .iter()
+        .filter(|(s, n)| s == "pending" && *n == 0)
+        .count();
+    let errors: Vec<Option<String>> = sqlx::query_scalar("SELECT error FROM delivery_attempts")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(
+        delivered >= 1,
+        "in-flight requests were allowed to finish: {rows:?} {errors:?}"
+    );
+    assert_eq!(
+        delivered + pending,
+        30,
+        "each delivery is either done and recorded or untouched: {rows:?}"
+    );
+}
