@@ -1098,3 +1098,129 @@ async fn sigterm_leaves_no_delivery_half_done() {
         "each delivery is either done and recorded or untouched: {rows:?}"
     );
 }
+
+#[tokio::test]
+async fn deliveries_can_be_listed_inspected_and_redelivered() {
+    let receiver = MockReceiver::start().await;
+    receiver.reply_with(400, "invalid_token");
+    let server = start(true).await;
+    put_secret(&server, "secret-in-url", Method::POST).await;
+    let subscription = subscribe(&server, &slack_url(&receiver), &[], SEED_PAYLOAD).await;
+    let mut event = evaluation("dev", json!(100));
+    event["id"] = json!("e-log");
+    send_event(&server, event).await;
+    let first = receiver.next().await;
+    settled(&server, "e-log").await;
+
+    let (status, page) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v1/deliveries?subscriptionId={subscription}&status=failed"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let listed = &page["deliveries"][0];
+    let id = listed["id"].as_str().unwrap().to_string();
+    assert_eq!(Some(id.as_str()), first.header("webhook-id"));
+    assert_eq!(listed["eventType"], "sh.keptn.event.evaluation.finished");
+    assert_eq!(
+        (
+            listed["project"].as_str(),
+            listed["stage"].as_str(),
+            listed["service"].as_str()
+        ),
+        (Some("sockshop"), Some("dev"), Some("carts"))
+    );
+    assert_eq!(
+        (
+            listed["status"].as_str(),
+            listed["attemptCount"].as_i64(),
+            listed["lastStatusCode"].as_i64()
+        ),
+        (Some("failed"), Some(1), Some(400))
+    );
+    assert_eq!(listed["reason"], "HTTP 400: invalid_token");
+    assert!(listed["nextAttemptAt"].is_null());
+
+    let (status, detail) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v1/deliveries/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let attempt = &detail["attempts"][0];
+    assert_eq!(attempt["number"], 1);
+    assert_eq!(attempt["request"]["method"], "POST");
+    assert!(
+        attempt["request"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/services/T00000000/B00000000/***"),
+        "{attempt}"
+    );
+    assert_eq!(
+        attempt["request"]["body"],
+        "{\n  \"text\": \"Evaluation in dev finished with result pass and score 100.\"\n}"
+    );
+    assert_eq!(attempt["response"]["status"], 400);
+    assert_eq!(attempt["response"]["body"], "invalid_token");
+    assert!(
+        !detail.to_string().contains("secret-in-url"),
+        "the secret leaked: {detail}"
+    );
+
+    receiver.reply_with(200, "ok");
+    let (status, body) = call(
+        &server,
+        Method::POST,
+        &format!("/api/v1/deliveries/{id}/redeliver"),
+        None,
+    )
+    .await;
+    assert_eq!((status, body), (202, json!({"id": id})));
+    let again = receiver.next().await;
+    assert_eq!(
+        again.header("webhook-id"),
+        Some(id.as_str()),
+        "same id, a new attempt"
+    );
+    let rows = settled(&server, "e-log").await;
+    assert_eq!(rows.last().unwrap().0, "delivered");
+    let (_, detail) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v1/deliveries/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(detail["attemptCount"], 2);
+    assert_eq!(detail["attempts"][1]["response"]["body"], "ok");
+
+    assert_eq!(
+        call(&server, Method::GET, "/api/v1/deliveries/nope", None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        call(
+            &server,
+            Method::POST,
+            "/api/v1/deliveries/nope/redeliver",
+            None
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        call(&server, Method::GET, "/api/v1/deliveries?status=odd", None).await,
+        (
+            400,
+            json!({"code": 400, "message": "status: must be pending, retrying, delivered or failed"})
+        )
+    );
+}

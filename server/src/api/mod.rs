@@ -2,6 +2,7 @@
 //! OpenAPI document served (without a token) at `/api/openapi.json`. The whole router,
 //! its 404 fallback included, sits behind the token check.
 
+pub mod deliveries;
 pub mod error;
 pub mod events;
 pub mod secrets;
@@ -50,6 +51,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
         .merge(secrets::router())
         .merge(uniform::router())
         .merge(events::router())
+        .merge(deliveries::router())
         .split_for_parts();
     openapi.paths.paths = std::mem::take(&mut openapi.paths.paths)
         .into_iter()

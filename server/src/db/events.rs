@@ -319,3 +319,84 @@ pub async fn unread_errors(db: &SqlitePool) -> sqlx::Result<i64> {
     .fetch_one(db)
     .await
 }
+
+/// A delivery as listed by the API.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryListRow {
+    pub rowid: i64,
+    pub id: String,
+    pub subscription_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub project: Option<String>,
+    pub stage: Option<String>,
+    pub service: Option<String>,
+    pub status: String,
+    pub attempt_count: i64,
+    pub last_status_code: Option<i64>,
+    pub reason: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub next_attempt_at: Option<i64>,
+    pub created_at: String,
+}
+
+/// Deliveries newest first, filtered, after `before` (a rowid); `id` picks one.
+pub async fn list_deliveries(
+    db: &SqlitePool,
+    id: Option<&str>,
+    subscription_id: Option<&str>,
+    status: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<DeliveryListRow>> {
+    sqlx::query_as(
+        "SELECT d.rowid AS rowid, d.id, d.subscription_id, d.event_id, e.type AS event_type,
+                e.project, e.stage, e.service, d.status, d.attempt_count, d.last_status_code,
+                d.reason, d.duration_ms, d.next_attempt_at, d.created_at
+         FROM deliveries d JOIN events e ON e.id = d.event_id
+         WHERE (?1 IS NULL OR d.id = ?1) AND (?2 IS NULL OR d.subscription_id = ?2)
+           AND (?3 IS NULL OR d.status = ?3) AND (?4 IS NULL OR d.rowid < ?4)
+         ORDER BY d.rowid DESC LIMIT ?5",
+    )
+    .bind(id)
+    .bind(subscription_id)
+    .bind(status)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The attempts of delivery `id`, oldest first:
+/// (number, started_at, duration_ms, request JSON, response JSON, error).
+pub async fn attempts(
+    db: &SqlitePool,
+    id: &str,
+) -> sqlx::Result<Vec<(i64, String, i64, String, Option<String>, Option<String>)>> {
+    sqlx::query_as(
+        "SELECT number, started_at, duration_ms, request, response, error
+         FROM delivery_attempts WHERE delivery_id = ? ORDER BY number",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await
+}
+
+/// Makes delivery `id` due now again (same id, a new attempt); false when unknown.
+pub async fn redeliver(
+    db: &SqlitePool,
+    id: &str,
+    now_millis: i64,
+    now: &str,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE deliveries SET status = CASE WHEN status = 'retrying' THEN 'retrying' ELSE 'pending' END,
+             next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?",
+    )
+    .bind(now_millis)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
