@@ -1224,3 +1224,69 @@ async fn deliveries_can_be_listed_inspected_and_redelivered() {
         )
     );
 }
+
+#[tokio::test]
+async fn preview_renders_the_seed_with_secrets_masked_and_reports_template_errors() {
+    let server = start(true).await;
+    let subscription = json!({
+        "event": "sh.keptn.event.evaluation.finished",
+        "webhook": {"method": "POST",
+                    "url": "https://hooks.slack.com/services/T00000000/B00000000/{{.secret.slack-secret.webhook-identifier}}",
+                    "headers": [], "payload": SEED_PAYLOAD}});
+    let (status, preview) = call(
+        &server,
+        Method::POST,
+        "/api/v1/preview",
+        Some(json!({"subscription": subscription, "event": evaluation("dev", json!(100))})),
+    )
+    .await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(
+        preview["request"]["url"],
+        "https://hooks.slack.com/services/T00000000/B00000000/***"
+    );
+    assert_eq!(
+        preview["request"]["body"],
+        "{\n  \"text\": \"Evaluation in dev finished with result pass and score 100.\"\n}"
+    );
+    assert_eq!(
+        preview["request"]["headers"],
+        json!([{"key": "Content-Type", "value": "application/json"}])
+    );
+    assert_eq!(preview["validJson"], true);
+    assert_eq!(
+        preview["slackText"],
+        "Evaluation in dev finished with result pass and score 100."
+    );
+
+    let mut broken = subscription.clone();
+    broken["webhook"]["payload"] = json!("{\n  \"text\": \"{{.data.stage\"\n}");
+    let (status, error) = call(
+        &server,
+        Method::POST,
+        "/api/v1/preview",
+        Some(json!({"subscription": broken, "event": evaluation("dev", json!(1))})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        (error["line"].as_i64(), error["column"].as_i64()),
+        (Some(2), Some(12))
+    );
+    let mut missing = subscription;
+    missing["webhook"]["payload"] = json!("{\"t\": \"{{.data.nothing}}\"}");
+    let (status, error) = call(
+        &server,
+        Method::POST,
+        "/api/v1/preview",
+        Some(json!({"subscription": missing, "event": evaluation("dev", json!(1))})),
+    )
+    .await;
+    assert_eq!(
+        (status, error["message"].as_str()),
+        (
+            400,
+            Some("payload: .data.nothing: the event has no value at this path")
+        )
+    );
+}

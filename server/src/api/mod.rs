@@ -5,6 +5,7 @@
 pub mod deliveries;
 pub mod error;
 pub mod events;
+pub mod preview;
 pub mod secrets;
 pub mod tokens;
 pub mod uniform;
@@ -52,6 +53,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
         .merge(uniform::router())
         .merge(events::router())
         .merge(deliveries::router())
+        .merge(preview::router())
         .split_for_parts();
     openapi.paths.paths = std::mem::take(&mut openapi.paths.paths)
         .into_iter()

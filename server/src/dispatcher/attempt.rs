@@ -89,6 +89,41 @@ pub fn compile(webhook: &Webhook) -> Result<CompiledWebhook, String> {
     })
 }
 
+/// The rendered URL, headers (with the default Content-Type added) and body.
+pub type RenderedParts = (String, Vec<(String, String)>, Option<String>);
+
+/// Renders every part of `compiled` with `data`; the error names the part.
+pub fn render_parts(compiled: &CompiledWebhook, data: &Data<'_>) -> Result<RenderedParts, String> {
+    let url = compiled.url.render(data).map_err(|e| format!("url: {e}"))?;
+    let mut headers = Vec::new();
+    for (key, value) in &compiled.headers {
+        let rendered = value
+            .render(data)
+            .map_err(|e| format!("header {key}: {e}"))?;
+        headers.push((key.clone(), rendered));
+    }
+    if let Some(content_type) = compiled.default_content_type {
+        headers.push(("Content-Type".to_string(), content_type.to_string()));
+    }
+    let body = match &compiled.payload {
+        Some(payload) => Some(payload.render(data).map_err(|e| format!("payload: {e}"))?),
+        None => None,
+    };
+    Ok((url, headers, body))
+}
+
+impl CompiledWebhook {
+    /// The method the request uses.
+    pub fn method(&self) -> &str {
+        self.method.as_str()
+    }
+
+    /// The `(secret, key)` pairs the templates reference.
+    pub fn secret_refs(&self) -> &[(String, String)] {
+        &self.secret_refs
+    }
+}
+
 /// Replaces every secret value (and its JSON- and percent-encoded forms) with `***`.
 pub struct Masker {
     needles: Vec<String>,
@@ -383,33 +418,11 @@ async fn attempt(dispatcher: &Dispatcher, delivery: &db::events::DeliveryRow) ->
         event: &event,
         secrets: &secrets,
     };
-    let rendered = (|| {
-        let url = compiled
-            .url
-            .render(&data)
-            .map_err(|e| format!("url: {e}"))?;
-        let mut headers = Vec::new();
-        for (key, value) in &compiled.headers {
-            headers.push((
-                key.clone(),
-                value
-                    .render(&data)
-                    .map_err(|e| format!("header {key}: {e}"))?,
-            ));
-        }
-        let body = match &compiled.payload {
-            Some(payload) => Some(payload.render(&data).map_err(|e| format!("payload: {e}"))?),
-            None => None,
-        };
-        Ok::<_, String>((url, headers, body))
-    })();
+    let rendered = render_parts(&compiled, &data);
     let (url, mut headers, body) = match rendered {
         Ok(parts) => parts,
         Err(message) => return failed(template_request, masker.mask(&message)),
     };
-    if let Some(content_type) = compiled.default_content_type {
-        headers.push(("Content-Type".to_string(), content_type.to_string()));
-    }
     headers.push(("webhook-id".to_string(), delivery.id.clone()));
     let request_record = json!({
         "method": compiled.method.as_str(),
