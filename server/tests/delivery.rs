@@ -730,48 +730,8 @@ async fn nothing_is_lost_when_the_process_is_killed() {
     let dir = tempfile::tempdir().unwrap();
     let env = [("UNIFORM_WEBHOOK_ALLOW_CIDRS", "127.0.0.1/32")];
     let first = BinaryServer::start(dir.path(), &env);
-    let client = reqwest::Client::new();
-    let api = |server: &BinaryServer, method: Method, path: &str| {
-        client
-            .request(method, server.url(path))
-            .header("x-token", TOKEN)
-    };
-    api(&first, Method::POST, "/api/secrets/v1/secret")
-        .json(&json!({"name": "slack-secret", "scope": "keptn-webhook-service", "data": {"webhook-identifier": "k"}}))
-        .send().await.unwrap();
-    let list: Value = api(
-        &first,
-        Method::GET,
-        &format!("{REGISTRATION}?name=webhook-service"),
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let id = list[0]["id"].as_str().unwrap();
-    let created = api(
-        &first,
-        Method::POST,
-        &format!("{REGISTRATION}/{id}/subscription"),
-    )
-    .json(&json!({"event": "sh.keptn.event.evaluation.finished",
-            "webhook": {"method": "POST", "url": slack_url(&receiver), "payload": SEED_PAYLOAD}}))
-    .send()
-    .await
-    .unwrap();
-    assert_eq!(created.status(), 201);
-    for n in 0..200 {
-        let mut event = evaluation("dev", json!(n));
-        event["id"] = json!(format!("kill-{n}"));
-        let response = api(&first, Method::POST, "/api/v1/event")
-            .json(&event)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-    }
+    seed_binary(&first, &receiver).await;
+    post_events(&first, "kill", 200).await;
     let mut seen = std::collections::HashSet::new();
     while seen.len() < 10 {
         seen.insert(
@@ -1024,38 +984,8 @@ async fn sigterm_leaves_no_delivery_half_done() {
     let dir = tempfile::tempdir().unwrap();
     let env = [("UNIFORM_WEBHOOK_ALLOW_CIDRS", "127.0.0.1/32")];
     let server = BinaryServer::start(dir.path(), &env);
-    let client = reqwest::Client::new();
-    let api = |method: Method, path: &str| {
-        client
-            .request(method, server.url(path))
-            .header("x-token", TOKEN)
-    };
-    api(Method::POST, "/api/secrets/v1/secret")
-        .json(&json!({"name": "slack-secret", "scope": "keptn-webhook-service", "data": {"webhook-identifier": "k"}}))
-        .send().await.unwrap();
-    let list: Value = api(Method::GET, &format!("{REGISTRATION}?name=webhook-service"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = list[0]["id"].as_str().unwrap();
-    api(Method::POST, &format!("{REGISTRATION}/{id}/subscription"))
-        .json(&json!({"event": "sh.keptn.event.evaluation.finished",
-            "webhook": {"method": "POST", "url": slack_url(&receiver), "payload": SEED_PAYLOAD}}))
-        .send()
-        .await
-        .unwrap();
-    for n in 0..30 {
-        let mut event = evaluation("dev", json!(n));
-        event["id"] = json!(format!("term-{n}"));
-        api(Method::POST, "/api/v1/event")
-            .json(&event)
-            .send()
-            .await
-            .unwrap();
-    }
+    seed_binary(&server, &receiver).await;
+    post_events(&server, "term", 30).await;
     receiver.next().await; // requests are in flight now
                            // SIGTERM, then wait for the exit off the runtime, so the receiver keeps answering.
     let log = tokio::task::spawn_blocking(move || server.stop())
@@ -1289,4 +1219,61 @@ async fn preview_renders_the_seed_with_secrets_masked_and_reports_template_error
             Some("payload: .data.nothing: the event has no value at this path")
         )
     );
+}
+
+/// An API request with the test token to the real binary.
+fn binary_api(server: &BinaryServer, method: Method, path: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .request(method, server.url(path))
+        .header("x-token", TOKEN)
+}
+
+/// The walkthrough's secret and seed subscription on the real binary, sending to `receiver`.
+async fn seed_binary(server: &BinaryServer, receiver: &MockReceiver) {
+    let secret = binary_api(server, Method::POST, "/api/secrets/v1/secret")
+        .json(
+            &json!({"name": "slack-secret", "scope": "keptn-webhook-service",
+                      "data": {"webhook-identifier": "k"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(secret.status(), 201);
+    let list: Value = binary_api(
+        server,
+        Method::GET,
+        &format!("{REGISTRATION}?name=webhook-service"),
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = list[0]["id"].as_str().unwrap();
+    let created = binary_api(
+        server,
+        Method::POST,
+        &format!("{REGISTRATION}/{id}/subscription"),
+    )
+    .json(&json!({"event": "sh.keptn.event.evaluation.finished",
+            "webhook": {"method": "POST", "url": slack_url(receiver), "payload": SEED_PAYLOAD}}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(created.status(), 201);
+}
+
+/// Posts `count` evaluation events with ids `<prefix>-<n>` to the real binary.
+async fn post_events(server: &BinaryServer, prefix: &str, count: usize) {
+    for n in 0..count {
+        let mut event = evaluation("dev", json!(n));
+        event["id"] = json!(format!("{prefix}-{n}"));
+        let response = binary_api(server, Method::POST, "/api/v1/event")
+            .json(&event)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
 }
