@@ -198,3 +198,152 @@ pub struct ErrorEvent {
     pub message: String,
     pub shkeptncontext: String,
 }
+
+/// A delivery: one subscription's request for one event, with its outcome so far. `id` is
+/// also the `webhook-id` header the receiver sees on every attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub id: String,
+    pub subscription_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub project: Option<String>,
+    pub stage: Option<String>,
+    pub service: Option<String>,
+    /// `pending`, `retrying`, `delivered` or `failed`.
+    pub status: String,
+    pub attempt_count: i64,
+    pub last_status_code: Option<i64>,
+    /// Why the last attempt failed (Slack's error string, the connection error…), masked.
+    pub reason: Option<String>,
+    pub duration_ms: Option<i64>,
+    /// RFC 3339; `None` once delivered or failed.
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    /// Only in the detail answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<Vec<Attempt>>,
+}
+
+/// One attempt of a delivery, as recorded (every secret value already `***`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    pub number: i64,
+    pub started_at: String,
+    pub duration_ms: i64,
+    /// What was sent; `None` when the attempt failed before a request existed.
+    pub request: Option<SentRequest>,
+    /// What came back; `None` when no answer arrived (refused, timeout, connection error).
+    pub response: Option<ReceivedResponse>,
+    pub error: Option<String>,
+}
+
+/// An HTTP request as sent (or as it would be sent), secret values as `***`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SentRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<Header>,
+    pub body: Option<String>,
+}
+
+/// An HTTP answer as received (the body cut at 4 KiB in the API), secret values as `***`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReceivedResponse {
+    pub status: u16,
+    #[serde(default)]
+    pub headers: Vec<Header>,
+    pub body: String,
+}
+
+/// Which deliveries to list (all fields optional; newest first).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryQuery {
+    pub subscription_id: Option<String>,
+    /// `pending`, `retrying`, `delivered` or `failed`.
+    pub status: Option<String>,
+    /// Created at or after this instant (RFC 3339).
+    pub from: Option<String>,
+    /// Created before this instant (RFC 3339).
+    pub to: Option<String>,
+    /// 1–100, default 20.
+    pub page_size: Option<i64>,
+    /// From the previous page's answer.
+    pub next_page_key: Option<String>,
+}
+
+/// A page of deliveries, newest first; `next_page_key` is empty on the last page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryPage {
+    pub deliveries: Vec<Delivery>,
+    pub next_page_key: String,
+}
+
+/// A webhook rendered for an event without sending it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Preview {
+    /// The request as it would be sent, secret values as `***`.
+    pub request: SentRequest,
+    /// Whether the body is valid JSON.
+    pub valid_json: bool,
+    /// The body's `text` field (what Slack shows), when it has one.
+    pub slack_text: Option<String>,
+}
+
+/// Why a preview or test send could not render: the field (`webhook.url`,
+/// `webhook.headers[<i>].value`, `webhook.payload` or `event`) and, for a template or JSON
+/// error, its 1-based line and column.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderProblem {
+    pub field: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+/// What the preview pane shows: the rendered request, or the problem.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PreviewOutcome {
+    Rendered(Preview),
+    Problem(RenderProblem),
+}
+
+/// The answer to a test send (the request went once through the real sender, no retries).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TestSend {
+    pub request: SentRequest,
+    /// The receiver's status and body (cut at 4 KiB); `None` when no answer arrived.
+    pub response: Option<TestResponse>,
+    pub duration_ms: i64,
+    /// Why no answer arrived or the target was refused, masked.
+    pub error: Option<String>,
+}
+
+/// The status and body a test send got back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TestResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+/// What the test send in the subscription form shows: the outcome, or why nothing was sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TestSendOutcome {
+    Sent(TestSend),
+    Problem(RenderProblem),
+}

@@ -7,8 +7,9 @@ use leptos::prelude::use_context;
 
 use crate::error::AppError;
 use crate::model::{
-    ErrorEvent, Integration, NewToken, SecretForm, SecretInfo, SeenValues, SessionUser,
-    Subscription, TokenInfo,
+    Delivery, DeliveryPage, DeliveryQuery, ErrorEvent, Integration, NewToken, PreviewOutcome,
+    SecretForm, SecretInfo, SeenValues, SessionUser, Subscription, TestSendOutcome, TokenInfo,
+    Webhook,
 };
 
 /// What the UI's server functions may ask of the server. Implemented in the `server` crate,
@@ -67,6 +68,31 @@ pub trait Backend: Send + Sync {
     async fn error_events(&self, integration_id: String) -> Result<Vec<ErrorEvent>, AppError>;
     /// How many error events (of all integrations) have not been viewed yet.
     async fn unread_error_count(&self) -> Result<i64, AppError>;
+
+    /// A page of deliveries, newest first. Field errors name `status`, `from`, `to` or
+    /// `nextPageKey`.
+    async fn list_deliveries(&self, query: DeliveryQuery) -> Result<DeliveryPage, AppError>;
+    /// One delivery with every attempt (secret values `***`).
+    async fn get_delivery(&self, id: String) -> Result<Delivery, AppError>;
+    /// Sends delivery `id` again (same id, a new attempt).
+    async fn redeliver(&self, id: String) -> Result<(), AppError>;
+    /// How many deliveries of a subscription ended failed.
+    async fn failed_count(&self, subscription_id: String) -> Result<i64, AppError>;
+    /// Sends every failed delivery of a subscription again; returns how many.
+    async fn redeliver_failed(&self, subscription_id: String) -> Result<u64, AppError>;
+    /// Renders `webhook` for the event in `event_json` (secrets `***`, nothing sent). A
+    /// template or JSON error is an outcome, not an error: the pane shows it while typing.
+    async fn preview(
+        &self,
+        webhook: Webhook,
+        event_json: String,
+    ) -> Result<PreviewOutcome, AppError>;
+    /// Sends `webhook` for the event once through the real sender (no retries).
+    async fn test_send(
+        &self,
+        webhook: Webhook,
+        event_json: String,
+    ) -> Result<TestSendOutcome, AppError>;
 }
 
 /// Runs a server function's body: the session guard first, then `body` with the backend;

@@ -57,13 +57,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let dispatcher = dispatcher::Dispatcher::new(
-        &state.config,
-        state.db.clone(),
-        state.keyring.clone(),
-        state.wake.clone(),
-    )
-    .map_err(std::io::Error::other)?;
+    let dispatcher = state.dispatcher.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -72,7 +66,7 @@ pub async fn serve(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let sender = tokio::spawn(std::sync::Arc::new(dispatcher).run(stopped(stop_rx.clone())));
+    let sender = tokio::spawn(dispatcher.run(stopped(stop_rx.clone())));
     if let Ok(addr) = listener.local_addr() {
         tracing::info!("listening on http://{addr}");
     }

@@ -12,6 +12,7 @@ use sqlx::SqlitePool;
 use crate::config::Config;
 use crate::crypto::{self, CryptoError, KeySource, Keyring};
 use crate::db;
+use crate::dispatcher::Dispatcher;
 use crate::error::StartupError;
 use crate::state::AppState;
 
@@ -30,13 +31,18 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         .site_root(site_root().display().to_string())
         .site_pkg_dir("pkg")
         .build();
+    let keyring = Arc::new(keyring);
+    let wake: Arc<tokio::sync::Notify> = Arc::default();
+    let dispatcher = Dispatcher::new(&config, db.clone(), keyring.clone(), wake.clone())
+        .map_err(|e| StartupError::other(format!("cannot build the HTTP client: {e}")))?;
     Ok(AppState {
         db,
         leptos_options,
         config: Arc::new(config),
-        keyring: Arc::new(keyring),
-        wake: Arc::default(),
+        keyring,
+        wake,
         login_limiter: Arc::default(),
+        dispatcher: Arc::new(dispatcher),
     })
 }
 

@@ -9,6 +9,7 @@ use sqlx::SqlitePool;
 use crate::auth::login::LoginLimiter;
 use crate::config::Config;
 use crate::crypto::Keyring;
+use crate::dispatcher::Dispatcher;
 
 /// Shared by all requests; cheap to clone.
 #[derive(Clone, FromRef)]
@@ -25,4 +26,7 @@ pub struct AppState {
     pub wake: Arc<tokio::sync::Notify>,
     /// Failed logins per client address.
     pub login_limiter: Arc<LoginLimiter>,
+    /// The webhook sender (its loop is started by [`crate::serve`]; test sends use its
+    /// client, guard and pacing directly).
+    pub dispatcher: Arc<Dispatcher>,
 }

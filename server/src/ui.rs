@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use app::error::AppError;
 use app::model::{
-    ErrorEvent, Integration, NewToken, SecretForm, SecretInfo, SeenValues, Subscription, TokenInfo,
+    Delivery, DeliveryPage, DeliveryQuery, ErrorEvent, Integration, NewToken, PreviewOutcome,
+    SecretForm, SecretInfo, SeenValues, Subscription, TestSendOutcome, TokenInfo, Webhook,
 };
 use app::ssr::Backend;
 use leptos::prelude::{provide_context, use_context};
@@ -13,8 +14,8 @@ use leptos::prelude::{provide_context, use_context};
 use crate::auth::middleware::CspNonce;
 use crate::auth::tokens;
 use crate::crypto::SecretValue;
-use crate::domain::integrations;
 use crate::domain::secrets::{self, Entry, Submission};
+use crate::domain::{deliveries, integrations};
 use crate::error::DomainError;
 use crate::state::AppState;
 
@@ -155,6 +156,56 @@ impl Backend for UiBackend {
         Ok(crate::db::events::unread_errors(&self.state.db)
             .await
             .map_err(DomainError::from)?)
+    }
+
+    async fn list_deliveries(&self, query: DeliveryQuery) -> Result<DeliveryPage, AppError> {
+        Ok(deliveries::list(&self.state.db, &query).await?)
+    }
+
+    async fn get_delivery(&self, id: String) -> Result<Delivery, AppError> {
+        Ok(deliveries::get(&self.state.db, &id).await?)
+    }
+
+    async fn redeliver(&self, id: String) -> Result<(), AppError> {
+        Ok(deliveries::redeliver(&self.state.dispatcher, &id).await?)
+    }
+
+    async fn failed_count(&self, subscription_id: String) -> Result<i64, AppError> {
+        Ok(deliveries::failed_count(&self.state.db, &subscription_id).await?)
+    }
+
+    async fn redeliver_failed(&self, subscription_id: String) -> Result<u64, AppError> {
+        Ok(deliveries::redeliver_failed(&self.state.dispatcher, &subscription_id).await?)
+    }
+
+    async fn preview(
+        &self,
+        webhook: Webhook,
+        event_json: String,
+    ) -> Result<PreviewOutcome, AppError> {
+        let outcome = deliveries::parse_event(&event_json)
+            .and_then(|event| deliveries::preview(&webhook, &event));
+        Ok(match outcome {
+            Ok(preview) => PreviewOutcome::Rendered(preview),
+            Err(problem) => PreviewOutcome::Problem(problem),
+        })
+    }
+
+    async fn test_send(
+        &self,
+        webhook: Webhook,
+        event_json: String,
+    ) -> Result<TestSendOutcome, AppError> {
+        let event = match deliveries::parse_event(&event_json) {
+            Ok(event) => event,
+            Err(problem) => return Ok(TestSendOutcome::Problem(problem)),
+        };
+        Ok(
+            match deliveries::test_send(&self.state.dispatcher, &webhook, &event).await {
+                Ok(sent) => TestSendOutcome::Sent(sent),
+                Err(problem) => TestSendOutcome::Problem(problem),
+            },
+        )
     }
 }
 

@@ -1,5 +1,6 @@
 //! Server functions: thin wrappers (session guard + one backend call), served under `/rpc/`.
 
+pub mod deliveries;
 pub mod secrets;
 pub mod tokens;
 pub mod uniform;

@@ -340,13 +340,24 @@ pub struct DeliveryListRow {
     pub created_at: String,
 }
 
-/// Deliveries newest first, filtered, after `before` (a rowid); `id` picks one.
+/// Which deliveries [`list_deliveries`] returns; `None` fields do not filter.
+#[derive(Default)]
+pub struct DeliveryFilter<'a> {
+    pub id: Option<&'a str>,
+    pub subscription_id: Option<&'a str>,
+    pub status: Option<&'a str>,
+    /// Created at or after (RFC 3339 in the stored format).
+    pub from: Option<&'a str>,
+    /// Created before (RFC 3339 in the stored format).
+    pub to: Option<&'a str>,
+    /// Only rows older than this rowid (the page key).
+    pub before: Option<i64>,
+}
+
+/// Deliveries newest first, filtered, at most `limit`.
 pub async fn list_deliveries(
     db: &SqlitePool,
-    id: Option<&str>,
-    subscription_id: Option<&str>,
-    status: Option<&str>,
-    before: Option<i64>,
+    filter: &DeliveryFilter<'_>,
     limit: i64,
 ) -> sqlx::Result<Vec<DeliveryListRow>> {
     sqlx::query_as(
@@ -356,15 +367,51 @@ pub async fn list_deliveries(
          FROM deliveries d JOIN events e ON e.id = d.event_id
          WHERE (?1 IS NULL OR d.id = ?1) AND (?2 IS NULL OR d.subscription_id = ?2)
            AND (?3 IS NULL OR d.status = ?3) AND (?4 IS NULL OR d.rowid < ?4)
-         ORDER BY d.rowid DESC LIMIT ?5",
+           AND (?5 IS NULL OR d.created_at >= ?5) AND (?6 IS NULL OR d.created_at < ?6)
+         ORDER BY d.rowid DESC LIMIT ?7",
     )
-    .bind(id)
-    .bind(subscription_id)
-    .bind(status)
-    .bind(before)
+    .bind(filter.id)
+    .bind(filter.subscription_id)
+    .bind(filter.status)
+    .bind(filter.before)
+    .bind(filter.from)
+    .bind(filter.to)
     .bind(limit)
     .fetch_all(db)
     .await
+}
+
+/// How many deliveries of `subscription_id` have status `status`.
+pub async fn count_deliveries(
+    db: &SqlitePool,
+    subscription_id: &str,
+    status: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE subscription_id = ? AND status = ?")
+        .bind(subscription_id)
+        .bind(status)
+        .fetch_one(db)
+        .await
+}
+
+/// Makes every failed delivery of `subscription_id` due now (same ids, new attempts);
+/// returns how many.
+pub async fn redeliver_failed(
+    db: &SqlitePool,
+    subscription_id: &str,
+    now_millis: i64,
+    now: &str,
+) -> sqlx::Result<u64> {
+    let result = sqlx::query(
+        "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL,
+             updated_at = ? WHERE subscription_id = ? AND status = 'failed'",
+    )
+    .bind(now_millis)
+    .bind(now)
+    .bind(subscription_id)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected())
 }
 
 /// The attempts of delivery `id`, oldest first:

@@ -156,18 +156,24 @@ impl Masker {
     }
 }
 
-/// What an attempt ended with.
-struct Ended {
-    request: Value,
-    response: Option<Value>,
-    error: Option<String>,
-    status_code: Option<i64>,
-    delivered: bool,
-    reason: Option<String>,
+/// What an attempt ended with (secret values already masked everywhere).
+pub struct Ended {
+    /// The request record (`{"method","url","headers","body"}`; `null` when nothing was made).
+    pub request: Value,
+    /// `{"status","headers","body"}` when an answer arrived.
+    pub response: Option<Value>,
+    pub error: Option<String>,
+    pub status_code: Option<i64>,
+    pub delivered: bool,
+    pub reason: Option<String>,
     /// A transient failure (408, 429, 5xx, timeout, connection error): worth another try.
-    retryable: bool,
+    pub retryable: bool,
     /// The receiver's `Retry-After`.
-    retry_after: Option<std::time::Duration>,
+    pub retry_after: Option<std::time::Duration>,
+    /// The answer was a 429.
+    pub rate_limited: bool,
+    /// The guard refused the target.
+    pub refused: bool,
 }
 
 /// The Slack lane of delivery `id` (its subscription), when its URL template names a paced
@@ -363,6 +369,8 @@ fn failed(request: Value, reason: String) -> Ended {
         reason: Some(reason),
         retryable: false,
         retry_after: None,
+        rate_limited: false,
+        refused: false,
     }
 }
 
@@ -385,12 +393,29 @@ async fn attempt(dispatcher: &Dispatcher, delivery: &db::events::DeliveryRow) ->
         Ok(Some(row)) => serde_json::from_str(&row.body).unwrap_or(Value::Null),
         _ => return failed(unsent, "the event is gone".to_string()),
     };
-    let template_request =
-        json!({"method": webhook.method, "url": webhook.url, "headers": [], "body": null});
     let compiled = match compiled(dispatcher, &subscription.id, &webhook) {
         Ok(compiled) => compiled,
-        Err(message) => return failed(template_request, message),
+        Err(message) => return failed(template_request(&webhook), message),
     };
+    send(dispatcher, &webhook, &compiled, &event, &delivery.id).await
+}
+
+/// The request record of an attempt that failed before rendering: the webhook as written.
+fn template_request(webhook: &Webhook) -> Value {
+    json!({"method": webhook.method, "url": webhook.url, "headers": [], "body": null})
+}
+
+/// Renders `compiled` for `event` and sends it once with the `webhook-id` header: secrets
+/// opened now (only from the webhook scope), the target checked by the guard, the Slack lane
+/// paced, the dispatcher's timeouts. Used by every delivery attempt and by test sends.
+pub async fn send(
+    dispatcher: &Dispatcher,
+    webhook: &Webhook,
+    compiled: &CompiledWebhook,
+    event: &Value,
+    webhook_id: &str,
+) -> Ended {
+    let template_request = template_request(webhook);
 
     // Secrets: opened now, only from the webhook scope, dropped when this attempt ends.
     let mut secrets = HashMap::new();
@@ -415,15 +440,15 @@ async fn attempt(dispatcher: &Dispatcher, delivery: &db::events::DeliveryRow) ->
     }
     let masker = Masker::new(&secrets);
     let data = Data {
-        event: &event,
+        event,
         secrets: &secrets,
     };
-    let rendered = render_parts(&compiled, &data);
+    let rendered = render_parts(compiled, &data);
     let (url, mut headers, body) = match rendered {
         Ok(parts) => parts,
         Err(message) => return failed(template_request, masker.mask(&message)),
     };
-    headers.push(("webhook-id".to_string(), delivery.id.clone()));
+    headers.push(("webhook-id".to_string(), webhook_id.to_string()));
     let request_record = json!({
         "method": compiled.method.as_str(),
         "url": masker.mask(&url),
@@ -432,7 +457,10 @@ async fn attempt(dispatcher: &Dispatcher, delivery: &db::events::DeliveryRow) ->
     });
 
     if let Err(reason) = check_url(dispatcher, &url) {
-        return failed(request_record, masker.mask(&reason));
+        return Ended {
+            refused: true,
+            ..failed(request_record, masker.mask(&reason))
+        };
     }
     if let Ok(parsed) = url::Url::parse(&url) {
         let host = parsed.host_str().unwrap_or_default();
@@ -490,12 +518,15 @@ async fn attempt(dispatcher: &Dispatcher, delivery: &db::events::DeliveryRow) ->
                 reason,
                 retryable: super::retry::retryable_status(status.as_u16()),
                 retry_after,
+                rate_limited: status.as_u16() == 429,
+                refused: false,
             }
         }
         Err(error) => {
             let (message, refused) = describe(&error);
             Ended {
                 retryable: !refused,
+                refused,
                 ..failed(request_record, masker.mask(&message))
             }
         }

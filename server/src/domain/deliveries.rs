@@ -1,0 +1,335 @@
+//! The delivery log and the "try it" operations the REST API and the UI share: listing
+//! deliveries and their attempts, redelivery, and rendering (preview) or sending once (test
+//! send) an unsaved webhook for an event — through the sender's own code, so what is
+//! previewed is what gets sent.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use app::model::{
+    Attempt, Delivery, DeliveryPage, DeliveryQuery, Header, Preview, ReceivedResponse,
+    RenderProblem, SentRequest, TestResponse, TestSend, Webhook,
+};
+use serde_json::Value;
+use sqlx::SqlitePool;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::crypto::SecretValue;
+use crate::db;
+use crate::db::events::{DeliveryFilter, DeliveryListRow};
+use crate::dispatcher::attempt::{compile, render_parts, send};
+use crate::dispatcher::Dispatcher;
+use crate::error::DomainError;
+use crate::templates::render::Data;
+use crate::util;
+
+/// How much of a response body the log and test sends show.
+pub const RESPONSE_PREVIEW: usize = 4096;
+
+/// The statuses a delivery can have.
+pub const STATUSES: [&str; 4] = ["pending", "retrying", "delivered", "failed"];
+
+/// A page of deliveries, newest first, as `query` asks.
+pub async fn list(db: &SqlitePool, query: &DeliveryQuery) -> Result<DeliveryPage, DomainError> {
+    let status = query.status.as_deref().filter(|s| !s.is_empty());
+    if let Some(status) = status {
+        if !STATUSES.contains(&status) {
+            return Err(invalid(
+                "status",
+                "must be pending, retrying, delivered or failed",
+            ));
+        }
+    }
+    let page_size = query.page_size.unwrap_or(20).clamp(1, 100);
+    let before = match query.next_page_key.as_deref().filter(|k| !k.is_empty()) {
+        None => None,
+        Some(key) => Some(
+            key.parse::<i64>()
+                .map_err(|_| invalid("nextPageKey", "invalid page key"))?,
+        ),
+    };
+    let from = instant(query.from.as_deref(), "from")?;
+    let to = instant(query.to.as_deref(), "to")?;
+    let filter = DeliveryFilter {
+        subscription_id: query.subscription_id.as_deref().filter(|s| !s.is_empty()),
+        status,
+        from: from.as_deref(),
+        to: to.as_deref(),
+        before,
+        ..DeliveryFilter::default()
+    };
+    let rows = db::events::list_deliveries(db, &filter, page_size).await?;
+    let next_page_key = if rows.len() as i64 == page_size {
+        rows.last().map(|r| r.rowid.to_string()).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok(DeliveryPage {
+        deliveries: rows.into_iter().map(delivery).collect(),
+        next_page_key,
+    })
+}
+
+/// One delivery with every attempt (response bodies cut at 4 KiB).
+pub async fn get(db: &SqlitePool, id: &str) -> Result<Delivery, DomainError> {
+    let filter = DeliveryFilter {
+        id: Some(id),
+        ..DeliveryFilter::default()
+    };
+    let row = db::events::list_deliveries(db, &filter, 1)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| DomainError::NotFound(format!("delivery {id} not found")))?;
+    let attempts = db::events::attempts(db, id)
+        .await?
+        .into_iter()
+        .map(
+            |(number, started_at, duration_ms, request, response, error)| Attempt {
+                number,
+                started_at,
+                duration_ms,
+                request: serde_json::from_str::<Value>(&request)
+                    .ok()
+                    .and_then(sent_request),
+                response: response
+                    .and_then(|r| serde_json::from_str::<Value>(&r).ok())
+                    .and_then(received_response),
+                error,
+            },
+        )
+        .collect();
+    let mut delivery = delivery(row);
+    delivery.attempts = Some(attempts);
+    Ok(delivery)
+}
+
+/// Makes delivery `id` due now (same id, a new attempt) and wakes the sender.
+pub async fn redeliver(dispatcher: &Dispatcher, id: &str) -> Result<(), DomainError> {
+    let found =
+        db::events::redeliver(&dispatcher.db, id, util::now_millis(), &util::now_rfc3339()).await?;
+    if !found {
+        return Err(DomainError::NotFound(format!("delivery {id} not found")));
+    }
+    dispatcher.wake.notify_one();
+    Ok(())
+}
+
+/// How many deliveries of a subscription ended failed.
+pub async fn failed_count(db: &SqlitePool, subscription_id: &str) -> Result<i64, DomainError> {
+    Ok(db::events::count_deliveries(db, subscription_id, "failed").await?)
+}
+
+/// Sends every failed delivery of a subscription again; returns how many.
+pub async fn redeliver_failed(
+    dispatcher: &Dispatcher,
+    subscription_id: &str,
+) -> Result<u64, DomainError> {
+    let count = db::events::redeliver_failed(
+        &dispatcher.db,
+        subscription_id,
+        util::now_millis(),
+        &util::now_rfc3339(),
+    )
+    .await?;
+    if count > 0 {
+        dispatcher.wake.notify_one();
+    }
+    Ok(count)
+}
+
+/// Renders `webhook` for `event` as the sender would, every secret reference as `***`
+/// (no secret is opened), nothing sent.
+pub fn preview(webhook: &Webhook, event: &Value) -> Result<Preview, RenderProblem> {
+    check_templates(webhook)?;
+    let compiled = compile(webhook).map_err(|message| problem("webhook", message))?;
+    let secrets: HashMap<(String, String), SecretValue> = compiled
+        .secret_refs()
+        .iter()
+        .map(|pair| (pair.clone(), SecretValue::new("***".to_string())))
+        .collect();
+    let data = Data {
+        event,
+        secrets: &secrets,
+    };
+    let (url, headers, body) =
+        render_parts(&compiled, &data).map_err(|message| problem("webhook", message))?;
+    let parsed = body.as_deref().map(serde_json::from_str::<Value>);
+    let valid_json = matches!(parsed, Some(Ok(_)));
+    let slack_text = match parsed {
+        Some(Ok(value)) => value
+            .get("text")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        _ => None,
+    };
+    Ok(Preview {
+        request: SentRequest {
+            method: compiled.method().to_string(),
+            url,
+            headers: headers
+                .into_iter()
+                .map(|(key, value)| Header { key, value })
+                .collect(),
+            body,
+        },
+        valid_json,
+        slack_text,
+    })
+}
+
+/// Sends `webhook` for `event` once through the real sender (secrets opened from the webhook
+/// scope, the SSRF guard, timeouts, the Slack lane's pacing; no retries, nothing recorded).
+pub async fn test_send(
+    dispatcher: &Dispatcher,
+    webhook: &Webhook,
+    event: &Value,
+) -> Result<TestSend, RenderProblem> {
+    check_templates(webhook)?;
+    let compiled = compile(webhook).map_err(|message| problem("webhook", message))?;
+    let webhook_id = format!("test-{}", uuid::Uuid::new_v4());
+    let started = Instant::now();
+    let ended = send(dispatcher, webhook, &compiled, event, &webhook_id).await;
+    let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let request = sent_request(ended.request).unwrap_or_else(|| SentRequest {
+        method: webhook.method.clone(),
+        url: webhook.url.clone(),
+        ..SentRequest::default()
+    });
+    let response = ended
+        .response
+        .and_then(received_response)
+        .map(|r| TestResponse {
+            status: r.status,
+            body: cut(r.body),
+        });
+    Ok(TestSend {
+        request,
+        error: if response.is_none() {
+            ended.error.or(ended.reason)
+        } else {
+            None
+        },
+        response,
+        duration_ms,
+    })
+}
+
+/// The event of a preview or test send, from the JSON text the form holds; a syntax error
+/// names its line and column.
+pub fn parse_event(text: &str) -> Result<Value, RenderProblem> {
+    let value: Value = serde_json::from_str(text).map_err(|e| RenderProblem {
+        field: "event".to_string(),
+        line: Some(e.line()),
+        column: Some(e.column()),
+        message: format!("the example event is not valid JSON: {e}"),
+    })?;
+    if !value.is_object() {
+        return Err(problem("event", "the example event must be a JSON object"));
+    }
+    Ok(value)
+}
+
+/// Parses every template field so a syntax error names its field, line and column.
+fn check_templates(webhook: &Webhook) -> Result<(), RenderProblem> {
+    let mut fields = vec![("webhook.url".to_string(), webhook.url.as_str())];
+    for (index, header) in webhook.headers.iter().enumerate() {
+        fields.push((
+            format!("webhook.headers[{index}].value"),
+            header.value.as_str(),
+        ));
+    }
+    fields.push(("webhook.payload".to_string(), webhook.payload.as_str()));
+    for (field, source) in fields {
+        crate::templates::parse(source).map_err(|e| RenderProblem {
+            field,
+            line: Some(e.pos.line),
+            column: Some(e.pos.column),
+            message: e.message,
+        })?;
+    }
+    Ok(())
+}
+
+fn problem(field: &str, message: impl Into<String>) -> RenderProblem {
+    RenderProblem {
+        field: field.to_string(),
+        line: None,
+        column: None,
+        message: message.into(),
+    }
+}
+
+fn invalid(field: &str, message: &str) -> DomainError {
+    DomainError::Invalid {
+        field: field.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// An optional RFC 3339 instant from a query, in the stored format (so it compares as text).
+fn instant(value: Option<&str>, field: &str) -> Result<Option<String>, DomainError> {
+    match value.filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(text) => OffsetDateTime::parse(text, &Rfc3339)
+            .map(|at| Some(util::rfc3339(at)))
+            .map_err(|_| {
+                invalid(
+                    field,
+                    "must be an RFC 3339 time such as 2026-11-27T10:00:00Z",
+                )
+            }),
+    }
+}
+
+fn delivery(row: DeliveryListRow) -> Delivery {
+    let finished = matches!(row.status.as_str(), "delivered" | "failed");
+    Delivery {
+        id: row.id,
+        subscription_id: row.subscription_id,
+        event_id: row.event_id,
+        event_type: row.event_type,
+        project: row.project,
+        stage: row.stage,
+        service: row.service,
+        status: row.status,
+        attempt_count: row.attempt_count,
+        last_status_code: row.last_status_code,
+        reason: row.reason,
+        duration_ms: row.duration_ms,
+        next_attempt_at: if finished {
+            None
+        } else {
+            row.next_attempt_at.and_then(util::millis_to_rfc3339)
+        },
+        created_at: row.created_at,
+        attempts: None,
+    }
+}
+
+/// A recorded request (`null` when none was made).
+fn sent_request(value: Value) -> Option<SentRequest> {
+    if value.is_null() {
+        return None;
+    }
+    serde_json::from_value(value).ok()
+}
+
+/// A recorded response, its body cut at 4 KiB.
+fn received_response(value: Value) -> Option<ReceivedResponse> {
+    let mut response: ReceivedResponse = serde_json::from_value(value).ok()?;
+    response.body = cut(response.body);
+    Some(response)
+}
+
+fn cut(mut body: String) -> String {
+    if body.len() > RESPONSE_PREVIEW {
+        let mut at = RESPONSE_PREVIEW;
+        while !body.is_char_boundary(at) {
+            at -= 1;
+        }
+        body.truncate(at);
+    }
+    body
+}
