@@ -169,6 +169,17 @@ pub struct Config {
     )]
     pub retry_schedule: RetrySchedule,
 
+    /// How long finished deliveries (delivered or failed) and their attempts are kept; older
+    /// ones, and events no delivery refers to any more, are pruned in the background.
+    #[arg(
+        long,
+        env = "UNIFORM_DELIVERY_RETENTION",
+        default_value = "30d",
+        value_parser = humantime::parse_duration,
+        global = true
+    )]
+    pub delivery_retention: std::time::Duration,
+
     /// Log line format.
     #[arg(
         long,
@@ -216,6 +227,7 @@ impl Config {
             webhook_timeout: std::time::Duration::from_secs(10),
             webhook_connect_timeout: std::time::Duration::from_secs(5),
             session_idle_timeout: std::time::Duration::from_secs(12 * 3600),
+            delivery_retention: std::time::Duration::from_secs(30 * 24 * 3600),
             log_format: LogFormat::Text,
         }
     }

@@ -11,6 +11,8 @@ pub mod db;
 pub mod dispatcher;
 pub mod domain;
 pub mod error;
+pub mod metrics;
+pub mod retention;
 pub mod rotate;
 pub mod startup;
 pub mod state;
@@ -67,6 +69,11 @@ pub async fn serve(
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let sender = tokio::spawn(dispatcher.run(stopped(stop_rx.clone())));
+    tokio::spawn(retention::run(
+        state.db.clone(),
+        state.config.delivery_retention,
+        stopped(stop_rx.clone()),
+    ));
     if let Ok(addr) = listener.local_addr() {
         tracing::info!("listening on http://{addr}");
     }

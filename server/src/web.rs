@@ -3,6 +3,7 @@
 //! compression.
 
 use axum::extract::State;
+use axum::http::HeaderName;
 use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Redirect};
@@ -10,6 +11,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::auth::{login, middleware};
 use crate::state::AppState;
@@ -35,6 +39,10 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .nest("/api", api)
+        .route(
+            "/metrics",
+            get(metrics).layer(from_fn_with_state(state.clone(), middleware::require_token)),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             app::shell(shell_options.clone())
         })
@@ -49,7 +57,49 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), middleware::csrf))
         .layer(from_fn(middleware::security_headers))
         .layer(CompressionLayer::new())
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .with_state(state)
+}
+
+/// The header carrying each request's id (kept when the client sends one, else a UUID),
+/// echoed in the answer and present on every log line of the request.
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The span of one HTTP request: method, path (never the query or headers, which may carry
+/// tokens) and request id.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+    )
+}
+
+/// Prometheus text exposition (token required, like the API).
+async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    match state.dispatcher.metrics.render(&state.db).await {
+        Ok(text) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(error) => crate::api::error::ApiError::internal(error).into_response(),
+    }
 }
 
 /// Liveness: the process runs and answers.

@@ -1277,3 +1277,374 @@ async fn post_events(server: &BinaryServer, prefix: &str, count: usize) {
         assert_eq!(response.status(), 200);
     }
 }
+
+fn seed_subscription(url: &str) -> Value {
+    json!({"event": "sh.keptn.event.evaluation.finished",
+           "webhook": {"method": "POST", "url": url, "headers": [], "payload": SEED_PAYLOAD}})
+}
+
+#[tokio::test]
+async fn a_test_send_goes_once_through_the_real_sender_and_shows_the_answer() {
+    let receiver = MockReceiver::start().await;
+    let server = start(true).await;
+    put_secret(&server, "test-send-secret", Method::POST).await;
+    let subscription = seed_subscription(&slack_url(&receiver));
+
+    let (status, sent) = call(
+        &server,
+        Method::POST,
+        "/api/v1/test-send",
+        Some(json!({"subscription": subscription, "event": evaluation("dev", json!(100))})),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    let got = receiver.next().await;
+    assert_eq!(got.path, "/services/T00000000/B00000000/test-send-secret");
+    assert_eq!(
+        got.body,
+        "{\n  \"text\": \"Evaluation in dev finished with result pass and score 100.\"\n}"
+    );
+    assert_eq!(sent["response"], json!({"status": 200, "body": "ok"}));
+    assert!(sent["error"].is_null());
+    assert!(sent["durationMs"].as_i64().unwrap() >= 0);
+    assert!(
+        sent["request"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/services/T00000000/B00000000/***"),
+        "{sent}"
+    );
+    assert!(!sent.to_string().contains("test-send-secret"));
+
+    // A failing receiver is an outcome, not an error, and is not retried: the next request
+    // the receiver sees is the next test send, not a retry of this one.
+    receiver.reply_with(500, "rollup_error");
+    let (status, sent) = call(
+        &server,
+        Method::POST,
+        "/api/v1/test-send",
+        Some(json!({"subscription": subscription, "event": evaluation("staging", json!(1))})),
+    )
+    .await;
+    assert_eq!(
+        (status, &sent["response"]),
+        (200, &json!({"status": 500, "body": "rollup_error"}))
+    );
+    assert!(receiver.next().await.body.contains("staging"));
+    receiver.reply_with(200, "ok");
+    call(
+        &server,
+        Method::POST,
+        "/api/v1/test-send",
+        Some(json!({"subscription": subscription, "event": evaluation("prod", json!(2))})),
+    )
+    .await;
+    assert!(
+        receiver.next().await.body.contains("prod"),
+        "a test send is never retried"
+    );
+    let (_, page) = call(&server, Method::GET, "/api/v1/deliveries", None).await;
+    assert_eq!(
+        page["deliveries"],
+        json!([]),
+        "test sends leave no delivery"
+    );
+
+    // Template errors name line and column, like preview.
+    let mut broken = subscription.clone();
+    broken["webhook"]["payload"] = json!("{\n  \"text\": \"{{.data.stage\"\n}");
+    let (status, error) = call(
+        &server,
+        Method::POST,
+        "/api/v1/test-send",
+        Some(json!({"subscription": broken, "event": evaluation("dev", json!(1))})),
+    )
+    .await;
+    assert_eq!(
+        (status, error["line"].as_i64(), error["column"].as_i64()),
+        (400, Some(2), Some(12))
+    );
+}
+
+#[tokio::test]
+async fn a_test_send_to_a_forbidden_target_is_refused_by_the_guard() {
+    let receiver = MockReceiver::start().await;
+    let server = start(false).await;
+    let (status, sent) = call(
+        &server,
+        Method::POST,
+        "/api/v1/test-send",
+        Some(json!({"subscription": seed_subscription(&format!("http://127.0.0.1:{}/hook", receiver.addr.port())),
+                    "event": evaluation("dev", json!(1))})),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    assert!(sent["response"].is_null());
+    let error = sent["error"].as_str().unwrap();
+    assert!(
+        error.contains("127.0.0.1") && error.contains("loopback"),
+        "{error}"
+    );
+    let (_, metrics) = metrics_text(&server).await;
+    assert!(
+        metrics.contains("uniform_refused_targets_total 0"),
+        "test sends are not deliveries: {metrics}"
+    );
+}
+
+#[tokio::test]
+async fn retry_all_failed_sends_every_failed_delivery_of_a_subscription_again() {
+    let receiver = MockReceiver::start().await;
+    receiver.reply_with(400, "invalid_payload");
+    let server = start(true).await;
+    put_secret(&server, "k", Method::POST).await;
+    let subscription = subscribe(&server, &slack_url(&receiver), &[], SEED_PAYLOAD).await;
+    for id in ["f-1", "f-2"] {
+        let mut event = evaluation("dev", json!(1));
+        event["id"] = json!(id);
+        send_event(&server, event).await;
+        settled(&server, id).await;
+    }
+    receiver.next().await;
+    receiver.next().await;
+    receiver.reply_with(200, "ok");
+    let (status, body) = call(
+        &server,
+        Method::POST,
+        &format!("/api/v1/deliveries/redeliver-failed?subscriptionId={subscription}"),
+        None,
+    )
+    .await;
+    assert_eq!((status, body), (202, json!({"count": 2})));
+    receiver.next().await;
+    receiver.next().await;
+    for id in ["f-1", "f-2"] {
+        assert_eq!(settled(&server, id).await.last().unwrap().0, "delivered");
+    }
+    let (status, body) = call(
+        &server,
+        Method::POST,
+        &format!("/api/v1/deliveries/redeliver-failed?subscriptionId={subscription}"),
+        None,
+    )
+    .await;
+    assert_eq!((status, body), (202, json!({"count": 0})));
+}
+
+async fn metrics_text(server: &TestServer) -> (u16, String) {
+    let response = server.api(Method::GET, "/metrics").send().await.unwrap();
+    (
+        response.status().as_u16(),
+        response.text().await.unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn metrics_move_as_deliveries_happen() {
+    let receiver = MockReceiver::start().await;
+    let server = start_with(true, |config| {
+        config.retry_schedule.0 = vec![Duration::from_millis(10); 3];
+    })
+    .await;
+    let anonymous = reqwest::get(server.url("/metrics")).await.unwrap();
+    assert_eq!(anonymous.status(), 401, "metrics need a token");
+    let (status, before) = metrics_text(&server).await;
+    assert_eq!(status, 200);
+    assert!(before.contains("uniform_queue_depth 0"), "{before}");
+
+    put_secret(&server, "k", Method::POST).await;
+    let subscription = subscribe(&server, &slack_url(&receiver), &["dev"], SEED_PAYLOAD).await;
+    subscribe(
+        &server,
+        "http://169.254.169.254/latest/meta-data",
+        &["prod"],
+        SEED_PAYLOAD,
+    )
+    .await;
+    receiver.script(vec![
+        Reply::new(200, "ok"),
+        Reply {
+            headers: vec![("retry-after".to_string(), "0".to_string())],
+            ..Reply::new(429, "rate_limited")
+        },
+        Reply::new(200, "ok"),
+        Reply::new(404, "no_service"),
+    ]);
+    for (id, stage) in [
+        ("m-1", "dev"),
+        ("m-2", "dev"),
+        ("m-3", "dev"),
+        ("m-4", "prod"),
+    ] {
+        let mut event = evaluation(stage, json!(1));
+        event["id"] = json!(id);
+        send_event(&server, event).await;
+        settled(&server, id).await;
+    }
+    let (_, text) = metrics_text(&server).await;
+    let expect = [
+        "uniform_events_received_total{type=\"sh.keptn.event.evaluation.finished\"} 4".to_string(),
+        format!(
+            "uniform_deliveries_total{{outcome=\"delivered\",subscription=\"{subscription}\"}} 2"
+        ),
+        format!(
+            "uniform_deliveries_total{{outcome=\"retrying\",subscription=\"{subscription}\"}} 1"
+        ),
+        format!("uniform_deliveries_total{{outcome=\"failed\",subscription=\"{subscription}\"}} 1"),
+        "uniform_delivery_attempt_duration_seconds_count 5".to_string(),
+        "uniform_rate_limited_total 1".to_string(),
+        "uniform_refused_targets_total 1".to_string(),
+        "uniform_queue_depth 0".to_string(),
+        "uniform_oldest_pending_seconds 0.0".to_string(),
+    ];
+    for line in expect {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in:\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_queue_gauges_count_what_waits_for_a_retry() {
+    let receiver = MockReceiver::start().await;
+    receiver.reply_with(503, "busy");
+    let server = start_with(true, |config| {
+        config.retry_schedule.0 = vec![Duration::from_secs(3600)];
+    })
+    .await;
+    put_secret(&server, "k", Method::POST).await;
+    subscribe(&server, &slack_url(&receiver), &[], SEED_PAYLOAD).await;
+    send_event(&server, evaluation("dev", json!(1))).await;
+    receiver.next().await;
+    let text = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let (_, text) = metrics_text(&server).await;
+            if text.contains("outcome=\"retrying\"") {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the attempt was not recorded");
+    assert!(text.lines().any(|l| l == "uniform_queue_depth 1"), "{text}");
+    let age: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("uniform_oldest_pending_seconds "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(age > 0.0 && age < 60.0, "{age}");
+}
+
+#[tokio::test]
+async fn finished_deliveries_older_than_the_retention_are_pruned_and_waiting_ones_kept() {
+    let receiver = MockReceiver::start().await;
+    receiver.script(vec![Reply::new(200, "ok"), Reply::new(503, "busy")]);
+    let server = start_with(true, |config| {
+        config.delivery_retention = Duration::from_secs(2);
+        config.retry_schedule.0 = vec![Duration::from_secs(3600)];
+    })
+    .await;
+    put_secret(&server, "k", Method::POST).await;
+    subscribe(&server, &slack_url(&receiver), &[], SEED_PAYLOAD).await;
+    for id in ["old-1", "waiting-1"] {
+        let mut event = evaluation("dev", json!(1));
+        event["id"] = json!(id);
+        send_event(&server, event).await;
+        receiver.next().await;
+    }
+    let pool = db(&server).await;
+    let remaining = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let rows: Vec<(String, String)> =
+                sqlx::query_as("SELECT event_id, status FROM deliveries ORDER BY event_id")
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            if rows.len() == 1 {
+                return rows;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the delivered delivery was not pruned within 15 s");
+    assert_eq!(
+        remaining,
+        vec![("waiting-1".to_string(), "retrying".to_string())]
+    );
+    let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM delivery_attempts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 1, "the pruned delivery's attempts went with it");
+    let (_, events) = call(&server, Method::GET, "/api/v1/event", None).await;
+    let ids: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec!["waiting-1"],
+        "events no delivery needs are pruned too"
+    );
+}
+
+#[tokio::test]
+async fn log_lines_carry_request_and_delivery_ids_as_json_without_secrets() {
+    let receiver = MockReceiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = BinaryServer::start(
+        dir.path(),
+        &[
+            ("UNIFORM_LOG_FORMAT", "json"),
+            ("UNIFORM_WEBHOOK_ALLOW_CIDRS", "127.0.0.1/32"),
+        ],
+    );
+    seed_binary(&server, &receiver).await;
+    let response = binary_api(&server, Method::POST, "/api/v1/event")
+        .header("x-request-id", "req-42")
+        .json(&evaluation("dev", json!(1)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "req-42");
+    let generated = binary_api(&server, Method::GET, "/api/v1/event")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        generated.headers()["x-request-id"].len(),
+        36,
+        "a UUID when the client sends none"
+    );
+    let got = receiver.next().await;
+    let delivery_id = got.header("webhook-id").unwrap().to_string();
+    // The attempt is logged after the receiver answered; wait until the log has it.
+    let log = server.stop();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["span"]["request_id"] == "req-42" && l["span"]["path"] == "/api/v1/event"),
+        "no line of the request: {log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["span"]["delivery_id"] == delivery_id.as_str()
+                && l["fields"]["message"] == "delivery attempt"),
+        "no line of the delivery attempt: {log}"
+    );
+    assert!(
+        !log.contains("/B00000000/k"),
+        "the secret value is never logged: {log}"
+    );
+}

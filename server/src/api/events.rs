@@ -60,6 +60,12 @@ async fn post_event(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<EventAccepted>, ApiError> {
     let ingested = events::ingest(&state.db, &state.wake, body).await?;
+    if ingested.created {
+        state
+            .dispatcher
+            .metrics
+            .event_received(&ingested.event_type);
+    }
     Ok(Json(EventAccepted {
         keptn_context: ingested.keptn_context,
     }))

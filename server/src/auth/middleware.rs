@@ -166,12 +166,13 @@ pub async fn require_token(
 }
 
 /// Paths anyone may fetch: `/` (only a redirect), the login page, health checks, the site's static files, and the
-/// API (which checks tokens itself).
+/// API and `/metrics` (which check tokens themselves).
 fn is_public(path: &str) -> bool {
     path == "/"
         || path == "/login"
         || path == "/healthz"
         || path == "/readyz"
+        || path == "/metrics"
         || path == "/api"
         || path.starts_with("/api/")
         || is_static_asset(path)

@@ -447,3 +447,42 @@ pub async fn redeliver(
     .await?;
     Ok(result.rows_affected() > 0)
 }
+
+/// Deletes up to `batch` finished deliveries (with their attempts) last changed before
+/// `cutoff` (RFC 3339), then up to `batch` events older than `cutoff` that no delivery refers
+/// to; returns (deliveries, events) deleted. Small batches keep each write lock short.
+pub async fn prune(db: &SqlitePool, cutoff: &str, batch: i64) -> sqlx::Result<(u64, u64)> {
+    let mut tx = super::write_tx(db).await?;
+    sqlx::query(
+        "DELETE FROM delivery_attempts WHERE delivery_id IN (
+             SELECT id FROM deliveries WHERE status IN ('delivered', 'failed') AND updated_at < ?1
+             LIMIT ?2)",
+    )
+    .bind(cutoff)
+    .bind(batch)
+    .execute(&mut *tx)
+    .await?;
+    let deliveries = sqlx::query(
+        "DELETE FROM deliveries WHERE rowid IN (
+             SELECT rowid FROM deliveries WHERE status IN ('delivered', 'failed') AND updated_at < ?1
+             LIMIT ?2)",
+    )
+    .bind(cutoff)
+    .bind(batch)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let events = sqlx::query(
+        "DELETE FROM events WHERE rowid IN (
+             SELECT e.rowid FROM events e WHERE e.received_at < ?1
+               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
+             LIMIT ?2)",
+    )
+    .bind(cutoff)
+    .bind(batch)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok((deliveries, events))
+}

@@ -258,6 +258,13 @@ pub async fn run(dispatcher: &Dispatcher, id: &str, ticket: Option<super::pacing
     let recorded =
         db::events::record_attempt(&dispatcher.db, id, &record, &outcome, &util::now_rfc3339())
             .await;
+    dispatcher.metrics.attempt(
+        &delivery.subscription_id,
+        status,
+        started.elapsed().as_secs_f64(),
+        ended.rate_limited,
+        ended.refused,
+    );
     if let (Ok(()), Some(task)) = (&recorded, task.as_ref().filter(|t| t.send_finished)) {
         if status != "retrying" {
             let failure = (status == "failed").then(|| ended.reason.clone().unwrap_or_default());
@@ -353,9 +360,12 @@ async fn emit(
         "shkeptnspecversion": "0.2.4",
         "data": out,
     });
-    if let Err(error) = crate::domain::events::ingest(&dispatcher.db, &dispatcher.wake, event).await
-    {
-        tracing::error!(%error, delivery = %delivery_id, phase, "cannot emit the task event");
+    match crate::domain::events::ingest(&dispatcher.db, &dispatcher.wake, event).await {
+        Ok(ingested) if ingested.created => dispatcher.metrics.event_received(&ingested.event_type),
+        Ok(_) => {}
+        Err(error) => {
+            tracing::error!(%error, delivery = %delivery_id, phase, "cannot emit the task event")
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use sqlx::SqlitePool;
 use tokio::sync::Notify;
+use tracing::Instrument as _;
 
 use crate::config::Config;
 use crate::crypto::Keyring;
@@ -44,6 +45,8 @@ pub struct Dispatcher {
     pub schedule: Vec<Duration>,
     /// Translated templates by subscription id and webhook text: translated once.
     pub compiled: Mutex<HashMap<String, Arc<attempt::CompiledWebhook>>>,
+    /// What `/metrics` shows; moved by ingress and by every attempt.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Dispatcher {
@@ -75,6 +78,7 @@ impl Dispatcher {
             pacer: pacing::Pacer::new(config.slack_burst, config.slack_interval),
             tickets: pacing::Tickets::default(),
             compiled: Mutex::new(HashMap::new()),
+            metrics: Arc::default(),
         })
     }
 
@@ -133,10 +137,14 @@ impl Dispatcher {
                 let ticket = attempt::lane_of(&this, &id)
                     .await
                     .map(|lane| this.tickets.take(&lane));
-                in_flight.spawn(async move {
-                    attempt::run(&this, &id, ticket).await;
-                    drop(permit);
-                });
+                let span = tracing::info_span!("delivery", delivery_id = %id);
+                in_flight.spawn(
+                    async move {
+                        attempt::run(&this, &id, ticket).await;
+                        drop(permit);
+                    }
+                    .instrument(span),
+                );
             }
             tokio::select! {
                 () = &mut shutdown => break,

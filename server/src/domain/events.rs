@@ -23,6 +23,8 @@ pub struct Ingested {
     pub created: bool,
     /// How many deliveries were queued.
     pub deliveries: usize,
+    /// The event's CloudEvent type.
+    pub event_type: String,
 }
 
 fn string_field(
@@ -141,6 +143,7 @@ pub async fn ingest(db: &SqlitePool, wake: &Notify, event: Value) -> Result<Inge
             id: event.id,
             created: false,
             deliveries: 0,
+            event_type: event.r#type,
         });
     }
     let now_millis = util::now_millis();
@@ -172,6 +175,7 @@ pub async fn ingest(db: &SqlitePool, wake: &Notify, event: Value) -> Result<Inge
         id: event.id,
         created: true,
         deliveries,
+        event_type: event.r#type,
     })
 }
 

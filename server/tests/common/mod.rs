@@ -173,7 +173,9 @@ impl BinaryServer {
         let sink = log.clone();
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("listening on http://").nth(1) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    // The address ends the text line, or a JSON string in JSON format.
+                    let addr = rest.split(['"', ' ']).next().unwrap_or_default();
                     let _ = tx.send(addr.trim().parse().unwrap());
                 }
                 let mut log = sink.lock().unwrap();
