@@ -180,6 +180,17 @@ pub struct Config {
     )]
     pub delivery_retention: std::time::Duration,
 
+    /// How many webhook requests are in flight at the same time, in all.
+    #[arg(long, env = "UNIFORM_DELIVERY_CONCURRENCY", default_value_t = 32,
+          value_parser = parse_positive, global = true)]
+    pub delivery_concurrency: usize,
+
+    /// How many of them may go to one destination (subscription) at the same time, so a
+    /// slow receiver cannot take every slot.
+    #[arg(long, env = "UNIFORM_DESTINATION_CONCURRENCY", default_value_t = 8,
+          value_parser = parse_positive, global = true)]
+    pub destination_concurrency: usize,
+
     /// Log line format.
     #[arg(
         long,
@@ -194,6 +205,13 @@ pub struct Config {
 /// The waits between delivery attempts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrySchedule(pub Vec<std::time::Duration>);
+
+fn parse_positive(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{value:?} is not a whole number of at least 1")),
+    }
+}
 
 fn parse_schedule(value: &str) -> Result<RetrySchedule, String> {
     crate::dispatcher::retry::parse_schedule(value).map(RetrySchedule)
@@ -228,6 +246,8 @@ impl Config {
             webhook_connect_timeout: std::time::Duration::from_secs(5),
             session_idle_timeout: std::time::Duration::from_secs(12 * 3600),
             delivery_retention: std::time::Duration::from_secs(30 * 24 * 3600),
+            delivery_concurrency: 32,
+            destination_concurrency: 8,
             log_format: LogFormat::Text,
         }
     }

@@ -1648,3 +1648,37 @@ async fn log_lines_carry_request_and_delivery_ids_as_json_without_secrets() {
         "the secret value is never logged: {log}"
     );
 }
+
+#[tokio::test]
+async fn a_slow_receiver_cannot_take_every_sending_slot() {
+    let slow = MockReceiver::start().await;
+    slow.reply(Reply {
+        delay: Duration::from_secs(20),
+        ..Reply::new(200, "ok")
+    });
+    let fast = MockReceiver::start().await;
+    let server = start_with(true, |config| {
+        config.delivery_concurrency = 4;
+        config.destination_concurrency = 2;
+        config.webhook_timeout = Duration::from_secs(3);
+        config.retry_schedule.0 = vec![Duration::from_secs(3600)];
+    })
+    .await;
+    let slow_url = format!("http://127.0.0.1:{}/slow", slow.addr.port());
+    let fast_url = format!("http://127.0.0.1:{}/fast", fast.addr.port());
+    subscribe(&server, &slow_url, &["slow"], SEED_PAYLOAD).await;
+    subscribe(&server, &fast_url, &["fast"], SEED_PAYLOAD).await;
+    for n in 0..10 {
+        send_event(&server, evaluation("slow", json!(n))).await;
+    }
+    // Two requests (the destination's limit) now hang at the slow receiver.
+    slow.next().await;
+    slow.next().await;
+    send_event(&server, evaluation("fast", json!(1))).await;
+    // With one shared pool the slow receiver would hold all four slots until its requests
+    // time out (3 s); with a limit per destination the fast one is served at once.
+    let got = tokio::time::timeout(Duration::from_secs(2), fast.next())
+        .await
+        .expect("the fast receiver waited for the slow one");
+    assert!(got.body.contains("Evaluation in fast"), "{}", got.body);
+}

@@ -124,27 +124,51 @@ pub async fn insert_delivery(
     Ok(())
 }
 
-/// Leases up to `limit` due deliveries until `lease_until` (unix ms); returns their ids.
+/// Leases up to `limit` due deliveries, earliest first, until `lease_until` (unix ms),
+/// skipping the subscriptions in `skip` (destinations already at their concurrency limit);
+/// returns (id, subscription id) of each.
 pub async fn claim_due(
     db: &SqlitePool,
     now_millis: i64,
     lease_until: i64,
     limit: i64,
-) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
+    skip: &[String],
+) -> sqlx::Result<Vec<(String, String)>> {
+    let skip = serde_json::to_string(skip).unwrap_or_else(|_| "[]".to_string());
+    let mut claimed: Vec<(i64, i64, String, String)> = sqlx::query_as(
         "UPDATE deliveries SET lease_until = ?2
          WHERE id IN (
              SELECT id FROM deliveries
              WHERE status IN ('pending', 'retrying') AND next_attempt_at <= ?1
                AND (lease_until IS NULL OR lease_until < ?1)
+               AND subscription_id NOT IN (SELECT value FROM json_each(?4))
              ORDER BY next_attempt_at, rowid LIMIT ?3)
-         RETURNING id",
+         RETURNING next_attempt_at, rowid, id, subscription_id",
     )
     .bind(now_millis)
     .bind(lease_until)
     .bind(limit)
+    .bind(skip)
     .fetch_all(db)
-    .await
+    .await?;
+    // RETURNING does not keep the subquery's order.
+    claimed.sort_by_key(|(due, rowid, _, _)| (*due, *rowid));
+    Ok(claimed
+        .into_iter()
+        .map(|(_, _, id, subscription)| (id, subscription))
+        .collect())
+}
+
+/// Gives up the lease of deliveries `ids` (claimed but not started), so they are due again.
+pub async fn release(db: &SqlitePool, ids: &[String]) -> sqlx::Result<()> {
+    let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_string());
+    sqlx::query(
+        "UPDATE deliveries SET lease_until = NULL WHERE id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(ids)
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// Clears every lease (at start-up: leases of a previous process are void).

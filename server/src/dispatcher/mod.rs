@@ -22,8 +22,6 @@ use guard::{GuardedResolver, TargetPolicy};
 
 /// How long a claimed delivery stays leased to this sender.
 const LEASE: Duration = Duration::from_secs(60);
-/// How many deliveries are sent at the same time.
-const CONCURRENCY: usize = 8;
 
 /// What the sender needs; shared with every attempt.
 pub struct Dispatcher {
@@ -47,6 +45,10 @@ pub struct Dispatcher {
     pub compiled: Mutex<HashMap<String, Arc<attempt::CompiledWebhook>>>,
     /// What `/metrics` shows; moved by ingress and by every attempt.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// How many deliveries are sent at the same time, in all.
+    concurrency: usize,
+    /// How many of them may go to one destination (subscription) at the same time.
+    per_destination: usize,
 }
 
 impl Dispatcher {
@@ -79,6 +81,8 @@ impl Dispatcher {
             tickets: pacing::Tickets::default(),
             compiled: Mutex::new(HashMap::new()),
             metrics: Arc::default(),
+            concurrency: config.delivery_concurrency,
+            per_destination: config.destination_concurrency,
         })
     }
 
@@ -110,27 +114,41 @@ impl Dispatcher {
         if let Err(error) = crate::db::events::release_leases(&self.db).await {
             tracing::error!(%error, "cannot release old leases");
         }
-        let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+        let permits = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let mut in_flight = tokio::task::JoinSet::new();
+        let mut destinations = Destinations::default();
         loop {
-            while in_flight.try_join_next().is_some() {}
+            while let Some(done) = in_flight.try_join_next_with_id() {
+                destinations.finished(done.map(|(id, ())| id));
+            }
             let now = crate::util::now_millis();
             let lease_until = now + i64::try_from(LEASE.as_millis()).unwrap_or(60_000);
             let free = i64::try_from(permits.available_permits()).unwrap_or(0);
+            let saturated = destinations.saturated(self.per_destination);
             let claimed = if free == 0 {
                 Vec::new()
             } else {
-                match crate::db::events::claim_due(&self.db, now, lease_until, free).await {
-                    Ok(ids) => ids,
+                match crate::db::events::claim_due(&self.db, now, lease_until, free, &saturated)
+                    .await
+                {
+                    Ok(claimed) => claimed,
                     Err(error) => {
                         tracing::error!(%error, "cannot claim deliveries");
                         Vec::new()
                     }
                 }
             };
-            for id in claimed {
-                let Ok(permit) = permits.clone().acquire_owned().await else {
-                    break;
+            // One batch may hold more for a destination than it has room for: those go
+            // back (unleased) and wait for that destination, without holding a permit.
+            let mut back = Vec::new();
+            for (id, destination) in claimed {
+                if destinations.count(&destination) >= self.per_destination {
+                    back.push(id);
+                    continue;
+                }
+                let Ok(permit) = permits.clone().try_acquire_owned() else {
+                    back.push(id);
+                    continue;
                 };
                 let this = self.clone();
                 // Slack-lane deliveries queue per lane in claim (= event) order.
@@ -138,18 +156,26 @@ impl Dispatcher {
                     .await
                     .map(|lane| this.tickets.take(&lane));
                 let span = tracing::info_span!("delivery", delivery_id = %id);
-                in_flight.spawn(
+                let task = in_flight.spawn(
                     async move {
                         attempt::run(&this, &id, ticket).await;
                         drop(permit);
                     }
                     .instrument(span),
                 );
+                destinations.started(task.id(), destination);
+            }
+            if !back.is_empty() {
+                if let Err(error) = crate::db::events::release(&self.db, &back).await {
+                    tracing::error!(%error, "cannot release deliveries");
+                }
             }
             tokio::select! {
                 () = &mut shutdown => break,
                 () = self.wake.notified() => {},
-                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {},
+                Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                    destinations.finished(done.map(|(id, ())| id));
+                },
                 () = tokio::time::sleep(Duration::from_secs(1)) => {},
             }
         }
@@ -166,6 +192,49 @@ impl Dispatcher {
                 "shutdown: deliveries still in flight after {grace:?} are left for the next start"
             );
             in_flight.abort_all();
+        }
+    }
+}
+
+/// In-flight deliveries per destination (subscription), and which task sends to which.
+#[derive(Default)]
+struct Destinations {
+    busy: HashMap<String, usize>,
+    of_task: HashMap<tokio::task::Id, String>,
+}
+
+impl Destinations {
+    fn count(&self, destination: &str) -> usize {
+        self.busy.get(destination).copied().unwrap_or(0)
+    }
+
+    /// The destinations with `limit` or more deliveries in flight.
+    fn saturated(&self, limit: usize) -> Vec<String> {
+        self.busy
+            .iter()
+            .filter(|(_, count)| **count >= limit)
+            .map(|(destination, _)| destination.clone())
+            .collect()
+    }
+
+    fn started(&mut self, task: tokio::task::Id, destination: String) {
+        *self.busy.entry(destination.clone()).or_default() += 1;
+        self.of_task.insert(task, destination);
+    }
+
+    /// A task ended (normally or not): its destination has room again.
+    fn finished(&mut self, done: Result<tokio::task::Id, tokio::task::JoinError>) {
+        let task = match done {
+            Ok(task) => task,
+            Err(error) => error.id(),
+        };
+        if let Some(destination) = self.of_task.remove(&task) {
+            if let Some(count) = self.busy.get_mut(&destination) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    self.busy.remove(&destination);
+                }
+            }
         }
     }
 }
