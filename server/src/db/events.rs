@@ -135,8 +135,9 @@ pub async fn claim_due(
     skip: &[String],
 ) -> sqlx::Result<Vec<(String, String)>> {
     let skip = serde_json::to_string(skip).unwrap_or_else(|_| "[]".to_string());
-    let mut claimed: Vec<(i64, i64, String, String)> = sqlx::query_as(
-        "UPDATE deliveries SET lease_until = ?2
+    let mut claimed: Vec<(i64, i64, String, String)> = super::write(
+        sqlx::query_as(
+            "UPDATE deliveries SET lease_until = ?2
          WHERE id IN (
              SELECT id FROM deliveries
              WHERE status IN ('pending', 'retrying') AND next_attempt_at <= ?1
@@ -144,12 +145,13 @@ pub async fn claim_due(
                AND subscription_id NOT IN (SELECT value FROM json_each(?4))
              ORDER BY next_attempt_at, rowid LIMIT ?3)
          RETURNING next_attempt_at, rowid, id, subscription_id",
+        )
+        .bind(now_millis)
+        .bind(lease_until)
+        .bind(limit)
+        .bind(skip)
+        .fetch_all(db),
     )
-    .bind(now_millis)
-    .bind(lease_until)
-    .bind(limit)
-    .bind(skip)
-    .fetch_all(db)
     .await?;
     // RETURNING does not keep the subquery's order.
     claimed.sort_by_key(|(due, rowid, _, _)| (*due, *rowid));
@@ -162,11 +164,13 @@ pub async fn claim_due(
 /// Gives up the lease of deliveries `ids` (claimed but not started), so they are due again.
 pub async fn release(db: &SqlitePool, ids: &[String]) -> sqlx::Result<()> {
     let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_string());
-    sqlx::query(
-        "UPDATE deliveries SET lease_until = NULL WHERE id IN (SELECT value FROM json_each(?))",
+    super::write(
+        sqlx::query(
+            "UPDATE deliveries SET lease_until = NULL WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids)
+        .execute(db),
     )
-    .bind(ids)
-    .execute(db)
     .await?;
     Ok(())
 }
@@ -240,7 +244,7 @@ pub async fn record_attempt(
     .bind(attempt.request)
     .bind(attempt.response)
     .bind(attempt.error)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     sqlx::query(
         "UPDATE deliveries SET status = ?, attempt_count = ?, last_status_code = ?, reason = ?,
@@ -255,7 +259,7 @@ pub async fn record_attempt(
     .bind(outcome.next_attempt_at)
     .bind(now)
     .bind(delivery_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     tx.commit().await
 }
@@ -484,7 +488,7 @@ pub async fn prune(db: &SqlitePool, cutoff: &str, batch: i64) -> sqlx::Result<(u
     )
     .bind(cutoff)
     .bind(batch)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     let deliveries = sqlx::query(
         "DELETE FROM deliveries WHERE rowid IN (
@@ -493,7 +497,7 @@ pub async fn prune(db: &SqlitePool, cutoff: &str, batch: i64) -> sqlx::Result<(u
     )
     .bind(cutoff)
     .bind(batch)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     let events = sqlx::query(
@@ -504,7 +508,7 @@ pub async fn prune(db: &SqlitePool, cutoff: &str, batch: i64) -> sqlx::Result<(u
     )
     .bind(cutoff)
     .bind(batch)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     tx.commit().await?;
