@@ -22,6 +22,19 @@ pub struct SubscriptionRow {
     pub webhook: Option<String>,
 }
 
+/// Counts writes to integrations and subscriptions, so cached copies know they are stale.
+static VERSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Marks every cached copy of integrations and subscriptions stale.
+fn changed() {
+    VERSION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// The current write count (read before loading what is to be cached).
+pub fn version() -> u64 {
+    VERSION.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Integrations matching the optional filters: built-in first, then by name.
 pub async fn list(
     db: &SqlitePool,
@@ -62,7 +75,8 @@ pub async fn upsert(
     .bind(builtin)
     .bind(now)
     .execute(db)
-    .await?;
+    .await
+    .inspect(|_| changed())?;
     Ok(existed.is_none())
 }
 
@@ -79,7 +93,8 @@ pub async fn set_metadata(db: &SqlitePool, id: &str, metadata: &str) -> sqlx::Re
         .bind(metadata)
         .bind(id)
         .execute(db)
-        .await?;
+        .await
+        .inspect(|_| changed())?;
     Ok(result.rows_affected() > 0)
 }
 
@@ -88,7 +103,8 @@ pub async fn delete(db: &SqlitePool, id: &str) -> sqlx::Result<bool> {
     let result = sqlx::query("DELETE FROM integrations WHERE id = ?")
         .bind(id)
         .execute(db)
-        .await?;
+        .await
+        .inspect(|_| changed())?;
     Ok(result.rows_affected() > 0)
 }
 
@@ -124,7 +140,8 @@ pub async fn insert_subscription(
     .bind(&row.webhook)
     .bind(now)
     .execute(db)
-    .await?;
+    .await
+    .inspect(|_| changed())?;
     Ok(())
 }
 
@@ -139,7 +156,8 @@ pub async fn update_subscription(db: &SqlitePool, row: &SubscriptionRow) -> sqlx
     .bind(&row.id)
     .bind(&row.integration_id)
     .execute(db)
-    .await?;
+    .await
+        .inspect(|_| changed())?;
     Ok(result.rows_affected() > 0)
 }
 
@@ -153,6 +171,7 @@ pub async fn delete_subscription(
         .bind(id)
         .bind(integration_id)
         .execute(db)
-        .await?;
+        .await
+        .inspect(|_| changed())?;
     Ok(result.rows_affected() > 0)
 }

@@ -49,8 +49,8 @@ pub async fn count(db: &SqlitePool) -> sqlx::Result<i64> {
 pub async fn find_by_hash(
     db: &SqlitePool,
     token_hash: &[u8],
-) -> sqlx::Result<Option<(String, Vec<u8>)>> {
-    sqlx::query_as("SELECT id, token_hash FROM api_tokens WHERE token_hash = ?")
+) -> sqlx::Result<Option<(String, Vec<u8>, Option<String>)>> {
+    sqlx::query_as("SELECT id, token_hash, last_used_at FROM api_tokens WHERE token_hash = ?")
         .bind(token_hash)
         .fetch_optional(db)
         .await

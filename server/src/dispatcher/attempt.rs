@@ -176,17 +176,17 @@ pub struct Ended {
     pub refused: bool,
 }
 
-/// The Slack lane of delivery `id` (its subscription), when its URL template names a paced
-/// host before any placeholder; `None` for unpaced hosts.
-pub async fn lane_of(dispatcher: &Dispatcher, id: &str) -> Option<Vec<u8>> {
-    let delivery = db::events::delivery(&dispatcher.db, id).await.ok()??;
-    let subscription = crate::domain::integrations::get_subscription(
-        &dispatcher.db,
-        &delivery.integration_id,
-        &delivery.subscription_id,
-    )
-    .await
-    .ok()?;
+/// The Slack lane of a delivery of `subscription_id`, when the subscription's URL template
+/// names a paced host before any placeholder; `None` for unpaced hosts.
+pub async fn lane_of(dispatcher: &Dispatcher, subscription_id: &str) -> Option<Vec<u8>> {
+    let all = crate::domain::integrations::all_cached(&dispatcher.db)
+        .await
+        .ok()?;
+    let subscription = all
+        .iter()
+        .flat_map(|integration| integration.subscriptions.iter())
+        .find(|subscription| subscription.id == subscription_id)?
+        .clone();
     let url = subscription.webhook?.url;
     let literal = url.split("{{").next().unwrap_or_default();
     let host = url::Url::parse(literal).ok()?.host_str()?.to_string();
@@ -210,7 +210,16 @@ pub async fn run(dispatcher: &Dispatcher, id: &str, ticket: Option<super::pacing
             return;
         }
     };
-    let task = task_events(dispatcher, &delivery).await;
+    // The event, read once for the task events and the attempt.
+    let event = db::events::get(&dispatcher.db, &delivery.event_id)
+        .await
+        .ok()
+        .flatten()
+        .map(|row| {
+            let body = serde_json::from_str(&row.body).unwrap_or(Value::Null);
+            (row.r#type, body)
+        });
+    let task = task_events(dispatcher, &delivery, event.as_ref()).await;
     if let Some(task) = task
         .as_ref()
         .filter(|t| t.send_started && delivery.attempt_count == 0)
@@ -219,7 +228,7 @@ pub async fn run(dispatcher: &Dispatcher, id: &str, ticket: Option<super::pacing
     }
     let started_at = util::now_rfc3339();
     let started = Instant::now();
-    let ended = attempt(dispatcher, &delivery).await;
+    let ended = attempt(dispatcher, &delivery, event.as_ref().map(|(_, body)| body)).await;
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let number = delivery.attempt_count + 1;
     let retry_in = if ended.delivered || !ended.retryable {
@@ -295,8 +304,9 @@ struct TaskEvents {
 async fn task_events(
     dispatcher: &Dispatcher,
     delivery: &db::events::DeliveryRow,
+    event: Option<&(String, Value)>,
 ) -> Option<TaskEvents> {
-    let subscription = crate::domain::integrations::get_subscription(
+    let subscription = crate::domain::integrations::cached_subscription(
         &dispatcher.db,
         &delivery.integration_id,
         &delivery.subscription_id,
@@ -304,10 +314,8 @@ async fn task_events(
     .await
     .ok()?;
     let webhook = subscription.webhook?;
-    let row = db::events::get(&dispatcher.db, &delivery.event_id)
-        .await
-        .ok()??;
-    let parts: Vec<&str> = row.r#type.split('.').collect();
+    let (event_type, body) = event?;
+    let parts: Vec<&str> = event_type.split('.').collect();
     let ["sh", "keptn", "event", task, "triggered"] = parts.as_slice() else {
         return None;
     };
@@ -317,7 +325,7 @@ async fn task_events(
         return None;
     }
     Some(TaskEvents {
-        event: serde_json::from_str(&row.body).ok()?,
+        event: body.clone(),
         task: task.to_string(),
         send_started: webhook.send_started,
         send_finished: webhook.send_finished,
@@ -384,9 +392,13 @@ fn failed(request: Value, reason: String) -> Ended {
     }
 }
 
-async fn attempt(dispatcher: &Dispatcher, delivery: &db::events::DeliveryRow) -> Ended {
+async fn attempt(
+    dispatcher: &Dispatcher,
+    delivery: &db::events::DeliveryRow,
+    event: Option<&Value>,
+) -> Ended {
     let unsent = json!(null);
-    let subscription = match crate::domain::integrations::get_subscription(
+    let subscription = match crate::domain::integrations::cached_subscription(
         &dispatcher.db,
         &delivery.integration_id,
         &delivery.subscription_id,
@@ -399,15 +411,14 @@ async fn attempt(dispatcher: &Dispatcher, delivery: &db::events::DeliveryRow) ->
     let Some(webhook) = subscription.webhook else {
         return failed(unsent, "the subscription has no webhook".to_string());
     };
-    let event: Value = match db::events::get(&dispatcher.db, &delivery.event_id).await {
-        Ok(Some(row)) => serde_json::from_str(&row.body).unwrap_or(Value::Null),
-        _ => return failed(unsent, "the event is gone".to_string()),
+    let Some(event) = event else {
+        return failed(unsent, "the event is gone".to_string());
     };
     let compiled = match compiled(dispatcher, &subscription.id, &webhook) {
         Ok(compiled) => compiled,
         Err(message) => return failed(template_request(&webhook), message),
     };
-    send(dispatcher, &webhook, &compiled, &event, &delivery.id).await
+    send(dispatcher, &webhook, &compiled, event, &delivery.id).await
 }
 
 /// The request record of an attempt that failed before rendering: the webhook as written.

@@ -152,7 +152,7 @@ impl Dispatcher {
                 };
                 let this = self.clone();
                 // Slack-lane deliveries queue per lane in claim (= event) order.
-                let ticket = attempt::lane_of(&this, &id)
+                let ticket = attempt::lane_of(&this, &destination)
                     .await
                     .map(|lane| this.tickets.take(&lane));
                 let span = tracing::info_span!("delivery", delivery_id = %id);

@@ -130,7 +130,7 @@ pub fn matches(subscription: &Subscription, event: &EventRow) -> bool {
 /// Stores `event` and queues its deliveries in one transaction, then wakes the sender.
 pub async fn ingest(db: &SqlitePool, wake: &Notify, event: Value) -> Result<Ingested, DomainError> {
     let event = normalize(event)?;
-    let subscriptions = crate::domain::integrations::list(db, None, None).await?;
+    let subscriptions = crate::domain::integrations::all_cached(db).await?;
     let mut tx = db::write_tx(db).await?;
     let now = util::now_rfc3339();
     if !db::events::insert(&mut tx, &event, &now).await? {
@@ -148,7 +148,7 @@ pub async fn ingest(db: &SqlitePool, wake: &Notify, event: Value) -> Result<Inge
     }
     let now_millis = util::now_millis();
     let mut deliveries = 0;
-    for integration in &subscriptions {
+    for integration in subscriptions.iter() {
         for subscription in &integration.subscriptions {
             if subscription.webhook.is_some() && matches(subscription, &event) {
                 db::events::insert_delivery(

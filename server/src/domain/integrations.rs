@@ -8,6 +8,10 @@ use app::model::{
     Webhook, WEBHOOK_SCOPE, WEBHOOK_SERVICE,
 };
 use sha1::{Digest as _, Sha1};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use sqlx::SqlitePool;
 
 use crate::db;
@@ -111,6 +115,44 @@ pub async fn list(
             integration(row, mine.into_iter().map(subscription).collect())
         })
         .collect())
+}
+
+/// Every integration with its subscriptions, from memory while nothing changed (ingress and
+/// the sender read this for every event and delivery). Cached per database file.
+pub async fn all_cached(db: &SqlitePool) -> Result<Arc<Vec<Integration>>, DomainError> {
+    /// Per database file: the write count it was loaded at, and the integrations.
+    type Cached = HashMap<PathBuf, (u64, Arc<Vec<Integration>>)>;
+    static CACHE: LazyLock<Mutex<Cached>> = LazyLock::new(Mutex::default);
+    let key = db.connect_options().get_filename().to_path_buf();
+    // Read before loading: a write landing meanwhile leaves a copy marked stale.
+    let version = db::integrations::version();
+    if let Some((cached, list)) = CACHE.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if *cached == version {
+            return Ok(list.clone());
+        }
+    }
+    let fresh = Arc::new(list(db, None, None).await?);
+    CACHE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, (version, fresh.clone()));
+    Ok(fresh)
+}
+
+/// Subscription `id` of `integration_id` from [`all_cached`], or `NotFound`.
+pub async fn cached_subscription(
+    db: &SqlitePool,
+    integration_id: &str,
+    id: &str,
+) -> Result<Subscription, DomainError> {
+    all_cached(db)
+        .await?
+        .iter()
+        .filter(|integration| integration.id == integration_id)
+        .flat_map(|integration| integration.subscriptions.iter())
+        .find(|subscription| subscription.id == id)
+        .cloned()
+        .ok_or_else(|| DomainError::NotFound(format!("subscription {id} not found")))
 }
 
 /// Integration `id`, or `NotFound`.
