@@ -21,6 +21,8 @@ use leptos_router::{
 
 use components::layout::Layout;
 use pages::{
+    deliveries::{DeliveriesPage, DeliveriesSection},
+    delivery_detail::DeliveryDetailPage,
     integrations::{IntegrationsPage, IntegrationsSection},
     login::LoginPage,
     not_found::NotFound,
@@ -73,6 +75,10 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("") view=SecretsPage />
                         <Route path=path!("add") view=CreateSecretPage />
                         <Route path=path!("edit/:name") view=EditSecretPage />
+                    </ParentRoute>
+                    <ParentRoute path=path!("deliveries") view=DeliveriesSection>
+                        <Route path=path!("") view=DeliveriesPage />
+                        <Route path=path!(":id") view=DeliveryDetailPage />
                     </ParentRoute>
                     <Route path=path!("tokens") view=TokensPage />
                 </ParentRoute>

@@ -74,6 +74,9 @@ pub fn Frame(children: Children) -> impl IntoView {
                             <A href="/uniform/secrets">"Secrets"</A>
                         </li>
                         <li>
+                            <A href="/uniform/deliveries">"Deliveries"</A>
+                        </li>
+                        <li>
                             <A href="/uniform/tokens">"API tokens"</A>
                         </li>
                     </ul>

@@ -3,7 +3,9 @@
 pub mod caret;
 pub mod dialog;
 pub mod layout;
+pub mod mrkdwn;
 pub mod pickers;
+pub mod preview_pane;
 pub mod secret_picker;
 pub mod tag_input;
 pub mod toast;

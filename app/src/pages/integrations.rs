@@ -1,7 +1,9 @@
 //! `/uniform/integrations[/<id>]`: the integrations registered with Uniform (Keptn's
 //! "Uniform" view) — a table; selecting a row shows the integration's subscriptions (add,
-//! edit, delete after a confirmation) and its error events. [`IntegrationsSection`] holds
-//! this page and the subscription form with their toasts.
+//! edit, delete after a confirmation) and its error events. A webhook-service subscription
+//! links to its deliveries and can send all its failed deliveries again (after a confirmation
+//! naming how many). [`IntegrationsSection`] holds this page and the subscription form with
+//! their toasts.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,7 +13,9 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use crate::components::dialog::ConfirmDialog;
 use crate::components::layout::ErrorsSeen;
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
-use crate::model::{Integration, Subscription, SubscriptionFilter};
+use crate::model::{Integration, Subscription, SubscriptionFilter, WEBHOOK_SERVICE};
+use crate::pages::deliveries::subscription_deliveries_path;
+use crate::server_fns::deliveries::{FailedCount, RedeliverFailed};
 use crate::server_fns::uniform::{list_integrations, load_error_events, DeleteSubscription};
 
 /// The path of the Integrations page.
@@ -272,6 +276,7 @@ fn IntegrationDetail(
 #[component]
 fn IntegrationView(integration: Integration, ask_delete: Callback<ToDelete>) -> impl IntoView {
     let show_subscriptions = !WITHOUT_SUBSCRIPTIONS.contains(&integration.name.as_str());
+    let webhooks = integration.name == WEBHOOK_SERVICE;
     let Integration {
         id,
         name,
@@ -284,7 +289,9 @@ fn IntegrationView(integration: Integration, ask_delete: Callback<ToDelete>) -> 
             <h2 id="integration-name">{name}</h2>
             {show_subscriptions
                 .then(|| {
-                    view! { <SubscriptionsTile integration_id=id subscriptions ask_delete /> }
+                    view! {
+                        <SubscriptionsTile integration_id=id subscriptions webhooks ask_delete />
+                    }
                 })}
             <ErrorEventsTile integration_id=error_id />
         </section>
@@ -356,16 +363,89 @@ fn ErrorEventsTile(integration_id: String) -> impl IntoView {
     }
 }
 
-/// The "Subscriptions" tile: add, and per subscription its summary, edit and delete.
+/// A subscription whose failed deliveries wait for the "Retry all failed" confirmation: its
+/// 1-based position, id and how many failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ToRetry {
+    position: usize,
+    subscription_id: String,
+    failed: i64,
+}
+
+/// `<n> delivery`/`<n> deliveries`.
+fn deliveries_count(count: i64) -> String {
+    if count == 1 {
+        "1 delivery".to_string()
+    } else {
+        format!("{count} deliveries")
+    }
+}
+
+/// The "Subscriptions" tile: add, and per subscription its summary, edit and delete; for
+/// webhook-service also its deliveries and "Retry all failed".
 #[component]
 fn SubscriptionsTile(
     integration_id: String,
     subscriptions: Vec<Subscription>,
+    /// Whether the subscriptions call webhooks (and so have deliveries).
+    webhooks: bool,
     ask_delete: Callback<ToDelete>,
 ) -> impl IntoView {
     let navigate = use_navigate();
     let base = integration_path(&integration_id);
     let add_path = format!("{base}/subscriptions/add");
+
+    // "Retry all failed": count the failed deliveries, confirm, send them again.
+    let count_failed = ServerAction::<FailedCount>::new();
+    let retry_failed = ServerAction::<RedeliverFailed>::new();
+    // The subscription whose failed deliveries are being counted (position, id).
+    let asked = RwSignal::new(None::<(usize, String)>);
+    let to_retry = RwSignal::new(None::<ToRetry>);
+    let retry_error = RwSignal::new(None::<String>);
+    let toaster = use_toaster();
+    Effect::new(move |_| {
+        let Some(result) = count_failed.value().get() else {
+            return;
+        };
+        let Some((position, subscription_id)) = asked.get_untracked() else {
+            return;
+        };
+        asked.set(None);
+        match result {
+            Ok(0) => {
+                if let Some(toaster) = toaster {
+                    toaster.show("No failed deliveries to retry.");
+                }
+            }
+            Ok(failed) => {
+                retry_failed.clear();
+                retry_error.set(None);
+                to_retry.set(Some(ToRetry {
+                    position,
+                    subscription_id,
+                    failed,
+                }));
+            }
+            Err(error) => {
+                if let Some(toaster) = toaster {
+                    toaster.show(format!("Could not count the failed deliveries: {error}"));
+                }
+            }
+        }
+    });
+    Effect::new(move |_| match retry_failed.value().get() {
+        Some(Ok(count)) => {
+            to_retry.set(None);
+            if let Some(toaster) = toaster {
+                toaster.show(format!(
+                    "{} queued again.",
+                    deliveries_count(i64::try_from(count).unwrap_or(i64::MAX))
+                ));
+            }
+        }
+        Some(Err(error)) => retry_error.set(Some(error.to_string())),
+        None => {}
+    });
 
     let item = {
         let navigate = navigate.clone();
@@ -379,6 +459,35 @@ fn SubscriptionsTile(
                 subscription_id: subscription.id.clone(),
             };
             let summary = subscription_summary(&subscription);
+            let deliveries_href = subscription_deliveries_path(&subscription.id);
+            let subscription_id = subscription.id.clone();
+            let webhook_actions = webhooks.then(|| {
+                view! {
+                    <a class="button icon" href=deliveries_href>
+                        "Deliveries"
+                        <span class="visually-hidden">
+                            {format!(" of subscription {position}")}
+                        </span>
+                    </a>
+                    <button
+                        type="button"
+                        class="icon"
+                        disabled=move || count_failed.pending().get()
+                        on:click=move |_| {
+                            asked.set(Some((position, subscription_id.clone())));
+                            count_failed
+                                .dispatch(FailedCount {
+                                    subscription_id: subscription_id.clone(),
+                                });
+                        }
+                    >
+                        "Retry all failed"
+                        <span class="visually-hidden">
+                            {format!(" deliveries of subscription {position}")}
+                        </span>
+                    </button>
+                }
+            });
             view! {
                 <li class="subscription">
                     <div class="subscription-text">
@@ -399,6 +508,7 @@ fn SubscriptionsTile(
                         </p>
                     </div>
                     <div class="row-actions">
+                        {webhook_actions}
                         <button
                             type="button"
                             class="icon"
@@ -440,6 +550,36 @@ fn SubscriptionsTile(
                     .into_any()
             }}
         </section>
+        {move || {
+            to_retry
+                .get()
+                .map(|target| {
+                    let ToRetry { position, subscription_id, failed } = target;
+                    let question = format!(
+                        "Retry {} failed {} of \"Subscription {position}\"?",
+                        failed,
+                        if failed == 1 { "delivery" } else { "deliveries" },
+                    );
+                    view! {
+                        <ConfirmDialog
+                            label="Retry failed deliveries confirmation"
+                            confirm_label="Retry"
+                            pending=retry_failed.pending()
+                            error=retry_error
+                            on_confirm=Callback::new(move |()| {
+                                retry_error.set(None);
+                                retry_failed
+                                    .dispatch(RedeliverFailed {
+                                        subscription_id: subscription_id.clone(),
+                                    });
+                            })
+                            on_cancel=Callback::new(move |()| to_retry.set(None))
+                        >
+                            <p>{question}</p>
+                        </ConfirmDialog>
+                    }
+                })
+        }}
     }
 }
 

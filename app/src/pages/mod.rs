@@ -1,5 +1,7 @@
 //! One module per route.
 
+pub mod deliveries;
+pub mod delivery_detail;
 pub mod integrations;
 pub mod login;
 pub mod not_found;

@@ -1,9 +1,9 @@
 //! `/uniform/integrations/<id>/subscriptions/add` and `…/subscriptions/<subscriptionId>/edit`:
 //! Keptn's subscription form — task, task suffix, the stage/service filter and, for the
 //! webhook-service, the webhook (method, URL, headers, payload, proxy, started/finished
-//! events) with the secret and payload-variable pickers. Checked as the user types with
-//! Keptn's messages; the server's field errors show next to their field. Leaving with
-//! pending changes asks first.
+//! events) with the secret and payload-variable pickers, and the "Preview" pane (preview and
+//! test send of the unsaved webhook). Checked as the user types with Keptn's messages; the
+//! server's field errors show next to their field. Leaving with pending changes asks first.
 
 use leptos::html::{Input, Textarea};
 use leptos::prelude::*;
@@ -12,6 +12,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::components::caret::CaretField;
 use crate::components::pickers::{PickerButtons, PickerData};
+use crate::components::preview_pane::PreviewPane;
 use crate::components::secret_picker::webhook_secrets;
 use crate::components::tag_input::{
     filter_from_tags, tags_from_filter, Category, FilterTag, TagInput,
@@ -342,6 +343,11 @@ fn SubscriptionEditor(
     };
     let initial = StoredValue::new(untrack(&build));
     let snapshot = Memo::new(move |_| build());
+    // What the preview pane renders: the webhook as the form stands.
+    let preview_open = RwSignal::new(false);
+    let preview_webhook = Memo::new(move |_| {
+        snapshot.with(|subscription| subscription.webhook.clone().unwrap_or_default())
+    });
     let dirty = Memo::new(move |_| {
         let parts_changed = first_parts.with_value(|(first_task, first_suffix)| {
             task.with(|task| task != first_task) || suffix.with(|suffix| suffix != first_suffix)
@@ -702,34 +708,67 @@ fn SubscriptionEditor(
         let request_leave = request_leave.clone();
         move |_| request_leave(back_path.get_value())
     };
+    let preview_button = with_webhook.then(|| {
+        view! {
+            <button
+                type="button"
+                class="secondary preview-toggle"
+                aria-expanded=move || preview_open.get().to_string()
+                on:click=move |_| preview_open.update(|open| *open = !*open)
+            >
+                "Preview"
+            </button>
+        }
+    });
+    let preview_pane = move || {
+        (with_webhook && preview_open.get()).then(|| {
+            view! {
+                <PreviewPane
+                    webhook=preview_webhook.into()
+                    task=task.into()
+                    suffix=suffix.into()
+                />
+            }
+        })
+    };
     view! {
         <p class="lead">"Integration: " <strong>{integration.name.clone()}</strong></p>
-        <form class="subscription-form" novalidate on:submit=submit>
-            <div class="form-row">{task_field} {suffix_field}</div>
-            <TagInput
-                id="subscription-filter"
-                label="Filter by stages and services"
-                tags
-                known=Signal::stored(known_filters)
-                error=Signal::derive(filter_message)
-            />
-            {webhook_section}
-            {move || {
-                general_error()
-                    .map(|message| view! { <p class="field-error" role="alert">{message}</p> })
-            }}
-            <div class="form-actions">
-                <button type="submit" disabled=move || !valid.get() || pending.get()>
-                    {match mode {
-                        Mode::Create => "Create subscription",
-                        Mode::Edit => "Update subscription",
-                    }}
-                </button>
-                <button type="button" class="secondary" on:click=cancel>
-                    "Cancel"
-                </button>
-            </div>
-        </form>
+        <div class=move || {
+            if preview_open.get() {
+                "subscription-workspace previewing"
+            } else {
+                "subscription-workspace"
+            }
+        }>
+            <form class="subscription-form" novalidate on:submit=submit>
+                <div class="form-row">{task_field} {suffix_field}</div>
+                <TagInput
+                    id="subscription-filter"
+                    label="Filter by stages and services"
+                    tags
+                    known=Signal::stored(known_filters)
+                    error=Signal::derive(filter_message)
+                />
+                {webhook_section}
+                {move || {
+                    general_error()
+                        .map(|message| view! { <p class="field-error" role="alert">{message}</p> })
+                }}
+                <div class="form-actions">
+                    <button type="submit" disabled=move || !valid.get() || pending.get()>
+                        {match mode {
+                            Mode::Create => "Create subscription",
+                            Mode::Edit => "Update subscription",
+                        }}
+                    </button>
+                    <button type="button" class="secondary" on:click=cancel>
+                        "Cancel"
+                    </button>
+                    {preview_button}
+                </div>
+            </form>
+            {preview_pane}
+        </div>
         {move || {
             leave_to
                 .get()

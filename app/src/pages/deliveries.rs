@@ -1,0 +1,668 @@
+//! `/uniform/deliveries`: the delivery log — every webhook delivery, newest first, with its
+//! status, attempts, last HTTP status, Slack's reason and the next retry. Filters (status,
+//! subscription, time range) live in the URL query (`?status=failed&subscription=<id>&
+//! from=…&to=…`), so a reload or a link from the Integrations page keeps them. The table
+//! refreshes itself every two seconds while the page is open. [`DeliveriesSection`] holds this
+//! page and the detail page ([`super::delivery_detail`]) with their toasts.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Outlet;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::params::ParamsMap;
+use leptos_router::NavigateOptions;
+
+use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
+use crate::model::{Delivery, DeliveryQuery, Integration, WEBHOOK_SERVICE};
+use crate::pages::integrations::display_event;
+use crate::server_fns::deliveries::{list_deliveries, Redeliver};
+use crate::server_fns::uniform::list_integrations;
+
+/// The path of the delivery log.
+pub const DELIVERIES_PATH: &str = "/uniform/deliveries";
+/// How often an open delivery page asks for news.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// Deliveries per page.
+const PAGE_SIZE: i64 = 20;
+/// The statuses a delivery can have, in the order of its life.
+pub const STATUSES: [&str; 4] = ["pending", "retrying", "delivered", "failed"];
+/// Shown for a missing value.
+pub const NONE: &str = "—";
+
+/// `/uniform/deliveries/<id>`
+pub fn delivery_path(id: &str) -> String {
+    format!("{DELIVERIES_PATH}/{id}")
+}
+
+/// `/uniform/deliveries?subscription=<id>`: the deliveries of one subscription.
+pub fn subscription_deliveries_path(subscription_id: &str) -> String {
+    let query: ParamsMap = [("subscription", subscription_id.to_string())]
+        .into_iter()
+        .collect();
+    format!("{DELIVERIES_PATH}{}", query.to_query_string())
+}
+
+/// An event type without Keptn's prefix: `evaluation.finished` for
+/// `sh.keptn.event.evaluation.finished` (`>` shown as `*`).
+pub fn short_event(event_type: &str) -> String {
+    display_event(
+        event_type
+            .strip_prefix("sh.keptn.event.")
+            .unwrap_or(event_type),
+    )
+}
+
+/// An RFC 3339 instant as `2026-11-27 10:00:03` (UTC, seconds).
+pub fn display_time(rfc3339: &str) -> String {
+    let end = rfc3339
+        .find(['.', 'Z', '+'])
+        .or_else(|| rfc3339.get(19..).map(|_| 19))
+        .unwrap_or(rfc3339.len());
+    rfc3339.get(..end).unwrap_or(rfc3339).replacen('T', " ", 1)
+}
+
+/// `project / stage / service`, a missing part as `—`.
+pub fn event_place(delivery: &Delivery) -> String {
+    [&delivery.project, &delivery.stage, &delivery.service]
+        .map(|part| {
+            part.as_deref()
+                .filter(|value| !value.is_empty())
+                .unwrap_or(NONE)
+        })
+        .join(" / ")
+}
+
+/// A value of a `datetime-local` input (`2026-11-27T10:00`, optionally with seconds), read as
+/// UTC, as RFC 3339 (`2026-11-27T10:00:00Z`); `None` when it is not such a value.
+pub fn utc_input_to_rfc3339(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        bytes
+            .get(range)
+            .is_some_and(|part| part.iter().all(u8::is_ascii_digit))
+    };
+    let shape = digits(0..4)
+        && bytes.get(4) == Some(&b'-')
+        && digits(5..7)
+        && bytes.get(7) == Some(&b'-')
+        && digits(8..10)
+        && bytes.get(10) == Some(&b'T')
+        && digits(11..13)
+        && bytes.get(13) == Some(&b':')
+        && digits(14..16);
+    match bytes.len() {
+        16 if shape => Some(format!("{value}:00Z")),
+        19 if shape && bytes.get(16) == Some(&b':') && digits(17..19) => Some(format!("{value}Z")),
+        _ => None,
+    }
+}
+
+/// The filters of the delivery log, as kept in the URL query.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filters {
+    /// One of [`STATUSES`], or empty for all.
+    pub status: String,
+    /// A subscription id, or empty for all.
+    pub subscription: String,
+    /// `datetime-local` values (UTC), or empty.
+    pub from: String,
+    pub to: String,
+}
+
+impl Filters {
+    /// The filters in `query`; unknown statuses and malformed times are left out.
+    pub fn from_query(query: &ParamsMap) -> Self {
+        let value = |key: &str| query.get(key).unwrap_or_default().trim().to_string();
+        let time = |key: &str| {
+            let text = value(key);
+            if utc_input_to_rfc3339(&text).is_some() {
+                text
+            } else {
+                String::new()
+            }
+        };
+        let status = value("status");
+        Self {
+            status: if STATUSES.contains(&status.as_str()) {
+                status
+            } else {
+                String::new()
+            },
+            subscription: value("subscription"),
+            from: time("from"),
+            to: time("to"),
+        }
+    }
+
+    /// `?status=…&subscription=…&from=…&to=…` with the filters set (empty when none is).
+    pub fn to_query_string(&self) -> String {
+        let query: ParamsMap = [
+            ("status", &self.status),
+            ("subscription", &self.subscription),
+            ("from", &self.from),
+            ("to", &self.to),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(key, value)| (key, value.clone()))
+        .collect();
+        query.to_query_string()
+    }
+
+    /// Whether any filter is set.
+    pub fn any(&self) -> bool {
+        *self != Self::default()
+    }
+
+    /// The server query for the page after `page_key` (the first page when `None`).
+    pub fn to_query(&self, page_key: Option<String>) -> DeliveryQuery {
+        let set = |value: &String| Some(value.clone()).filter(|v| !v.is_empty());
+        DeliveryQuery {
+            subscription_id: set(&self.subscription),
+            status: set(&self.status),
+            from: utc_input_to_rfc3339(&self.from),
+            to: utc_input_to_rfc3339(&self.to),
+            page_size: Some(PAGE_SIZE),
+            next_page_key: page_key,
+        }
+    }
+}
+
+/// Calls `tick` every [`POLL_INTERVAL`] while the calling component lives (browser only).
+pub fn poll(tick: impl Fn() + 'static) {
+    #[cfg(feature = "hydrate")]
+    if let Ok(handle) = set_interval_with_handle(tick, POLL_INTERVAL) {
+        on_cleanup(move || handle.clear());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = tick;
+}
+
+/// The frame of the delivery pages: it outlives them, so a toast survives a navigation.
+#[component]
+pub fn DeliveriesSection() -> impl IntoView {
+    let toaster = provide_toaster();
+    view! {
+        <Outlet />
+        <ToastRegion toaster />
+    }
+}
+
+/// A delivery's status as a coloured pill with its name.
+#[component]
+pub fn StatusPill(#[prop(into)] status: String) -> impl IntoView {
+    let class = format!("status-pill status-{status}");
+    view! { <span class=class>{status}</span> }
+}
+
+/// The delivery log.
+#[component]
+pub fn DeliveriesPage() -> impl IntoView {
+    let query = use_query_map();
+    let filters = Memo::new(move |_| query.with(Filters::from_query));
+    // The keys of the pages before the current one, for the filters they were taken with.
+    let page_keys = RwSignal::new((Filters::default(), Vec::<String>::new()));
+    let page_key = Memo::new(move |_| {
+        filters.with(|current| {
+            page_keys.with(|(taken_with, keys)| {
+                if taken_with == current {
+                    keys.last().cloned()
+                } else {
+                    None
+                }
+            })
+        })
+    });
+    let page_number = Memo::new(move |_| {
+        filters.with(|current| {
+            page_keys.with(|(taken_with, keys)| {
+                if taken_with == current {
+                    keys.len() + 1
+                } else {
+                    1
+                }
+            })
+        })
+    });
+    let tick = RwSignal::new(0u64);
+    let redeliver = ServerAction::<Redeliver>::new();
+    let deliveries = Resource::new(
+        move || (filters.get().to_query(page_key.get()), tick.get()),
+        |(query, _)| list_deliveries(query),
+    );
+    poll(move || {
+        tick.try_update(|n| *n += 1);
+    });
+
+    let toaster = use_toaster();
+    let redeliver_error = RwSignal::new(None::<String>);
+    Effect::new(move |_| match redeliver.value().get() {
+        Some(Ok(())) => {
+            redeliver_error.set(None);
+            tick.update(|n| *n += 1);
+            if let Some(toaster) = toaster {
+                toaster.show("Delivery queued again.");
+            }
+        }
+        Some(Err(error)) => redeliver_error.set(Some(error.to_string())),
+        None => {}
+    });
+
+    let next_page = Callback::new(move |key: String| {
+        let current = filters.get_untracked();
+        page_keys.update(|(taken_with, keys)| {
+            if *taken_with != current {
+                *taken_with = current;
+                keys.clear();
+            }
+            keys.push(key);
+        });
+    });
+    let previous_page = Callback::new(move |()| {
+        page_keys.update(|(_, keys)| {
+            keys.pop();
+        });
+    });
+
+    view! {
+        <Title text="Deliveries" />
+        <h1>"Deliveries"</h1>
+        <p class="lead">
+            "Every webhook call of a subscription, newest first: its status, its attempts and what the receiver answered. The list updates itself while it is open."
+        </p>
+        <FilterBar filters />
+        {move || {
+            redeliver_error
+                .get()
+                .map(|message| view! { <p class="field-error" role="alert">{message}</p> })
+        }}
+        <Transition fallback=|| view! { <p>"Loading deliveries…"</p> }>
+            {move || {
+                deliveries
+                    .get()
+                    .map(|result| match result {
+                        Ok(page) if page.deliveries.is_empty() && page_number.get() == 1 => {
+                            let text = if filters.with(Filters::any) {
+                                "No deliveries match these filters."
+                            } else {
+                                "No deliveries yet. They appear here when an event matches a webhook subscription."
+                            };
+                            view! { <p class="empty">{text}</p> }.into_any()
+                        }
+                        Ok(page) => {
+                            let next_key = Some(page.next_page_key).filter(|key| !key.is_empty());
+                            view! {
+                                <DeliveryTable list=page.deliveries redeliver />
+                                <Pager
+                                    page=page_number
+                                    next_key
+                                    on_next=next_page
+                                    on_previous=previous_page
+                                />
+                            }
+                                .into_any()
+                        }
+                        Err(error) => {
+                            view! { <p class="field-error" role="alert">{error.to_string()}</p> }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+    }
+}
+
+/// The filters above the table; every change goes into the URL at once.
+#[component]
+fn FilterBar(filters: Memo<Filters>) -> impl IntoView {
+    let navigate = use_navigate();
+    // An input handler that puts the changed filters into the URL.
+    let change = move |set: fn(&mut Filters, String)| {
+        let navigate = navigate.clone();
+        move |event: leptos::ev::Event| {
+            let mut next = filters.get_untracked();
+            set(&mut next, event_target_value(&event));
+            navigate(
+                &format!("{DELIVERIES_PATH}{}", next.to_query_string()),
+                NavigateOptions {
+                    replace: true,
+                    scroll: false,
+                    ..Default::default()
+                },
+            );
+        }
+    };
+    let on_subscription = change(|f, value| f.subscription = value);
+    let subscriptions = Resource::new(|| (), |()| list_integrations());
+    let subscription_options = move || {
+        let selected = filters.with(|f| f.subscription.clone());
+        let mut options = subscriptions
+            .get()
+            .and_then(Result::ok)
+            .map(|list| webhook_subscriptions(&list))
+            .unwrap_or_default();
+        if !selected.is_empty() && !options.iter().any(|(id, _)| *id == selected) {
+            options.push((selected.clone(), format!("Subscription {selected}")));
+        }
+        options
+            .into_iter()
+            .map(|(id, label)| {
+                let is_selected = id == selected;
+                view! {
+                    <option value=id selected=is_selected>
+                        {label}
+                    </option>
+                }
+            })
+            .collect_view()
+    };
+
+    view! {
+        <form
+            class="delivery-filters"
+            role="search"
+            aria-label="Filter deliveries"
+            on:submit=move |event| event.prevent_default()
+        >
+            <div class="filter">
+                <label for="filter-status">"Status"</label>
+                <select
+                    id="filter-status"
+                    name="status"
+                    prop:value=move || filters.with(|f| f.status.clone())
+                    on:change=change(|f, value| f.status = value)
+                >
+                    <option value="" selected=move || filters.with(|f| f.status.is_empty())>
+                        "All"
+                    </option>
+                    {STATUSES
+                        .into_iter()
+                        .map(|status| {
+                            view! {
+                                <option
+                                    value=status
+                                    selected=move || filters.with(|f| f.status == status)
+                                >
+                                    {status}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="filter filter-subscription">
+                <label for="filter-subscription">"Subscription"</label>
+                <Transition fallback=|| {
+                    view! { <select id="filter-subscription" disabled=true></select> }
+                }>
+                    <select
+                        id="filter-subscription"
+                        name="subscription"
+                        prop:value=move || filters.with(|f| f.subscription.clone())
+                        on:change=on_subscription.clone()
+                    >
+                        <option
+                            value=""
+                            selected=move || filters.with(|f| f.subscription.is_empty())
+                        >
+                            "All subscriptions"
+                        </option>
+                        {subscription_options}
+                    </select>
+                </Transition>
+            </div>
+            <div class="filter">
+                <label for="filter-from">"From (UTC)"</label>
+                <input
+                    id="filter-from"
+                    name="from"
+                    type="datetime-local"
+                    prop:value=move || filters.with(|f| f.from.clone())
+                    on:change=change(|f, value| f.from = value)
+                />
+            </div>
+            <div class="filter">
+                <label for="filter-to">"To (UTC)"</label>
+                <input
+                    id="filter-to"
+                    name="to"
+                    type="datetime-local"
+                    prop:value=move || filters.with(|f| f.to.clone())
+                    on:change=change(|f, value| f.to = value)
+                />
+            </div>
+            {move || {
+                filters
+                    .with(Filters::any)
+                    .then(|| {
+                        view! {
+                            <a href=DELIVERIES_PATH class="button secondary clear-filters">
+                                "Clear filters"
+                            </a>
+                        }
+                    })
+            }}
+        </form>
+    }
+}
+
+/// The webhook-service subscriptions as (id, label) for the subscription filter.
+fn webhook_subscriptions(integrations: &[Integration]) -> Vec<(String, String)> {
+    integrations
+        .iter()
+        .filter(|integration| integration.name == WEBHOOK_SERVICE)
+        .flat_map(|integration| integration.subscriptions.iter())
+        .enumerate()
+        .map(|(index, subscription)| {
+            let stages = &subscription.filter.stages;
+            let mut label = format!(
+                "Subscription {}: {}",
+                index + 1,
+                short_event(&subscription.event)
+            );
+            if !stages.is_empty() {
+                label.push_str(&format!(" ({})", stages.join(", ")));
+            }
+            (subscription.id.clone(), label)
+        })
+        .collect()
+}
+
+/// The table of deliveries, with a details link and a redeliver button per row.
+#[component]
+fn DeliveryTable(list: Vec<Delivery>, redeliver: ServerAction<Redeliver>) -> impl IntoView {
+    view! {
+        <div class="table-scroll">
+            <table class="deliveries" aria-label="Deliveries">
+                <thead>
+                    <tr>
+                        <th>"Time (UTC)"</th>
+                        <th>"Event"</th>
+                        <th>"Project / Stage / Service"</th>
+                        <th>"Status"</th>
+                        <th>"Attempts"</th>
+                        <th>"HTTP status"</th>
+                        <th>"Reason"</th>
+                        <th>"Duration"</th>
+                        <th>"Next retry"</th>
+                        <th>
+                            <span class="visually-hidden">"Actions"</span>
+                        </th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {list.into_iter().map(|delivery| view! { <DeliveryRow delivery redeliver /> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// One row of the delivery log.
+#[component]
+fn DeliveryRow(delivery: Delivery, redeliver: ServerAction<Redeliver>) -> impl IntoView {
+    let place = event_place(&delivery);
+    let time = display_time(&delivery.created_at);
+    let details_name = format!(" of the delivery at {time}");
+    let redeliver_name = format!(" the delivery at {time}");
+    let href = delivery_path(&delivery.id);
+    let Delivery {
+        id,
+        event_type,
+        status,
+        attempt_count,
+        last_status_code,
+        reason,
+        duration_ms,
+        next_attempt_at,
+        created_at,
+        ..
+    } = delivery;
+    view! {
+        <tr>
+            <td class="time">
+                <time datetime=created_at>{time}</time>
+            </td>
+            <td title=event_type.clone()>{short_event(&event_type)}</td>
+            <td>{place}</td>
+            <td>
+                <StatusPill status />
+            </td>
+            <td class="number">{attempt_count}</td>
+            <td class="number">{last_status_code.map_or_else(|| NONE.to_string(), |code| code.to_string())}</td>
+            <td class="reason">{reason.unwrap_or_else(|| NONE.to_string())}</td>
+            <td class="number nowrap">
+                {duration_ms.map_or_else(|| NONE.to_string(), |ms| format!("{ms} ms"))}
+            </td>
+            <td class="time">
+                {next_attempt_at.map_or_else(|| NONE.to_string(), |at| display_time(&at))}
+            </td>
+            <td class="row-actions">
+                <a href=href class="button secondary">
+                    "Details"
+                    <span class="visually-hidden">{details_name}</span>
+                </a>
+                <button
+                    type="button"
+                    class="icon"
+                    disabled=move || redeliver.pending().get()
+                    on:click=move |_| {
+                        redeliver.dispatch(Redeliver { id: id.clone() });
+                    }
+                >
+                    "Redeliver"
+                    <span class="visually-hidden">{redeliver_name}</span>
+                </button>
+            </td>
+        </tr>
+    }
+}
+
+/// "Previous page" / "Next page" below the table.
+#[component]
+fn Pager(
+    page: Memo<usize>,
+    next_key: Option<String>,
+    on_next: Callback<String>,
+    on_previous: Callback<()>,
+) -> impl IntoView {
+    let has_next = next_key.is_some();
+    view! {
+        <nav class="pager" aria-label="Pages">
+            <button
+                type="button"
+                class="secondary"
+                disabled=move || page.get() <= 1
+                on:click=move |_| on_previous.run(())
+            >
+                "Previous page"
+            </button>
+            <span class="page-number">{move || format!("Page {}", page.get())}</span>
+            <button
+                type="button"
+                class="secondary"
+                disabled=!has_next
+                on:click=move |_| {
+                    if let Some(key) = next_key.clone() {
+                        on_next.run(key);
+                    }
+                }
+            >
+                "Next page"
+            </button>
+        </nav>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_events_read_short() {
+        assert_eq!(
+            display_time("2026-11-27T10:00:03.123Z"),
+            "2026-11-27 10:00:03"
+        );
+        assert_eq!(display_time("2026-11-27T10:00:03Z"), "2026-11-27 10:00:03");
+        assert_eq!(display_time("garbage"), "garbage");
+        assert_eq!(
+            short_event("sh.keptn.event.evaluation.finished"),
+            "evaluation.finished"
+        );
+        assert_eq!(short_event("sh.keptn.event.test.>"), "test.*");
+        assert_eq!(short_event("custom"), "custom");
+    }
+
+    #[test]
+    fn datetime_local_values_become_utc_instants() {
+        assert_eq!(
+            utc_input_to_rfc3339("2026-11-27T10:00").as_deref(),
+            Some("2026-11-27T10:00:00Z")
+        );
+        assert_eq!(
+            utc_input_to_rfc3339("2026-11-27T10:00:30").as_deref(),
+            Some("2026-11-27T10:00:30Z")
+        );
+        assert_eq!(utc_input_to_rfc3339(""), None);
+        assert_eq!(utc_input_to_rfc3339("2026-11-27 10:00"), None);
+        assert_eq!(utc_input_to_rfc3339("2026-11-27T10:00Z"), None);
+    }
+
+    #[test]
+    fn filters_round_trip_through_the_url() {
+        let query: ParamsMap = [
+            ("status", "failed"),
+            ("subscription", "abc"),
+            ("from", "2026-11-27T10:00"),
+            ("to", "nonsense"),
+        ]
+        .into_iter()
+        .collect();
+        let filters = Filters::from_query(&query);
+        assert_eq!(
+            filters,
+            Filters {
+                status: "failed".to_string(),
+                subscription: "abc".to_string(),
+                from: "2026-11-27T10:00".to_string(),
+                to: String::new(),
+            }
+        );
+        let query = filters.to_query(Some("42".to_string()));
+        assert_eq!(query.status.as_deref(), Some("failed"));
+        assert_eq!(query.subscription_id.as_deref(), Some("abc"));
+        assert_eq!(query.from.as_deref(), Some("2026-11-27T10:00:00Z"));
+        assert_eq!(query.to, None);
+        assert_eq!(query.next_page_key.as_deref(), Some("42"));
+        let unknown: ParamsMap = [("status", "lost")].into_iter().collect();
+        assert!(!Filters::from_query(&unknown).any());
+        assert_eq!(Filters::default().to_query_string(), "");
+        assert_eq!(
+            subscription_deliveries_path("abc"),
+            "/uniform/deliveries?subscription=abc"
+        );
+    }
+}

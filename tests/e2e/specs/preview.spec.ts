@@ -1,0 +1,174 @@
+// The subscription form's "Preview" pane with the Slack walkthrough's subscription
+// (../shared/reference/slack-integration.md): the unsaved form rendered against an example
+// evaluation.finished event — the request with the secret as ***, the Slack message, the
+// preview following edits of the example event and of the payload (template errors with line
+// and column) — and "Send test" through the real sender to a real HTTP receiver on 127.0.0.1
+// (allow-listed) standing in for Slack.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test as base, expect, login, startUniform, waitForHydration, type Uniform } from '../fixtures';
+
+type Received = { method: string; url: string; body: string };
+type Receiver = { url: string; received: Received[]; server: Server };
+
+const test = base.extend<{ own: Uniform; receiver: Receiver }>({
+  own: async ({}, use) => {
+    const uniform = await startUniform({ UNIFORM_WEBHOOK_ALLOW_CIDRS: '127.0.0.1/32' });
+    await use(uniform);
+    await uniform.stop();
+  },
+  baseURL: async ({ own }, use) => {
+    await use(own.url);
+  },
+  receiver: async ({}, use) => {
+    const received: Received[] = [];
+    const server = createServer((request: IncomingMessage, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        received.push({ method: request.method ?? '', url: request.url ?? '', body });
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        response.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await use({ url: `http://127.0.0.1:${port}`, received, server });
+    await new Promise((resolve) => server.close(resolve));
+  },
+});
+
+// Wide enough for the pane to sit beside the form.
+test.use({ viewport: { width: 1600, height: 1000 } });
+
+const SECRET_VALUE = 'T0SECRET/B0SECRET/XXXXXXXXXXXXXXXXXXXXXXXX';
+// The payload of the walkthrough, verbatim.
+const PAYLOAD = `{
+  "text": "Evaluation in {{.data.stage}} finished with result {{.data.evaluation.result}} and score {{.data.evaluation.score}}."
+}`;
+
+test('preview and test send of the Slack walkthrough subscription', async ({
+  page,
+  request,
+  own,
+  receiver,
+  browserProblems,
+}) => {
+  const headers = { 'x-token': readFileSync(path.join(own.dataDir, 'api-token'), 'utf8').trim() };
+  expect(
+    (
+      await request.post('/api/secrets/v1/secret', {
+        headers,
+        data: { name: 'slack-secret', scope: 'keptn-webhook-service', data: { 'webhook-identifier': SECRET_VALUE } },
+      })
+    ).status(),
+  ).toBe(201);
+  const integrations = await (
+    await request.get('/api/controlPlane/v1/uniform/registration?name=webhook-service', { headers })
+  ).json();
+  const id = integrations[0].id;
+  const created = await request.post(`/api/controlPlane/v1/uniform/registration/${id}/subscription`, {
+    headers,
+    data: {
+      event: 'sh.keptn.event.evaluation.finished',
+      filter: { stages: ['dev', 'staging'] },
+      webhook: {
+        method: 'POST',
+        url: `${receiver.url}/services/{{.secret.slack-secret.webhook-identifier}}`,
+        payload: PAYLOAD,
+      },
+    },
+  });
+  expect(created.status()).toBe(201);
+  const subscriptionId = (await created.json()).id;
+
+  await login(page, `/uniform/integrations/${id}/subscriptions/${subscriptionId}/edit`);
+  await waitForHydration(page);
+  await expect(page.getByRole('heading', { level: 1, name: 'Edit subscription' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Preview' })).toHaveCount(0);
+  const open = page.getByRole('button', { name: 'Preview' });
+  await expect(open).toHaveAttribute('aria-expanded', 'false');
+  await open.click();
+  await expect(open).toHaveAttribute('aria-expanded', 'true');
+  const pane = page.getByRole('region', { name: 'Preview' });
+  await expect(pane.getByRole('heading', { level: 2, name: 'Preview' })).toBeVisible();
+
+  // The example evaluation.finished event; the walkthrough's message.
+  const event = pane.getByLabel('Example event');
+  await expect(event).toHaveValue(/"type": "sh\.keptn\.event\.evaluation\.finished"/);
+  await expect(event).toHaveValue(/"stage": "dev"/);
+  const slack = pane.getByRole('region', { name: 'Slack message' });
+  await expect(slack.locator('.mrkdwn')).toHaveText('Evaluation in dev finished with result pass and score 100.');
+  await expect(pane.getByText('Valid JSON', { exact: true })).toBeVisible();
+
+  // The request as it would be sent: the secret as ***, never its value.
+  await expect(pane.getByLabel('Method and URL')).toHaveText(`POST ${receiver.url}/services/***`);
+  await expect(pane.getByLabel('Body', { exact: true })).toHaveText(
+    '{\n  "text": "Evaluation in dev finished with result pass and score 100."\n}',
+  );
+  await expect(page.locator('body')).not.toContainText(SECRET_VALUE);
+
+  // The preview follows the example event.
+  const original = await event.inputValue();
+  await event.fill(original.replace('"stage": "dev"', '"stage": "staging"'));
+  await expect(slack.locator('.mrkdwn')).toHaveText(
+    'Evaluation in staging finished with result pass and score 100.',
+  );
+  // A broken example event: where the JSON breaks.
+  await event.fill(original.replace('"stage": "dev",', '"stage": "dev"'));
+  await expect(pane.getByText(/^event, line \d+, column \d+: /)).toBeVisible();
+  await event.fill(original.replace('"stage": "dev"', '"stage": "staging"'));
+  await expect(slack.locator('.mrkdwn')).toContainText('Evaluation in staging');
+
+  // ... and the form: a broken template shows where it breaks, then the payload is restored.
+  const payload = page.getByLabel('Custom payload');
+  await payload.fill(PAYLOAD.replace('{{.data.stage}}', '{{.data.stage'));
+  await expect(pane.getByText(/^webhook\.payload, line 2, column \d+: /)).toBeVisible();
+  await expect(slack).toHaveCount(0);
+  await payload.fill(PAYLOAD.replace('finished with', '*finished* with'));
+  await expect(slack.locator('.mrkdwn strong')).toHaveText('finished');
+  await payload.fill(PAYLOAD);
+  await expect(pane.getByLabel('Body', { exact: true })).toHaveText(
+    '{\n  "text": "Evaluation in staging finished with result pass and score 100."\n}',
+  );
+  await expect(slack.locator('.mrkdwn')).toHaveText(
+    'Evaluation in staging finished with result pass and score 100.',
+  );
+  await expect(slack.locator('.mrkdwn strong')).toHaveCount(0);
+  await expect(pane.getByText(/^webhook\.payload/)).toHaveCount(0);
+
+  await page.screenshot({
+    path: path.join(__dirname, '..', 'screenshots', 'preview.png'),
+    fullPage: true,
+  });
+
+  // "Send test": once, through the real sender, with the secret's value; the answer inline.
+  expect(receiver.received).toEqual([]);
+  const send = pane.getByRole('button', { name: 'Send test' });
+  await send.click();
+  const result = pane.getByRole('region', { name: 'Test send result' });
+  await expect(result).toContainText('HTTP 200');
+  await expect(result.getByLabel('Response body')).toHaveText('ok');
+  await expect(result).toContainText(/in \d+ ms/);
+  await expect(send).toBeEnabled();
+  expect(receiver.received).toHaveLength(1);
+  expect(receiver.received[0].method).toBe('POST');
+  expect(receiver.received[0].url).toBe(`/services/${SECRET_VALUE}`);
+  expect(receiver.received[0].body).toBe(
+    '{\n  "text": "Evaluation in staging finished with result pass and score 100."\n}',
+  );
+  await expect(page.locator('body')).not.toContainText(SECRET_VALUE);
+
+  // Nothing was saved: the stored subscription is unchanged.
+  const stored = await (
+    await request.get(`/api/controlPlane/v1/uniform/registration/${id}/subscription/${subscriptionId}`, { headers })
+  ).json();
+  expect(stored.webhook.payload).toBe(PAYLOAD);
+
+  // Closing the pane.
+  await open.click();
+  await expect(pane).toHaveCount(0);
+  expect(browserProblems).toEqual([]);
+});
