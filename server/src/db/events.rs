@@ -206,61 +206,60 @@ pub async fn delivery(db: &SqlitePool, id: &str) -> sqlx::Result<Option<Delivery
     .await
 }
 
-/// One recorded attempt.
-pub struct AttemptRecord<'a> {
+/// One attempt to record, with the delivery's new state.
+#[derive(Debug, Clone)]
+pub struct AttemptRow {
+    pub delivery_id: String,
     pub number: i64,
-    pub started_at: &'a str,
+    pub started_at: String,
     pub duration_ms: i64,
-    pub request: &'a str,
-    pub response: Option<&'a str>,
-    pub error: Option<&'a str>,
-}
-
-/// The outcome to store on the delivery after an attempt.
-pub struct Outcome<'a> {
-    pub status: &'a str,
+    /// JSON, secrets masked.
+    pub request: String,
+    /// JSON, secrets masked.
+    pub response: Option<String>,
+    pub error: Option<String>,
+    /// The delivery's status after this attempt.
+    pub status: &'static str,
     pub status_code: Option<i64>,
-    pub reason: Option<&'a str>,
+    pub reason: Option<String>,
     pub next_attempt_at: Option<i64>,
+    pub updated_at: String,
 }
 
-/// Records an attempt and the delivery's new state in one transaction.
-pub async fn record_attempt(
-    db: &SqlitePool,
-    delivery_id: &str,
-    attempt: &AttemptRecord<'_>,
-    outcome: &Outcome<'_>,
-    now: &str,
-) -> sqlx::Result<()> {
+/// Records attempts and their deliveries' new state, all in one transaction (group
+/// commit: one turn of the writer for many attempts).
+pub async fn record_attempts(db: &SqlitePool, rows: &[AttemptRow]) -> sqlx::Result<()> {
     let mut tx = super::write_tx(db).await?;
-    sqlx::query(
-        "INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, request, response, error)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(delivery_id)
-    .bind(attempt.number)
-    .bind(attempt.started_at)
-    .bind(attempt.duration_ms)
-    .bind(attempt.request)
-    .bind(attempt.response)
-    .bind(attempt.error)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "UPDATE deliveries SET status = ?, attempt_count = ?, last_status_code = ?, reason = ?,
-             duration_ms = ?, next_attempt_at = ?, lease_until = NULL, updated_at = ?
-         WHERE id = ?",
-    )
-    .bind(outcome.status)
-    .bind(attempt.number)
-    .bind(outcome.status_code)
-    .bind(outcome.reason)
-    .bind(attempt.duration_ms)
-    .bind(outcome.next_attempt_at)
-    .bind(now)
-    .bind(delivery_id)
-    .execute(&mut **tx)
-    .await?;
+    for row in rows {
+        sqlx::query(
+            "INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, request, response, error)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&row.delivery_id)
+        .bind(row.number)
+        .bind(&row.started_at)
+        .bind(row.duration_ms)
+        .bind(&row.request)
+        .bind(&row.response)
+        .bind(&row.error)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "UPDATE deliveries SET status = ?, attempt_count = ?, last_status_code = ?, reason = ?,
+                 duration_ms = ?, next_attempt_at = ?, lease_until = NULL, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(row.status)
+        .bind(row.number)
+        .bind(row.status_code)
+        .bind(&row.reason)
+        .bind(row.duration_ms)
+        .bind(row.next_attempt_at)
+        .bind(&row.updated_at)
+        .bind(&row.delivery_id)
+        .execute(&mut **tx)
+        .await?;
+    }
     tx.commit().await
 }
 

@@ -250,23 +250,21 @@ pub async fn run(dispatcher: &Dispatcher, id: &str, ticket: Option<super::pacing
         .map(|wait| util::now_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2));
     let request = ended.request.to_string();
     let response = ended.response.as_ref().map(Value::to_string);
-    let record = db::events::AttemptRecord {
+    let row = db::events::AttemptRow {
+        delivery_id: id.to_string(),
         number,
-        started_at: &started_at,
+        started_at,
         duration_ms,
-        request: &request,
-        response: response.as_deref(),
-        error: ended.error.as_deref(),
-    };
-    let outcome = db::events::Outcome {
+        request,
+        response,
+        error: ended.error.clone(),
         status,
         status_code: ended.status_code,
-        reason: ended.reason.as_deref(),
+        reason: ended.reason.clone(),
         next_attempt_at,
+        updated_at: util::now_rfc3339(),
     };
-    let recorded =
-        db::events::record_attempt(&dispatcher.db, id, &record, &outcome, &util::now_rfc3339())
-            .await;
+    let recorded = dispatcher.recorder.record(row).await;
     dispatcher.metrics.attempt(
         &delivery.subscription_id,
         status,

@@ -6,6 +6,7 @@
 pub mod attempt;
 pub mod guard;
 pub mod pacing;
+pub mod recorder;
 pub mod retry;
 
 use std::collections::HashMap;
@@ -43,6 +44,8 @@ pub struct Dispatcher {
     pub schedule: Vec<Duration>,
     /// Translated templates by subscription id and webhook text: translated once.
     pub compiled: Mutex<HashMap<String, Arc<attempt::CompiledWebhook>>>,
+    /// Writes attempt records in groups.
+    pub recorder: recorder::Recorder,
     /// What `/metrics` shows; moved by ingress and by every attempt.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// How many deliveries are sent at the same time, in all.
@@ -67,6 +70,7 @@ impl Dispatcher {
             None,
         )?;
         Ok(Self {
+            recorder: recorder::Recorder::start(db.clone()),
             db,
             keyring,
             wake,
