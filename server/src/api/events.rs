@@ -10,7 +10,6 @@ use utoipa_axum::routes;
 
 use crate::api::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 use crate::db;
-use crate::domain::events;
 use crate::state::AppState;
 
 /// The largest event accepted: exactly 1 MiB.
@@ -59,7 +58,7 @@ async fn post_event(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<EventAccepted>, ApiError> {
-    let ingested = events::ingest(&state.db, &state.wake, body).await?;
+    let ingested = state.dispatcher.ingestor.ingest(body).await?;
     if ingested.created {
         state
             .dispatcher

@@ -366,7 +366,7 @@ async fn emit(
         "shkeptnspecversion": "0.2.4",
         "data": out,
     });
-    match crate::domain::events::ingest(&dispatcher.db, &dispatcher.wake, event).await {
+    match dispatcher.ingestor.ingest(event).await {
         Ok(ingested) if ingested.created => dispatcher.metrics.event_received(&ingested.event_type),
         Ok(_) => {}
         Err(error) => {

@@ -44,6 +44,9 @@ pub struct Dispatcher {
     pub schedule: Vec<Duration>,
     /// Translated templates by subscription id and webhook text: translated once.
     pub compiled: Mutex<HashMap<String, Arc<attempt::CompiledWebhook>>>,
+    /// Stores incoming events and their deliveries in groups (also the task events the
+    /// sender emits).
+    pub ingestor: crate::domain::events::Ingestor,
     /// Writes attempt records in groups.
     pub recorder: recorder::Recorder,
     /// What `/metrics` shows; moved by ingress and by every attempt.
@@ -71,6 +74,7 @@ impl Dispatcher {
         )?;
         Ok(Self {
             recorder: recorder::Recorder::start(db.clone()),
+            ingestor: crate::domain::events::Ingestor::start(db.clone(), wake.clone()),
             db,
             keyring,
             wake,

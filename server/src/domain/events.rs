@@ -2,10 +2,12 @@
 //! same transaction queue one delivery per matching webhook subscription (a transactional
 //! outbox); then wake the sender. Matching follows Keptn's distributor.
 
-use app::model::Subscription;
+use std::sync::Arc;
+
+use app::model::{Integration, Subscription};
 use serde_json::{Map, Value};
 use sqlx::SqlitePool;
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::db;
 use crate::db::events::EventRow;
@@ -127,56 +129,140 @@ pub fn matches(subscription: &Subscription, event: &EventRow) -> bool {
         && within(&subscription.filter.services, &event.service)
 }
 
-/// Stores `event` and queues its deliveries in one transaction, then wakes the sender.
-pub async fn ingest(db: &SqlitePool, wake: &Notify, event: Value) -> Result<Ingested, DomainError> {
-    let event = normalize(event)?;
-    let subscriptions = crate::domain::integrations::all_cached(db).await?;
-    let mut tx = db::write_tx(db).await?;
-    let now = util::now_rfc3339();
-    if !db::events::insert(&mut tx, &event, &now).await? {
-        let keptn_context = db::events::context_of(&mut tx, &event.id)
-            .await?
-            .unwrap_or(event.shkeptncontext);
-        tx.commit().await?;
-        return Ok(Ingested {
-            keptn_context,
-            id: event.id,
-            created: false,
-            deliveries: 0,
-            event_type: event.r#type,
-        });
+/// Most events written in one transaction.
+const INGEST_BATCH: usize = 256;
+
+type IngestJob = (EventRow, oneshot::Sender<Result<Ingested, DomainError>>);
+
+/// Ingress with group commit: requests hand their checked event to one writer task, which
+/// stores everything that queued up meanwhile — events and the deliveries they cause — in a
+/// single transaction (the outbox), then answers each request and wakes the sender once.
+pub struct Ingestor {
+    jobs: mpsc::UnboundedSender<IngestJob>,
+}
+
+impl Ingestor {
+    /// Starts the writer task for `db` (needs a tokio runtime); it ends with the last handle.
+    pub fn start(db: SqlitePool, wake: Arc<Notify>) -> Self {
+        let (jobs, queue) = mpsc::unbounded_channel();
+        tokio::spawn(write_batches(db, wake, queue));
+        Self { jobs }
     }
-    let now_millis = util::now_millis();
-    let mut deliveries = 0;
-    for integration in subscriptions.iter() {
-        for subscription in &integration.subscriptions {
-            if subscription.webhook.is_some() && matches(subscription, &event) {
-                db::events::insert_delivery(
-                    &mut tx,
-                    &uuid::Uuid::new_v4().to_string(),
-                    &subscription.id,
-                    &integration.id,
-                    &event.id,
-                    &now,
-                    now_millis,
-                )
-                .await?;
-                deliveries += 1;
+
+    /// Checks `event`, stores it and queues its deliveries; returns once that committed.
+    /// An event whose id was accepted before changes nothing (`created: false`).
+    pub async fn ingest(&self, event: Value) -> Result<Ingested, DomainError> {
+        let event = normalize(event)?;
+        let (done, result) = oneshot::channel();
+        let stopped = || DomainError::Internal("the event writer has stopped".to_string());
+        self.jobs.send((event, done)).map_err(|_| stopped())?;
+        result.await.map_err(|_| stopped())?
+    }
+}
+
+async fn write_batches(
+    db: SqlitePool,
+    wake: Arc<Notify>,
+    mut queue: mpsc::UnboundedReceiver<IngestJob>,
+) {
+    let mut jobs = Vec::with_capacity(INGEST_BATCH);
+    while queue.recv_many(&mut jobs, INGEST_BATCH).await > 0 {
+        let subscriptions = match crate::domain::integrations::all_cached(&db).await {
+            Ok(subscriptions) => subscriptions,
+            Err(error) => {
+                let message = error.to_string();
+                for (_, done) in jobs.drain(..) {
+                    let _ = done.send(Err(DomainError::Internal(message.clone())));
+                }
+                continue;
             }
+        };
+        let events: Vec<&EventRow> = jobs.iter().map(|(event, _)| event).collect();
+        let results = match write_events(&db, &subscriptions, &events).await {
+            Ok(results) => results.into_iter().map(Ok).collect(),
+            // One bad event must not fail the others: write them one by one.
+            Err(_) => {
+                let mut results = Vec::with_capacity(jobs.len());
+                for event in &events {
+                    results.push(
+                        write_events(&db, &subscriptions, std::slice::from_ref(event))
+                            .await
+                            .map(|mut one| one.remove(0))
+                            .map_err(DomainError::from),
+                    );
+                }
+                results
+            }
+        };
+        let mut queued = 0;
+        for ((_, done), result) in jobs.drain(..).zip(results) {
+            if let Ok(ingested) = &result {
+                queued += ingested.deliveries;
+                if ingested.created {
+                    tracing::info!(event = %ingested.id, r#type = %ingested.event_type,
+                        deliveries = ingested.deliveries, "event accepted");
+                }
+            }
+            let _ = done.send(result);
+        }
+        if queued > 0 {
+            wake.notify_one();
         }
     }
-    tx.commit().await?;
-    tracing::info!(event = %event.id, r#type = %event.r#type, deliveries, "event accepted");
-    if deliveries > 0 {
-        wake.notify_one();
+}
+
+/// Stores `events` and their deliveries in one transaction (the transactional outbox).
+async fn write_events(
+    db: &SqlitePool,
+    subscriptions: &[Integration],
+    events: &[&EventRow],
+) -> sqlx::Result<Vec<Ingested>> {
+    let mut tx = db::write_tx(db).await?;
+    let now = util::now_rfc3339();
+    let now_millis = util::now_millis();
+    let mut results = Vec::with_capacity(events.len());
+    for event in events {
+        if !db::events::insert(&mut tx, event, &now).await? {
+            let keptn_context = db::events::context_of(&mut tx, &event.id)
+                .await?
+                .unwrap_or_else(|| event.shkeptncontext.clone());
+            results.push(Ingested {
+                keptn_context,
+                id: event.id.clone(),
+                created: false,
+                deliveries: 0,
+                event_type: event.r#type.clone(),
+            });
+            continue;
+        }
+        let mut deliveries = 0;
+        for integration in subscriptions {
+            for subscription in &integration.subscriptions {
+                if subscription.webhook.is_some() && matches(subscription, event) {
+                    db::events::insert_delivery(
+                        &mut tx,
+                        &uuid::Uuid::new_v4().to_string(),
+                        &subscription.id,
+                        &integration.id,
+                        &event.id,
+                        &now,
+                        now_millis,
+                    )
+                    .await?;
+                    deliveries += 1;
+                }
+            }
+        }
+        results.push(Ingested {
+            keptn_context: event.shkeptncontext.clone(),
+            id: event.id.clone(),
+            created: true,
+            deliveries,
+            event_type: event.r#type.clone(),
+        });
     }
-    Ok(Ingested {
-        keptn_context: event.shkeptncontext,
-        id: event.id,
-        created: true,
-        deliveries,
-        event_type: event.r#type,
-    })
+    tx.commit().await?;
+    Ok(results)
 }
 
 #[cfg(test)]
