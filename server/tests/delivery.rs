@@ -1163,11 +1163,11 @@ async fn preview_renders_the_seed_with_secrets_masked_and_reports_template_error
         "webhook": {"method": "POST",
                     "url": "https://hooks.slack.com/services/T00000000/B00000000/{{.secret.slack-secret.webhook-identifier}}",
                     "headers": [], "payload": SEED_PAYLOAD}});
-    let (status, preview) = call(
+    let (status, preview) = try_webhook(
         &server,
-        Method::POST,
         "/api/v1/preview",
-        Some(json!({"subscription": subscription, "event": evaluation("dev", json!(100))})),
+        &subscription,
+        evaluation("dev", json!(100)),
     )
     .await;
     assert_eq!(status, 200, "{preview}");
@@ -1191,11 +1191,11 @@ async fn preview_renders_the_seed_with_secrets_masked_and_reports_template_error
 
     let mut broken = subscription.clone();
     broken["webhook"]["payload"] = json!("{\n  \"text\": \"{{.data.stage\"\n}");
-    let (status, error) = call(
+    let (status, error) = try_webhook(
         &server,
-        Method::POST,
         "/api/v1/preview",
-        Some(json!({"subscription": broken, "event": evaluation("dev", json!(1))})),
+        &broken,
+        evaluation("dev", json!(1)),
     )
     .await;
     assert_eq!(status, 400);
@@ -1205,11 +1205,11 @@ async fn preview_renders_the_seed_with_secrets_masked_and_reports_template_error
     );
     let mut missing = subscription;
     missing["webhook"]["payload"] = json!("{\"t\": \"{{.data.nothing}}\"}");
-    let (status, error) = call(
+    let (status, error) = try_webhook(
         &server,
-        Method::POST,
         "/api/v1/preview",
-        Some(json!({"subscription": missing, "event": evaluation("dev", json!(1))})),
+        &missing,
+        evaluation("dev", json!(1)),
     )
     .await;
     assert_eq!(
@@ -1278,6 +1278,22 @@ async fn post_events(server: &BinaryServer, prefix: &str, count: usize) {
     }
 }
 
+/// Posts an unsaved subscription and an event to `/api/v1/preview` or `/api/v1/test-send`.
+async fn try_webhook(
+    server: &TestServer,
+    path: &str,
+    subscription: impl serde::Serialize,
+    event: Value,
+) -> (u16, Value) {
+    call(
+        server,
+        Method::POST,
+        path,
+        Some(json!({"subscription": subscription, "event": event})),
+    )
+    .await
+}
+
 fn seed_subscription(url: &str) -> Value {
     json!({"event": "sh.keptn.event.evaluation.finished",
            "webhook": {"method": "POST", "url": url, "headers": [], "payload": SEED_PAYLOAD}})
@@ -1290,11 +1306,11 @@ async fn a_test_send_goes_once_through_the_real_sender_and_shows_the_answer() {
     put_secret(&server, "test-send-secret", Method::POST).await;
     let subscription = seed_subscription(&slack_url(&receiver));
 
-    let (status, sent) = call(
+    let (status, sent) = try_webhook(
         &server,
-        Method::POST,
         "/api/v1/test-send",
-        Some(json!({"subscription": subscription, "event": evaluation("dev", json!(100))})),
+        &subscription,
+        evaluation("dev", json!(100)),
     )
     .await;
     assert_eq!(status, 200, "{sent}");
@@ -1319,11 +1335,11 @@ async fn a_test_send_goes_once_through_the_real_sender_and_shows_the_answer() {
     // A failing receiver is an outcome, not an error, and is not retried: the next request
     // the receiver sees is the next test send, not a retry of this one.
     receiver.reply_with(500, "rollup_error");
-    let (status, sent) = call(
+    let (status, sent) = try_webhook(
         &server,
-        Method::POST,
         "/api/v1/test-send",
-        Some(json!({"subscription": subscription, "event": evaluation("staging", json!(1))})),
+        &subscription,
+        evaluation("staging", json!(1)),
     )
     .await;
     assert_eq!(
@@ -1332,11 +1348,11 @@ async fn a_test_send_goes_once_through_the_real_sender_and_shows_the_answer() {
     );
     assert!(receiver.next().await.body.contains("staging"));
     receiver.reply_with(200, "ok");
-    call(
+    try_webhook(
         &server,
-        Method::POST,
         "/api/v1/test-send",
-        Some(json!({"subscription": subscription, "event": evaluation("prod", json!(2))})),
+        &subscription,
+        evaluation("prod", json!(2)),
     )
     .await;
     assert!(
@@ -1353,11 +1369,11 @@ async fn a_test_send_goes_once_through_the_real_sender_and_shows_the_answer() {
     // Template errors name line and column, like preview.
     let mut broken = subscription.clone();
     broken["webhook"]["payload"] = json!("{\n  \"text\": \"{{.data.stage\"\n}");
-    let (status, error) = call(
+    let (status, error) = try_webhook(
         &server,
-        Method::POST,
         "/api/v1/test-send",
-        Some(json!({"subscription": broken, "event": evaluation("dev", json!(1))})),
+        &broken,
+        evaluation("dev", json!(1)),
     )
     .await;
     assert_eq!(

@@ -233,15 +233,7 @@ pub fn parse_event(text: &str) -> Result<Value, RenderProblem> {
 
 /// Parses every template field so a syntax error names its field, line and column.
 fn check_templates(webhook: &Webhook) -> Result<(), RenderProblem> {
-    let mut fields = vec![("webhook.url".to_string(), webhook.url.as_str())];
-    for (index, header) in webhook.headers.iter().enumerate() {
-        fields.push((
-            format!("webhook.headers[{index}].value"),
-            header.value.as_str(),
-        ));
-    }
-    fields.push(("webhook.payload".to_string(), webhook.payload.as_str()));
-    for (field, source) in fields {
+    for (field, source) in crate::domain::integrations::webhook_templates(webhook) {
         crate::templates::parse(source).map_err(|e| RenderProblem {
             field,
             line: Some(e.pos.line),

@@ -355,7 +355,7 @@ pub async fn subscriptions_using_secret(
 }
 
 /// The template fields of a webhook with their field names.
-fn webhook_templates(webhook: &Webhook) -> Vec<(String, &str)> {
+pub fn webhook_templates(webhook: &Webhook) -> Vec<(String, &str)> {
     let mut fields = vec![("webhook.url".to_string(), webhook.url.as_str())];
     for (index, header) in webhook.headers.iter().enumerate() {
         fields.push((
