@@ -46,6 +46,11 @@ pub struct Config {
     )]
     pub bind: SocketAddr,
 
+    /// A second address serving only `GET /metrics`, without a token (for a Prometheus that
+    /// scrapes a private network); `/metrics` on `--bind` keeps requiring a token.
+    #[arg(long, env = "UNIFORM_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
+
     /// Directory for Uniform's state (database, generated keys); created when missing.
     #[arg(
         long,
@@ -231,6 +236,7 @@ impl Config {
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_bind: None,
             data_dir: data_dir.into(),
             database_url: None,
             public_url: None,

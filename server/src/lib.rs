@@ -47,9 +47,45 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
+    let metrics = bind_metrics(&config).await?;
     let state = startup::prepare(config).await?;
+    if let Some(metrics) = metrics {
+        spawn_metrics(&state, metrics);
+    }
     serve(state, listener, shutdown).await?;
     Ok(())
+}
+
+/// Binds `--metrics-bind` when it is set.
+pub async fn bind_metrics(config: &Config) -> Result<Option<TcpListener>, StartupError> {
+    let Some(addr) = config.metrics_bind else {
+        return Ok(None);
+    };
+    TcpListener::bind(addr).await.map(Some).map_err(|e| {
+        let problem = if e.kind() == std::io::ErrorKind::AddrInUse {
+            "the address is already in use".to_string()
+        } else {
+            e.to_string()
+        };
+        StartupError::new(
+            "--metrics-bind",
+            format!("cannot listen on {addr}: {problem}"),
+        )
+    })
+}
+
+/// Serves only `GET /metrics`, without a token, on `listener` for as long as the process
+/// runs (it holds no work to finish at shutdown).
+pub fn spawn_metrics(state: &AppState, listener: TcpListener) {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!("serving /metrics without a token on http://{addr}/metrics");
+    }
+    let router = web::metrics_router(state.clone());
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!(%error, "the metrics listener failed");
+        }
+    });
 }
 
 /// Serves an already prepared `state` on `listener`, and runs the webhook sender, until

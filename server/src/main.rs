@@ -54,6 +54,13 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let metrics = match server::bind_metrics(&config).await {
+        Ok(metrics) => metrics,
+        Err(error) => {
+            eprintln!("uniform: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let state = match server::startup::prepare(config).await {
         Ok(state) => state,
         Err(error) => {
@@ -61,6 +68,9 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(metrics) = metrics {
+        server::spawn_metrics(&state, metrics);
+    }
     // Handlers are installed now, before "listening" is logged, so a signal sent as soon
     // as the server is up is a graceful stop rather than the default kill.
     let shutdown = match shutdown_signal() {

@@ -87,6 +87,13 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     )
 }
 
+/// The router of `--metrics-bind`: only `GET /metrics`, no token.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
 /// Prometheus text exposition (token required, like the API).
 async fn metrics(State(state): State<AppState>) -> axum::response::Response {
     match state.dispatcher.metrics.render(&state.db).await {

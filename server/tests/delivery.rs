@@ -1712,3 +1712,29 @@ async fn a_slow_receiver_cannot_take_every_sending_slot() {
         .expect("the fast receiver waited for the slow one");
     assert!(got.body.contains("Evaluation in fast"), "{}", got.body);
 }
+
+#[tokio::test]
+async fn metrics_can_be_served_without_a_token_on_their_own_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = BinaryServer::start(dir.path(), &[("UNIFORM_METRICS_BIND", "127.0.0.1:0")]);
+    let log = server.log();
+    let url = log
+        .split("serving /metrics without a token on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no metrics address in the log:\n{log}"))
+        .to_string();
+    let scraped = reqwest::get(&url).await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(scraped
+        .text()
+        .await
+        .unwrap()
+        .contains("uniform_queue_depth 0"));
+    let api_there = reqwest::get(url.replace("/metrics", "/api/v1/event"))
+        .await
+        .unwrap();
+    assert_eq!(api_there.status(), 404, "only /metrics is served there");
+    let main = reqwest::get(server.url("/metrics")).await.unwrap();
+    assert_eq!(main.status(), 401, "the main address still wants a token");
+}

@@ -199,6 +199,11 @@ impl BinaryServer {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// Everything the server has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
     /// Stops the server with SIGTERM and returns everything it logged.
     pub fn stop(mut self) -> String {
         self.terminate()
