@@ -1,9 +1,10 @@
 // Shared fixtures: a real Uniform server per worker (the release binary on port 0 with a fresh
 // data directory), its captured log, and a page that fails the test on any console error,
-// uncaught page error or failed request.
+// uncaught page error or failed request; `withOwnServer` for specs that need a server per test,
+// the REST API token header, and the helpers for logging in, hydration and refused calls.
 import { test as base, expect, type Page } from '@playwright/test';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -102,6 +103,28 @@ export const test = base.extend<{ browserProblems: string[] }, { uniform: Unifor
   },
 });
 
+/**
+ * `test` with a server of its own per test (`own`, fresh data directory, started with
+ * `extraEnv`) that the page's relative URLs go to.
+ */
+export function withOwnServer(extraEnv: Record<string, string> = {}) {
+  return test.extend<{ own: Uniform }>({
+    own: async ({}, use) => {
+      const uniform = await startUniform(extraEnv);
+      await use(uniform);
+      await uniform.stop();
+    },
+    baseURL: async ({ own }, use) => {
+      await use(own.url);
+    },
+  });
+}
+
+/** The REST API token the server generated into its data directory, as request headers. */
+export function apiHeaders(uniform: Uniform): Record<string, string> {
+  return { 'x-token': readFileSync(path.join(uniform.dataDir, 'api-token'), 'utf8').trim() };
+}
+
 /** Logs in as `admin` through the login form, starting from `path`. */
 export async function login(page: Page, path = '/uniform/integrations'): Promise<void> {
   await page.goto(path);
@@ -114,6 +137,18 @@ export async function login(page: Page, path = '/uniform/integrations'): Promise
 /** Resolves once the wasm has hydrated the page (the frame's marker flips to "true"). */
 export async function waitForHydration(page: Page): Promise<void> {
   await expect(page.locator('[data-hydrated="true"]')).toHaveCount(1);
+}
+
+/**
+ * Takes out of `problems` what the browser reports about a refused call to `endpoint`: an error
+ * answer is how a server function says no, and Chromium logs every error answer in the console.
+ */
+export async function takeRefusal(problems: string[], endpoint: string): Promise<void> {
+  const aboutIt = (problem: string) =>
+    problem.includes(endpoint) ||
+    problem.startsWith('console: Failed to load resource: the server responded with a status of');
+  await expect.poll(() => problems.some(aboutIt)).toBe(true);
+  problems.splice(0, problems.length, ...problems.filter((problem) => !aboutIt(problem)));
 }
 
 export { expect };

@@ -1,110 +1,20 @@
-// The delivery log: a real HTTP receiver on 127.0.0.1 (allow-listed) stands in for Slack and
-// answers what the test tells it to. A delivery Slack refuses (400 invalid_payload) shows as
-// failed in the log with Slack's reason, its detail shows the request as sent (the secret in
-// the URL as ***), and once the receiver accepts again "Redeliver" turns it delivered without
-// a reload; "Retry all failed" on the Integrations page does the same for every failed
-// delivery of a subscription.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+// The delivery log: a real HTTP receiver on 127.0.0.1 (allow-listed; see ../slack.ts) stands in
+// for Slack and answers what the test tells it to. A delivery Slack refuses (400
+// invalid_payload) shows as failed in the log with Slack's reason, its detail shows the request
+// as sent (the secret in the URL as ***), and once the receiver accepts again "Redeliver" turns
+// it delivered without a reload; "Retry all failed" on the Integrations page does the same for
+// every failed delivery of a subscription.
 import path from 'node:path';
 import type { APIRequestContext } from '@playwright/test';
-import { test as base, expect, login, startUniform, waitForHydration, type Uniform } from '../fixtures';
+import { apiHeaders, expect, login, waitForHydration, type Uniform } from '../fixtures';
+import { seedWalkthrough, sendEvaluationFinished, test } from '../slack';
 
-/** A stand-in for Slack: records what it receives and answers `status` with `body`. */
-type Receiver = {
-  url: string;
-  bodies: string[];
-  paths: string[];
-  answer: { status: number; body: string };
-  server: Server;
-};
-
-const test = base.extend<{ own: Uniform; receiver: Receiver }>({
-  own: async ({}, use) => {
-    const uniform = await startUniform({ UNIFORM_WEBHOOK_ALLOW_CIDRS: '127.0.0.1/32' });
-    await use(uniform);
-    await uniform.stop();
-  },
-  baseURL: async ({ own }, use) => {
-    await use(own.url);
-  },
-  receiver: async ({}, use) => {
-    const bodies: string[] = [];
-    const paths: string[] = [];
-    const answer = { status: 400, body: 'invalid_payload' };
-    const server = createServer((request: IncomingMessage, response) => {
-      let body = '';
-      request.on('data', (chunk) => (body += chunk));
-      request.on('end', () => {
-        bodies.push(body);
-        paths.push(request.url ?? '');
-        response.writeHead(answer.status, { 'content-type': 'text/plain' });
-        response.end(answer.body);
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    await use({ url: `http://127.0.0.1:${port}`, bodies, paths, answer, server });
-    // Uniform's client keeps its connection open: close it, or close() waits for it.
-    const closed = new Promise((resolve) => server.close(resolve));
-    server.closeAllConnections();
-    await closed;
-  },
-});
+test.use({ receiverAnswer: { status: 400, body: 'invalid_payload' } });
 
 /** The identifier part of the Slack URL, kept in the secret. */
 const IDENTIFIER = 'SeCrEtIdEnTiFiEr42';
 const PAYLOAD =
   '{"text": "Evaluation in {{.data.stage}} finished with result {{.data.evaluation.result}} and score {{.data.evaluation.score}}."}';
-
-function apiHeaders(uniform: Uniform): Record<string, string> {
-  return { 'x-token': readFileSync(path.join(uniform.dataDir, 'api-token'), 'utf8').trim() };
-}
-
-/** The walkthrough's secret and subscription, through the REST API; returns the subscription id. */
-async function seed(request: APIRequestContext, uniform: Uniform, receiver: Receiver): Promise<string> {
-  const headers = apiHeaders(uniform);
-  const secret = await request.post('/api/secrets/v1/secret', {
-    headers,
-    data: { name: 'slack-secret', scope: 'keptn-webhook-service', data: { 'webhook-identifier': IDENTIFIER } },
-  });
-  expect(secret.status()).toBe(201);
-  const integrations = await (
-    await request.get('/api/controlPlane/v1/uniform/registration?name=webhook-service', { headers })
-  ).json();
-  const created = await request.post(
-    `/api/controlPlane/v1/uniform/registration/${integrations[0].id}/subscription`,
-    {
-      headers,
-      data: {
-        event: 'sh.keptn.event.evaluation.finished',
-        filter: { stages: ['dev'] },
-        webhook: {
-          method: 'POST',
-          url: `${receiver.url}/services/T00000000/B00000000/{{.secret.slack-secret.webhook-identifier}}`,
-          payload: PAYLOAD,
-        },
-      },
-    },
-  );
-  expect(created.status()).toBe(201);
-  return (await created.json()).id;
-}
-
-/** Sends an evaluation.finished event for sockshop/dev/carts. */
-async function sendEvent(request: APIRequestContext, uniform: Uniform, result: string, score: number) {
-  const accepted = await request.post('/api/v1/event', {
-    headers: apiHeaders(uniform),
-    data: {
-      type: 'sh.keptn.event.evaluation.finished',
-      specversion: '1.0',
-      source: 'lighthouse-service',
-      data: { project: 'sockshop', stage: 'dev', service: 'carts', evaluation: { result, score } },
-    },
-  });
-  expect(accepted.status()).toBe(200);
-}
 
 /** The statuses of all deliveries, newest first, from the REST API. */
 async function statuses(request: APIRequestContext, uniform: Uniform): Promise<string[]> {
@@ -119,10 +29,10 @@ test('a refused delivery shows in the log and its detail, and Redeliver turns it
   receiver,
   browserProblems,
 }) => {
-  await seed(request, own, receiver);
-  await sendEvent(request, own, 'pass', 100);
-  await expect.poll(() => receiver.bodies.length).toBe(1);
-  expect(receiver.paths[0]).toBe(`/services/T00000000/B00000000/${IDENTIFIER}`);
+  await seedWalkthrough(request, own, receiver.url, { identifier: IDENTIFIER, payload: PAYLOAD });
+  await sendEvaluationFinished(request, own, { result: 'pass', score: 100 });
+  await expect.poll(() => receiver.requests.length).toBe(1);
+  expect(receiver.requests[0].path).toBe(`/services/T00000000/B00000000/${IDENTIFIER}`);
   await expect.poll(() => statuses(request, own)).toEqual(['failed']);
 
   // The failure is an unread error event of webhook-service.
@@ -167,9 +77,8 @@ test('a refused delivery shows in the log and its detail, and Redeliver turns it
 
   // Live: a new event the receiver accepts appears on top, delivered, without a reload.
   await page.evaluate(() => ((window as unknown as { stillHere: string }).stillHere = 'yes'));
-  receiver.answer.status = 200;
-  receiver.answer.body = 'ok';
-  await sendEvent(request, own, 'warning', 75);
+  receiver.answerWith(200, 'ok');
+  await sendEvaluationFinished(request, own, { result: 'warning', score: 75 });
   await expect(rows).toHaveCount(2, { timeout: 15_000 });
   await expect(rows.first().getByRole('cell').nth(3)).toHaveText('delivered', { timeout: 15_000 });
   await expect(rows.first().getByRole('cell').nth(5)).toHaveText('200');
@@ -213,8 +122,8 @@ test('a refused delivery shows in the log and its detail, and Redeliver turns it
   await expect(second).toContainText('HTTP 200');
   await expect(second.locator('pre').nth(1)).toHaveText('ok');
   expect(await page.evaluate(() => (window as unknown as { stillHere?: string }).stillHere)).toBe('detail');
-  expect(receiver.bodies).toHaveLength(3);
-  expect(receiver.bodies[2]).toBe('{"text": "Evaluation in dev finished with result pass and score 100."}');
+  expect(receiver.requests).toHaveLength(3);
+  expect(receiver.requests[2].body).toBe('{"text": "Evaluation in dev finished with result pass and score 100."}');
 
   // Back in the log (still filtered by failed): nothing failed any more.
   await page.getByRole('link', { name: 'Back to the delivery log' }).click();
@@ -231,9 +140,12 @@ test('"Retry all failed" on the Integrations page sends every failed delivery ag
   receiver,
   browserProblems,
 }) => {
-  const subscriptionId = await seed(request, own, receiver);
-  await sendEvent(request, own, 'fail', 10);
-  await sendEvent(request, own, 'fail', 20);
+  const { subscriptionId } = await seedWalkthrough(request, own, receiver.url, {
+    identifier: IDENTIFIER,
+    payload: PAYLOAD,
+  });
+  await sendEvaluationFinished(request, own, { result: 'fail', score: 10 });
+  await sendEvaluationFinished(request, own, { result: 'fail', score: 20 });
   await expect.poll(() => statuses(request, own)).toEqual(['failed', 'failed']);
 
   await login(page, '/uniform/integrations');
@@ -246,10 +158,9 @@ test('"Retry all failed" on the Integrations page sends every failed delivery ag
   // Cancel leaves them alone.
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   await expect(dialog).toHaveCount(0);
-  expect(receiver.bodies).toHaveLength(2);
+  expect(receiver.requests).toHaveLength(2);
 
-  receiver.answer.status = 200;
-  receiver.answer.body = 'ok';
+  receiver.answerWith(200, 'ok');
   await tile.getByRole('button', { name: 'Retry all failed deliveries of subscription 1' }).click();
   await expect(dialog).toContainText('Retry 2 failed deliveries');
   await dialog.getByRole('button', { name: 'Retry' }).click();

@@ -5,45 +5,16 @@
 //
 // Every test gets its own server (fresh data directory): what secrets exist matters here, and
 // the worker-scoped server may already hold secrets from other spec files.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { APIRequestContext, Page } from '@playwright/test';
-import { test as base, expect, login, startUniform, waitForHydration, type Uniform } from '../fixtures';
+import type { Page } from '@playwright/test';
+import { apiHeaders, expect, login, takeRefusal, waitForHydration, withOwnServer } from '../fixtures';
+import { SECRET_REF, WALKTHROUGH_PAYLOAD as PAYLOAD, createSlackSecret } from '../slack';
 
-const test = base.extend<{ own: Uniform }>({
-  own: async ({}, use) => {
-    const uniform = await startUniform();
-    await use(uniform);
-    await uniform.stop();
-  },
-  baseURL: async ({ own }, use) => {
-    await use(own.url);
-  },
-});
+const test = withOwnServer();
 
-const SCOPE = 'keptn-webhook-service';
 const SLACK_URL = 'https://hooks.slack.com/services/T00000000/B00000000/';
-const SECRET_REF = '{{.secret.slack-secret.webhook-identifier}}';
-// The payload of the walkthrough, verbatim.
-const PAYLOAD = `{
-  "text": "Evaluation in {{.data.stage}} finished with result {{.data.evaluation.result}} and score {{.data.evaluation.score}}."
-}`;
 const SUMMARY =
   'subscribes to: sh.keptn.event.evaluation.finished in projects: all in stages: dev, staging for services: all';
-
-/** The REST API token the server generated into its data directory. */
-function apiHeaders(uniform: Uniform): Record<string, string> {
-  return { 'x-token': readFileSync(path.join(uniform.dataDir, 'api-token'), 'utf8').trim() };
-}
-
-/** Creates the walkthrough's secret through the REST API. */
-async function createSlackSecret(request: APIRequestContext, uniform: Uniform): Promise<void> {
-  const created = await request.post('/api/secrets/v1/secret', {
-    headers: apiHeaders(uniform),
-    data: { name: 'slack-secret', scope: SCOPE, data: { 'webhook-identifier': 'XXXXXXXXXXXXXXXXXXXXXXXX' } },
-  });
-  expect(created.status()).toBe(201);
-}
 
 /** Opens the integrations page, selects webhook-service and returns its id. */
 async function openWebhookService(page: Page): Promise<string> {
@@ -55,25 +26,13 @@ async function openWebhookService(page: Page): Promise<string> {
   return new URL(page.url()).pathname.split('/').pop() ?? '';
 }
 
-/**
- * Takes out of `problems` what the browser reports about a refused server-function call: an
- * error answer is how a server function says no, and Chromium logs every error answer.
- */
-async function takeRefusal(problems: string[], endpoint: string): Promise<void> {
-  const aboutIt = (problem: string) =>
-    problem.includes(endpoint) ||
-    problem.startsWith('console: Failed to load resource: the server responded with a status of');
-  await expect.poll(() => problems.some(aboutIt)).toBe(true);
-  problems.splice(0, problems.length, ...problems.filter((problem) => !aboutIt(problem)));
-}
-
 test('the Slack walkthrough: create, check, edit and delete a webhook subscription', async ({
   page,
   request,
   own,
   browserProblems,
 }) => {
-  await createSlackSecret(request, own);
+  await createSlackSecret(request, own, 'XXXXXXXXXXXXXXXXXXXXXXXX');
 
   // Integrations → webhook-service.
   await login(page, '/uniform/integrations');

@@ -3,51 +3,15 @@
 // evaluation.finished event — the request with the secret as ***, the Slack message, the
 // preview following edits of the example event and of the payload (template errors with line
 // and column) — and "Send test" through the real sender to a real HTTP receiver on 127.0.0.1
-// (allow-listed) standing in for Slack.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+// (allow-listed; see ../slack.ts) standing in for Slack.
 import path from 'node:path';
-import { test as base, expect, login, startUniform, waitForHydration, type Uniform } from '../fixtures';
-
-type Received = { method: string; url: string; body: string };
-type Receiver = { url: string; received: Received[]; server: Server };
-
-const test = base.extend<{ own: Uniform; receiver: Receiver }>({
-  own: async ({}, use) => {
-    const uniform = await startUniform({ UNIFORM_WEBHOOK_ALLOW_CIDRS: '127.0.0.1/32' });
-    await use(uniform);
-    await uniform.stop();
-  },
-  baseURL: async ({ own }, use) => {
-    await use(own.url);
-  },
-  receiver: async ({}, use) => {
-    const received: Received[] = [];
-    const server = createServer((request: IncomingMessage, response) => {
-      let body = '';
-      request.on('data', (chunk) => (body += chunk));
-      request.on('end', () => {
-        received.push({ method: request.method ?? '', url: request.url ?? '', body });
-        response.writeHead(200, { 'content-type': 'text/plain' });
-        response.end('ok');
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    await use({ url: `http://127.0.0.1:${port}`, received, server });
-    await new Promise((resolve) => server.close(resolve));
-  },
-});
+import { expect, login, waitForHydration } from '../fixtures';
+import { WALKTHROUGH_PAYLOAD as PAYLOAD, seedWalkthrough, test } from '../slack';
 
 // Wide enough for the pane to sit beside the form.
 test.use({ viewport: { width: 1600, height: 1000 } });
 
 const SECRET_VALUE = 'T0SECRET/B0SECRET/XXXXXXXXXXXXXXXXXXXXXXXX';
-// The payload of the walkthrough, verbatim.
-const PAYLOAD = `{
-  "text": "Evaluation in {{.data.stage}} finished with result {{.data.evaluation.result}} and score {{.data.evaluation.score}}."
-}`;
 
 test('preview and test send of the Slack walkthrough subscription', async ({
   page,
@@ -56,33 +20,16 @@ test('preview and test send of the Slack walkthrough subscription', async ({
   receiver,
   browserProblems,
 }) => {
-  const headers = { 'x-token': readFileSync(path.join(own.dataDir, 'api-token'), 'utf8').trim() };
-  expect(
-    (
-      await request.post('/api/secrets/v1/secret', {
-        headers,
-        data: { name: 'slack-secret', scope: 'keptn-webhook-service', data: { 'webhook-identifier': SECRET_VALUE } },
-      })
-    ).status(),
-  ).toBe(201);
-  const integrations = await (
-    await request.get('/api/controlPlane/v1/uniform/registration?name=webhook-service', { headers })
-  ).json();
-  const id = integrations[0].id;
-  const created = await request.post(`/api/controlPlane/v1/uniform/registration/${id}/subscription`, {
+  const {
     headers,
-    data: {
-      event: 'sh.keptn.event.evaluation.finished',
-      filter: { stages: ['dev', 'staging'] },
-      webhook: {
-        method: 'POST',
-        url: `${receiver.url}/services/{{.secret.slack-secret.webhook-identifier}}`,
-        payload: PAYLOAD,
-      },
-    },
+    integrationId: id,
+    subscriptionId,
+  } = await seedWalkthrough(request, own, receiver.url, {
+    identifier: SECRET_VALUE,
+    payload: PAYLOAD,
+    stages: ['dev', 'staging'],
+    path: '/services/',
   });
-  expect(created.status()).toBe(201);
-  const subscriptionId = (await created.json()).id;
 
   await login(page, `/uniform/integrations/${id}/subscriptions/${subscriptionId}/edit`);
   await waitForHydration(page);
@@ -145,7 +92,7 @@ test('preview and test send of the Slack walkthrough subscription', async ({
   });
 
   // "Send test": once, through the real sender, with the secret's value; the answer inline.
-  expect(receiver.received).toEqual([]);
+  expect(receiver.requests).toEqual([]);
   const send = pane.getByRole('button', { name: 'Send test' });
   await send.click();
   const result = pane.getByRole('region', { name: 'Test send result' });
@@ -153,10 +100,10 @@ test('preview and test send of the Slack walkthrough subscription', async ({
   await expect(result.getByLabel('Response body')).toHaveText('ok');
   await expect(result).toContainText(/in \d+ ms/);
   await expect(send).toBeEnabled();
-  expect(receiver.received).toHaveLength(1);
-  expect(receiver.received[0].method).toBe('POST');
-  expect(receiver.received[0].url).toBe(`/services/${SECRET_VALUE}`);
-  expect(receiver.received[0].body).toBe(
+  expect(receiver.requests).toHaveLength(1);
+  expect(receiver.requests[0].method).toBe('POST');
+  expect(receiver.requests[0].path).toBe(`/services/${SECRET_VALUE}`);
+  expect(receiver.requests[0].body).toBe(
     '{\n  "text": "Evaluation in staging finished with result pass and score 100."\n}',
   );
   await expect(page.locator('body')).not.toContainText(SECRET_VALUE);

@@ -1,7 +1,7 @@
 // Secrets as a user meets them: create one, edit its keys, the inline validation, a duplicate
 // name, and deleting with a confirmation. The plaintext value never comes back to the browser
 // and never reaches the server log.
-import { test, expect, login, waitForHydration } from '../fixtures';
+import { test, expect, login, takeRefusal, waitForHydration } from '../fixtures';
 
 const VALUE = 'secretvalue!@#$%^&*(';
 const NAME_PATTERN =
@@ -9,18 +9,6 @@ const NAME_PATTERN =
 const KEY_PATTERN = "Key must consist of alphanumeric characters, '-', '_' or '.'";
 const DUPLICATE =
   'A secret with the name slack-secret already exists. Please use another name for this secret to continue.';
-
-/**
- * Takes out of `problems` what the browser reports about a refused call to `endpoint`: an error
- * answer is how a server function says no, and Chromium logs every error answer in the console.
- */
-async function takeRefusal(problems: string[], endpoint: string): Promise<void> {
-  const aboutIt = (problem: string) =>
-    problem.includes(endpoint) ||
-    problem.startsWith('console: Failed to load resource: the server responded with a status of');
-  await expect.poll(() => problems.some(aboutIt)).toBe(true);
-  problems.splice(0, problems.length, ...problems.filter((problem) => !aboutIt(problem)));
-}
 
 test('a secret is created, edited, refused twice and deleted after confirmation', async ({
   page,
