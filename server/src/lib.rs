@@ -105,6 +105,7 @@ pub async fn serve(
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let sender = tokio::spawn(dispatcher.run(stopped(stop_rx.clone())));
+    let checkpointer = tokio::spawn(db::checkpoints(state.db.clone(), stopped(stop_rx.clone())));
     tokio::spawn(retention::run(
         state.db.clone(),
         state.config.delivery_retention,
@@ -121,5 +122,6 @@ pub async fn serve(
     .with_graceful_shutdown(stopped(stop_rx))
     .await;
     let _ = sender.await;
+    let _ = checkpointer.await;
     served
 }

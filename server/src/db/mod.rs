@@ -66,6 +66,30 @@ pub async fn write<T>(
     statement.await
 }
 
+/// Copies the WAL back into the database file every second (PASSIVE: never waits for, nor
+/// blocks, readers and writers), so no request pays for a checkpoint inside its commit, as
+/// SQLite's automatic checkpoint makes the committing writer do.
+pub async fn checkpoints(db: SqlitePool, shutdown: impl std::future::Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = ticker.tick() => {}
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&db)
+            .await
+        {
+            tracing::warn!(%error, "WAL checkpoint failed");
+        }
+    }
+    // A last full copy at a clean stop keeps the WAL file small between runs.
+    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&db)
+        .await;
+}
+
 /// The migrations in `migrations/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
@@ -78,7 +102,9 @@ pub async fn open(url: &str) -> Result<SqlitePool, StartupError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
+        .busy_timeout(Duration::from_secs(5))
+        // Checkpoints run in the background (see `checkpoints`), not inside a commit.
+        .pragma("wal_autocheckpoint", "0");
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)
