@@ -56,22 +56,27 @@ pub async fn run(
     Ok(())
 }
 
-/// Binds `--metrics-bind` when it is set.
-pub async fn bind_metrics(config: &Config) -> Result<Option<TcpListener>, StartupError> {
-    let Some(addr) = config.metrics_bind else {
-        return Ok(None);
-    };
-    TcpListener::bind(addr).await.map(Some).map_err(|e| {
+/// Listens on `addr` for `option`; a failure names the option (a taken port in words).
+pub async fn bind(
+    option: &'static str,
+    addr: std::net::SocketAddr,
+) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr).await.map_err(|e| {
         let problem = if e.kind() == std::io::ErrorKind::AddrInUse {
             "the address is already in use".to_string()
         } else {
             e.to_string()
         };
-        StartupError::new(
-            "--metrics-bind",
-            format!("cannot listen on {addr}: {problem}"),
-        )
+        StartupError::new(option, format!("cannot listen on {addr}: {problem}"))
     })
+}
+
+/// Binds `--metrics-bind` when it is set.
+pub async fn bind_metrics(config: &Config) -> Result<Option<TcpListener>, StartupError> {
+    match config.metrics_bind {
+        None => Ok(None),
+        Some(addr) => bind("--metrics-bind", addr).await.map(Some),
+    }
 }
 
 /// Serves only `GET /metrics`, without a token, on `listener` for as long as the process

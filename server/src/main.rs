@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use server::config::{Cli, Command, Config, LogFormat};
-use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -42,15 +41,10 @@ async fn serve(config: Config) -> ExitCode {
     let bind = config.bind;
     // Bind first: a taken port is reported before anything touches the data directory.
     // The socket only queues connections until the state is ready and `serve` accepts.
-    let listener = match TcpListener::bind(bind).await {
+    let listener = match server::bind("--bind", bind).await {
         Ok(listener) => listener,
         Err(error) => {
-            let problem = if error.kind() == std::io::ErrorKind::AddrInUse {
-                "the address is already in use".to_string()
-            } else {
-                error.to_string()
-            };
-            eprintln!("uniform: --bind: cannot listen on {bind}: {problem}");
+            eprintln!("uniform: {error}");
             return ExitCode::from(2);
         }
     };

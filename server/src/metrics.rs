@@ -131,10 +131,7 @@ impl Metrics {
         .await?;
         self.queue_depth.set(depth);
         let age = oldest
-            .and_then(|at| {
-                time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
+            .and_then(|at| crate::util::parse_rfc3339(&at))
             .map(|at| {
                 (time::OffsetDateTime::now_utc() - at)
                     .as_seconds_f64()

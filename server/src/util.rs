@@ -22,6 +22,22 @@ pub fn rfc3339(at: OffsetDateTime) -> String {
         .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
+/// An RFC 3339 timestamp (any offset), or `None` when it is not one.
+pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// Cuts `text` to at most `max` bytes, at a character boundary.
+pub fn truncate_utf8(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut at = max;
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        text.truncate(at);
+    }
+}
+
 /// Unix milliseconds as an RFC 3339 timestamp (`None` when out of range).
 pub fn millis_to_rfc3339(millis: i64) -> Option<String> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)

@@ -47,9 +47,7 @@ pub async fn authenticate(db: &SqlitePool, presented: &str) -> sqlx::Result<Opti
     // "Last used" to the minute: a write per API call would double the writes of ingest.
     let now = time::OffsetDateTime::now_utc();
     let fresh = last_used_at
-        .and_then(|at| {
-            time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339).ok()
-        })
+        .and_then(|at| util::parse_rfc3339(&at))
         .is_some_and(|at| now - at < time::Duration::minutes(1));
     if !fresh {
         db::tokens::touch(db, &id, &util::rfc3339(now)).await?;

@@ -263,6 +263,24 @@ pub async fn record_attempts(db: &SqlitePool, rows: &[AttemptRow]) -> sqlx::Resu
     tx.commit().await
 }
 
+/// Attempt records written by group commit ([`super::group`]).
+pub struct AttemptRecords(pub SqlitePool);
+
+impl super::group::BatchWrite for AttemptRecords {
+    type Item = AttemptRow;
+    type Answer = ();
+
+    async fn write(&self, items: Vec<AttemptRow>) -> Result<Vec<()>, String> {
+        record_attempts(&self.0, &items)
+            .await
+            .map(|()| vec![(); items.len()])
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Most attempt records written in one transaction.
+pub const ATTEMPT_BATCH: usize = 256;
+
 /// A delivery that ended failed, as an error event of its integration.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FailureRow {

@@ -2,6 +2,7 @@
 //! queries per table. No rules live here; the callers (`auth`, `domain`) decide.
 
 pub mod events;
+pub mod group;
 pub mod integrations;
 pub mod secrets;
 pub mod sessions;

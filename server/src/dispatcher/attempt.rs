@@ -264,7 +264,7 @@ pub async fn run(dispatcher: &Dispatcher, id: &str, ticket: Option<super::pacing
         next_attempt_at,
         updated_at: util::now_rfc3339(),
     };
-    let recorded = dispatcher.recorder.record(row).await;
+    let recorded = dispatcher.recorder.write(row).await;
     dispatcher.metrics.attempt(
         &delivery.subscription_id,
         status,
@@ -512,13 +512,7 @@ pub async fn send(
                 .map(|(k, v)| json!({"key": k.as_str(), "value": masker.mask(&String::from_utf8_lossy(v.as_bytes()))}))
                 .collect();
             let mut text = response.text().await.unwrap_or_default();
-            if text.len() > MAX_RESPONSE_BODY {
-                let mut cut = MAX_RESPONSE_BODY;
-                while !text.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                text.truncate(cut);
-            }
+            util::truncate_utf8(&mut text, MAX_RESPONSE_BODY);
             let text = masker.mask(&text);
             let delivered = status.is_success();
             let reason = if delivered {

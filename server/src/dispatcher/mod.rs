@@ -6,7 +6,6 @@
 pub mod attempt;
 pub mod guard;
 pub mod pacing;
-pub mod recorder;
 pub mod retry;
 
 use std::collections::HashMap;
@@ -48,7 +47,7 @@ pub struct Dispatcher {
     /// sender emits).
     pub ingestor: crate::domain::events::Ingestor,
     /// Writes attempt records in groups.
-    pub recorder: recorder::Recorder,
+    pub recorder: crate::db::group::GroupWriter<crate::db::events::AttemptRecords>,
     /// What `/metrics` shows; moved by ingress and by every attempt.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// How many deliveries are sent at the same time, in all.
@@ -73,7 +72,10 @@ impl Dispatcher {
             None,
         )?;
         Ok(Self {
-            recorder: recorder::Recorder::start(db.clone()),
+            recorder: crate::db::group::GroupWriter::start(
+                crate::db::events::AttemptRecords(db.clone()),
+                crate::db::events::ATTEMPT_BATCH,
+            ),
             ingestor: crate::domain::events::Ingestor::start(db.clone(), wake.clone()),
             db,
             keyring,

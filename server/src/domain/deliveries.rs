@@ -12,8 +12,6 @@ use app::model::{
 };
 use serde_json::Value;
 use sqlx::SqlitePool;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 use crate::crypto::SecretValue;
 use crate::db;
@@ -264,9 +262,9 @@ fn invalid(field: &str, message: &str) -> DomainError {
 fn instant(value: Option<&str>, field: &str) -> Result<Option<String>, DomainError> {
     match value.filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(text) => OffsetDateTime::parse(text, &Rfc3339)
+        Some(text) => util::parse_rfc3339(text)
             .map(|at| Some(util::rfc3339(at)))
-            .map_err(|_| {
+            .ok_or_else(|| {
                 invalid(
                     field,
                     "must be an RFC 3339 time such as 2026-11-27T10:00:00Z",
@@ -316,12 +314,6 @@ fn received_response(value: Value) -> Option<ReceivedResponse> {
 }
 
 fn cut(mut body: String) -> String {
-    if body.len() > RESPONSE_PREVIEW {
-        let mut at = RESPONSE_PREVIEW;
-        while !body.is_char_boundary(at) {
-            at -= 1;
-        }
-        body.truncate(at);
-    }
+    util::truncate_utf8(&mut body, RESPONSE_PREVIEW);
     body
 }

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use app::model::{Integration, Subscription};
 use serde_json::{Map, Value};
 use sqlx::SqlitePool;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::Notify;
 
 use crate::db;
 use crate::db::events::EventRow;
+use crate::db::group::{BatchWrite, GroupWriter};
 use crate::error::DomainError;
 use crate::util;
 
@@ -132,82 +133,58 @@ pub fn matches(subscription: &Subscription, event: &EventRow) -> bool {
 /// Most events written in one transaction.
 const INGEST_BATCH: usize = 256;
 
-type IngestJob = (EventRow, oneshot::Sender<Result<Ingested, DomainError>>);
-
-/// Ingress with group commit: requests hand their checked event to one writer task, which
-/// stores everything that queued up meanwhile — events and the deliveries they cause — in a
-/// single transaction (the outbox), then answers each request and wakes the sender once.
+/// Ingress with group commit ([`db::group`]): each request's checked event is stored —
+/// with the deliveries it causes, in the same transaction (the outbox) — together with
+/// whatever else queued up meanwhile; the request is answered after the commit.
 pub struct Ingestor {
-    jobs: mpsc::UnboundedSender<IngestJob>,
+    writer: GroupWriter<EventWrites>,
 }
 
 impl Ingestor {
     /// Starts the writer task for `db` (needs a tokio runtime); it ends with the last handle.
     pub fn start(db: SqlitePool, wake: Arc<Notify>) -> Self {
-        let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(write_batches(db, wake, queue));
-        Self { jobs }
+        Self {
+            writer: GroupWriter::start(EventWrites { db, wake }, INGEST_BATCH),
+        }
     }
 
     /// Checks `event`, stores it and queues its deliveries; returns once that committed.
     /// An event whose id was accepted before changes nothing (`created: false`).
     pub async fn ingest(&self, event: Value) -> Result<Ingested, DomainError> {
         let event = normalize(event)?;
-        let (done, result) = oneshot::channel();
-        let stopped = || DomainError::Internal("the event writer has stopped".to_string());
-        self.jobs.send((event, done)).map_err(|_| stopped())?;
-        result.await.map_err(|_| stopped())?
+        self.writer
+            .write(event)
+            .await
+            .map_err(DomainError::Internal)
     }
 }
 
-async fn write_batches(
+/// Events written by group commit: the batch, then a log line per new event and one wake-up
+/// of the sender.
+struct EventWrites {
     db: SqlitePool,
     wake: Arc<Notify>,
-    mut queue: mpsc::UnboundedReceiver<IngestJob>,
-) {
-    let mut jobs = Vec::with_capacity(INGEST_BATCH);
-    while queue.recv_many(&mut jobs, INGEST_BATCH).await > 0 {
-        let subscriptions = match crate::domain::integrations::all_cached(&db).await {
-            Ok(subscriptions) => subscriptions,
-            Err(error) => {
-                let message = error.to_string();
-                for (_, done) in jobs.drain(..) {
-                    let _ = done.send(Err(DomainError::Internal(message.clone())));
-                }
-                continue;
-            }
-        };
-        let events: Vec<&EventRow> = jobs.iter().map(|(event, _)| event).collect();
-        let results = match write_events(&db, &subscriptions, &events).await {
-            Ok(results) => results.into_iter().map(Ok).collect(),
-            // One bad event must not fail the others: write them one by one.
-            Err(_) => {
-                let mut results = Vec::with_capacity(jobs.len());
-                for event in &events {
-                    results.push(
-                        write_events(&db, &subscriptions, std::slice::from_ref(event))
-                            .await
-                            .map(|mut one| one.remove(0))
-                            .map_err(DomainError::from),
-                    );
-                }
-                results
-            }
-        };
-        let mut queued = 0;
-        for ((_, done), result) in jobs.drain(..).zip(results) {
-            if let Ok(ingested) = &result {
-                queued += ingested.deliveries;
-                if ingested.created {
-                    tracing::info!(event = %ingested.id, r#type = %ingested.event_type,
-                        deliveries = ingested.deliveries, "event accepted");
-                }
-            }
-            let _ = done.send(result);
+}
+
+impl BatchWrite for EventWrites {
+    type Item = EventRow;
+    type Answer = Ingested;
+
+    async fn write(&self, events: Vec<EventRow>) -> Result<Vec<Ingested>, String> {
+        let subscriptions = crate::domain::integrations::all_cached(&self.db)
+            .await
+            .map_err(|e| e.to_string())?;
+        let ingested = write_events(&self.db, &subscriptions, &events)
+            .await
+            .map_err(|e| e.to_string())?;
+        for one in ingested.iter().filter(|one| one.created) {
+            tracing::info!(event = %one.id, r#type = %one.event_type,
+                deliveries = one.deliveries, "event accepted");
         }
-        if queued > 0 {
-            wake.notify_one();
+        if ingested.iter().any(|one| one.deliveries > 0) {
+            self.wake.notify_one();
         }
+        Ok(ingested)
     }
 }
 
@@ -215,7 +192,7 @@ async fn write_batches(
 async fn write_events(
     db: &SqlitePool,
     subscriptions: &[Integration],
-    events: &[&EventRow],
+    events: &[EventRow],
 ) -> sqlx::Result<Vec<Ingested>> {
     let mut tx = db::write_tx(db).await?;
     let now = util::now_rfc3339();
