@@ -265,6 +265,7 @@ pub struct ReceivedResponse {
 /// Which deliveries to list (all fields optional; newest first).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryQuery {
     pub subscription_id: Option<String>,

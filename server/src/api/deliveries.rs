@@ -61,6 +61,7 @@ async fn redeliver(
 
 /// Query of "retry all failed".
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct RedeliverFailedQuery {
     pub subscription_id: String,

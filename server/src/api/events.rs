@@ -32,6 +32,7 @@ pub struct EventAccepted {
 
 /// Query of `GET /api/v1/event`.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct EventQuery {
     pub keptn_context: Option<String>,
@@ -114,6 +115,7 @@ async fn list_events(
 
 /// Query of the log API.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct LogQuery {
     pub integration_id: Option<String>,

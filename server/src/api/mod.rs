@@ -24,7 +24,7 @@ use error::ApiError;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Uniform REST API", description = "Keptn-compatible secrets, uniform and event APIs, plus Uniform's own."),
-    modifiers(&TokenSecurity),
+    modifiers(&TokenSecurity, &CommonResponses),
     security(("x-token" = []), ("bearer" = []))
 )]
 struct ApiDoc;
@@ -42,6 +42,57 @@ impl Modify for TokenSecurity {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Answers every operation can give besides its own, documented once here: 401 (no or a
+/// wrong token) everywhere; for operations with a JSON body also 400 (malformed JSON or a
+/// wrong shape), 413 (body too large) and 415 (not `Content-Type: application/json`).
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let mut common = vec![("401", "No or an invalid API token")];
+                if operation.request_body.is_some() {
+                    common.extend([
+                        ("400", "Malformed JSON, or a body of the wrong shape"),
+                        ("413", "The body is larger than the endpoint accepts"),
+                        (
+                            "415",
+                            "The body is not sent as Content-Type: application/json",
+                        ),
+                    ]);
+                }
+                for (status, description) in common {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error(description).into());
+                }
+            }
+        }
     }
 }
 

@@ -62,6 +62,7 @@ pub struct ScopeList {
 
 /// Query of `GET /secret`.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only the secret with this name.
     pub name: Option<String>,
@@ -71,6 +72,7 @@ pub struct ListParams {
 
 /// Query of `DELETE /secret`.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteParams {
     /// The secret's name (required).
     pub name: Option<String>,

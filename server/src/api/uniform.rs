@@ -36,6 +36,7 @@ pub struct IdBody {
 
 /// Filters of the integration list.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only the integration with this id.
     pub id: Option<String>,
