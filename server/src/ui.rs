@@ -81,10 +81,13 @@ impl Backend for UiBackend {
         integration_id: String,
         subscription: Subscription,
     ) -> Result<String, AppError> {
-        Ok(
-            integrations::create_subscription(&self.state.db, &integration_id, subscription)
-                .await?,
+        Ok(integrations::create_subscription(
+            &self.state.db,
+            &self.state.dispatcher.policy,
+            &integration_id,
+            subscription,
         )
+        .await?)
     }
 
     async fn update_subscription(
@@ -93,10 +96,14 @@ impl Backend for UiBackend {
         subscription: Subscription,
     ) -> Result<(), AppError> {
         let id = subscription.id.clone();
-        Ok(
-            integrations::update_subscription(&self.state.db, &integration_id, &id, subscription)
-                .await?,
+        Ok(integrations::update_subscription(
+            &self.state.db,
+            &self.state.dispatcher.policy,
+            &integration_id,
+            &id,
+            subscription,
         )
+        .await?)
     }
 
     async fn delete_subscription(

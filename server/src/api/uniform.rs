@@ -69,7 +69,7 @@ async fn register_integration(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Integration>,
 ) -> Result<(StatusCode, Json<IdBody>), ApiError> {
-    let (id, created) = integrations::register(&state.db, body).await?;
+    let (id, created) = integrations::register(&state.db, &state.dispatcher.policy, body).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -122,7 +122,8 @@ async fn create_subscription(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Subscription>,
 ) -> Result<(StatusCode, Json<IdBody>), ApiError> {
-    let id = integrations::create_subscription(&state.db, &id, body).await?;
+    let id =
+        integrations::create_subscription(&state.db, &state.dispatcher.policy, &id, body).await?;
     Ok((StatusCode::CREATED, Json(IdBody { id })))
 }
 
@@ -150,7 +151,14 @@ async fn update_subscription(
     Path((id, subscription_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<Subscription>,
 ) -> Result<Json<IdBody>, ApiError> {
-    integrations::update_subscription(&state.db, &id, &subscription_id, body).await?;
+    integrations::update_subscription(
+        &state.db,
+        &state.dispatcher.policy,
+        &id,
+        &subscription_id,
+        body,
+    )
+    .await?;
     Ok(Json(IdBody {
         id: subscription_id,
     }))

@@ -9,6 +9,7 @@ use std::time::Instant;
 use app::model::{Webhook, WEBHOOK_SCOPE};
 use serde_json::{json, Value};
 
+use super::clients::ProxyProblem;
 use super::guard::Refused;
 use super::Dispatcher;
 use crate::crypto::SecretValue;
@@ -489,8 +490,18 @@ pub async fn send(
     }
     let client = match dispatcher.client_for(compiled.proxy.as_deref()) {
         Ok(client) => client,
-        Err(reason) => return failed(request_record, reason),
+        Err(problem) => {
+            return Ended {
+                refused: matches!(problem, ProxyProblem::Refused(_)),
+                ..failed(request_record, problem.to_string())
+            }
+        }
     };
+    // A request that cannot be built fails for good: the next attempt would build it the
+    // same way.
+    if let Some(reason) = unsendable_header(&headers) {
+        return failed(request_record, masker.mask(&reason));
+    }
     let mut request = client.request(compiled.method.clone(), &url);
     for (key, value) in &headers {
         request = request.header(key, value);
@@ -498,7 +509,14 @@ pub async fn send(
     if let Some(body) = body {
         request = request.body(body);
     }
-    match request.send().await {
+    let request = match request.build() {
+        Ok(request) => request,
+        Err(error) => {
+            let reason = format!("cannot build the request: {}", describe(&error).0);
+            return failed(request_record, masker.mask(&reason));
+        }
+    };
+    match client.execute(request).await {
         Ok(response) => {
             let status = response.status();
             let retry_after = response
@@ -511,9 +529,7 @@ pub async fn send(
                 .iter()
                 .map(|(k, v)| json!({"key": k.as_str(), "value": masker.mask(&String::from_utf8_lossy(v.as_bytes()))}))
                 .collect();
-            let mut text = response.text().await.unwrap_or_default();
-            util::truncate_utf8(&mut text, MAX_RESPONSE_BODY);
-            let text = masker.mask(&text);
+            let text = masker.mask(&read_capped(response, MAX_RESPONSE_BODY).await);
             let delivered = status.is_success();
             let reason = if delivered {
                 None
@@ -544,6 +560,43 @@ pub async fn send(
             }
         }
     }
+}
+
+/// The first header that cannot go into a request (a name or value HTTP does not allow),
+/// in words; the value is not shown.
+fn unsendable_header(headers: &[(String, String)]) -> Option<String> {
+    headers.iter().find_map(|(key, value)| {
+        if reqwest::header::HeaderName::from_bytes(key.as_bytes()).is_err() {
+            Some(format!("header {key:?}: not a valid HTTP header name"))
+        } else if reqwest::header::HeaderValue::from_str(value).is_err() {
+            Some(format!(
+                "header {key}: the value is not a valid HTTP header value"
+            ))
+        } else {
+            None
+        }
+    })
+}
+
+/// The start of `response`'s body as text, at most `limit` bytes (cut at a character
+/// boundary). Reads only that much (plus a byte, to tell a cut character): the rest is
+/// never read, and dropping the response closes its connection.
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> String {
+    let keep = limit.saturating_add(1);
+    let mut bytes = Vec::new();
+    while bytes.len() < keep {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = keep - bytes.len();
+                bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    drop(response);
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    util::truncate_utf8(&mut text, limit);
+    text
 }
 
 fn compiled(

@@ -1,6 +1,6 @@
-//! The SSRF guard: which addresses a webhook may reach, and a DNS resolver for reqwest that
-//! only ever hands out checked addresses — the address checked is the address dialled, so
-//! a second lookup (DNS rebinding) cannot slip a private address in.
+//! The SSRF guard: which addresses a webhook (and its proxy) may reach, and a DNS resolver
+//! for reqwest that only ever hands out checked addresses — the address checked is the
+//! address dialled, so a second lookup (DNS rebinding) cannot slip a private address in.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -14,15 +14,27 @@ pub struct TargetPolicy {
     allow: Vec<IpNet>,
 }
 
-/// A target refused by the guard.
+/// A target (or proxy) refused by the guard.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "refused target {host}: {ip} is a {class} address (allow it with UNIFORM_WEBHOOK_ALLOW_CIDRS)"
+    "refused {role} {host}: {ip} is a {class} address (allow it with UNIFORM_WEBHOOK_ALLOW_CIDRS)"
 )]
 pub struct Refused {
+    /// What was to be dialled: `target` (the webhook URL's host) or `proxy`.
+    pub role: &'static str,
     pub host: String,
     pub ip: IpAddr,
     pub class: &'static str,
+}
+
+impl Refused {
+    /// The same refusal, about the webhook's proxy.
+    pub fn of_proxy(self) -> Self {
+        Self {
+            role: "proxy",
+            ..self
+        }
+    }
 }
 
 impl TargetPolicy {
@@ -31,14 +43,24 @@ impl TargetPolicy {
         Self { allow }
     }
 
-    /// Ok when `ip` may be dialled for `host`.
+    /// Ok when `ip` may be dialled for `host`. An IPv4-mapped IPv6 address is allowed when
+    /// the IPv4 address it carries is (it reaches that very address).
     pub fn check(&self, host: &str, ip: IpAddr) -> Result<(), Refused> {
-        if self.allow.iter().any(|net| net.contains(&ip)) {
+        let mapped = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+            IpAddr::V4(_) => None,
+        };
+        if self
+            .allow
+            .iter()
+            .any(|net| net.contains(&ip) || mapped.is_some_and(|v4| net.contains(&v4)))
+        {
             return Ok(());
         }
         match classify(ip) {
             None => Ok(()),
             Some(class) => Err(Refused {
+                role: "target",
                 host: host.to_string(),
                 ip,
                 class,
@@ -67,6 +89,8 @@ fn classify_v4(ip: Ipv4Addr) -> Option<&'static str> {
         Some("link-local")
     } else if a == 100 && (64..128).contains(&b) {
         Some("shared (CGNAT)")
+    } else if a == 198 && (b & 0xfe) == 18 {
+        Some("benchmarking")
     } else if ip.is_multicast() {
         Some("multicast")
     } else if ip.is_broadcast() || a >= 240 || (a == 192 && b == 0 && ip.octets()[2] == 0) {
@@ -78,9 +102,10 @@ fn classify_v4(ip: Ipv4Addr) -> Option<&'static str> {
 
 fn classify_v6(ip: Ipv6Addr) -> Option<&'static str> {
     let segments = ip.segments();
-    // Addresses that carry an IPv4 address: judge the IPv4 address.
+    // Addresses that carry an IPv4 address: judge the IPv4 address; IPv4-mapped ones
+    // (::ffff:0:0/96) are never a public IPv6 destination, so refused in any case.
     if let Some(v4) = ip.to_ipv4_mapped() {
-        return classify_v4(v4);
+        return classify_v4(v4).or(Some("IPv4-mapped"));
     }
     if segments[..6] == [0, 0, 0, 0, 0, 0] && !ip.is_unspecified() && !ip.is_loopback() {
         let v4 = Ipv4Addr::new(
@@ -113,10 +138,18 @@ fn classify_v6(ip: Ipv6Addr) -> Option<&'static str> {
         Some("unspecified")
     } else if ip.is_loopback() {
         Some("loopback")
+    } else if segments[..3] == [0x64, 0xff9b, 1] {
+        // 64:ff9b:1::/48, local-use IPv4/IPv6 translation (RFC 8215)
+        Some("local-use NAT64")
+    } else if segments[..2] == [0x2001, 0] {
+        // 2001::/32: Teredo tunnels (RFC 4380)
+        Some("Teredo")
     } else if (segments[0] & 0xfe00) == 0xfc00 {
         Some("unique-local")
     } else if (segments[0] & 0xffc0) == 0xfe80 {
         Some("link-local")
+    } else if (segments[0] & 0xffc0) == 0xfec0 {
+        Some("site-local")
     } else if ip.is_multicast() {
         Some("multicast")
     } else {
@@ -129,11 +162,14 @@ fn classify_v6(ip: Ipv6Addr) -> Option<&'static str> {
 #[derive(Debug, Clone)]
 pub struct GuardedResolver {
     pub policy: Arc<TargetPolicy>,
+    /// Resolves for a proxy (a client with a proxy dials nothing else): refusals say so.
+    pub for_proxy: bool,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let policy = self.policy.clone();
+        let for_proxy = self.for_proxy;
         Box::pin(async move {
             let host = name.as_str().to_string();
             let addrs: Vec<SocketAddr> =
@@ -149,7 +185,10 @@ impl Resolve for GuardedResolver {
                 }
             }
             if allowed.is_empty() {
-                if let Some(refused) = first_refusal {
+                if let Some(mut refused) = first_refusal {
+                    if for_proxy {
+                        refused = refused.of_proxy();
+                    }
                     return Err(Box::new(refused) as Box<dyn std::error::Error + Send + Sync>);
                 }
             }
@@ -195,6 +234,16 @@ mod tests {
             ("::127.0.0.1", "loopback"),
             ("64:ff9b::a9fe:a9fe", "link-local"),
             ("2002:7f00:0001::1", "loopback"),
+            ("198.18.0.1", "benchmarking"),
+            ("198.19.255.255", "benchmarking"),
+            ("::ffff:8.8.8.8", "IPv4-mapped"),
+            ("::ffff:198.18.0.1", "benchmarking"),
+            ("64:ff9b:1::1", "local-use NAT64"),
+            ("64:ff9b:1:ffff:ffff:ffff:ffff:ffff", "local-use NAT64"),
+            ("fec0::1", "site-local"),
+            ("feff:ffff::1", "site-local"),
+            ("2001::1", "Teredo"),
+            ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"),
         ] {
             assert_eq!(refused(ip), Some(class), "{ip}");
         }
@@ -208,7 +257,12 @@ mod tests {
             "172.32.0.1",
             "100.128.0.1",
             "2606:4700::1111",
-            "::ffff:8.8.8.8",
+            "198.17.255.255",
+            "198.20.0.1",
+            "64:ff9b::808:808",
+            "64:ff9b:2::1",
+            "2001:1::1",
+            "2001:4860:4860::8888",
         ] {
             assert_eq!(refused(ip), None, "{ip}");
         }
@@ -222,6 +276,33 @@ mod tests {
         assert_eq!(
             refusal.to_string(),
             "refused target h: 127.0.0.2 is a loopback address (allow it with UNIFORM_WEBHOOK_ALLOW_CIDRS)"
+        );
+    }
+
+    #[test]
+    fn an_allowed_ipv4_address_is_allowed_in_its_mapped_form_only() {
+        let policy = TargetPolicy::new(vec!["127.0.0.2/32".parse().unwrap()]);
+        assert!(policy
+            .check("h", "::ffff:127.0.0.2".parse().unwrap())
+            .is_ok());
+        let refusal = policy
+            .check("h", "::ffff:127.0.0.1".parse().unwrap())
+            .unwrap_err();
+        assert_eq!(refusal.class, "loopback");
+        let nat64 = TargetPolicy::new(vec!["64:ff9b:1::/48".parse().unwrap()]);
+        assert!(nat64.check("h", "64:ff9b:1::5".parse().unwrap()).is_ok());
+        assert!(nat64.check("h", "2001::5".parse().unwrap()).is_err());
+    }
+
+    #[test]
+    fn a_refused_proxy_is_named_as_the_proxy() {
+        let refusal = TargetPolicy::default()
+            .check("127.0.0.1", "127.0.0.1".parse().unwrap())
+            .unwrap_err()
+            .of_proxy();
+        assert_eq!(
+            refusal.to_string(),
+            "refused proxy 127.0.0.1: 127.0.0.1 is a loopback address (allow it with UNIFORM_WEBHOOK_ALLOW_CIDRS)"
         );
     }
 

@@ -4,6 +4,7 @@
 //! looks every second, so deliveries left by a previous process are picked up.
 
 pub mod attempt;
+pub mod clients;
 pub mod guard;
 pub mod pacing;
 pub mod retry;
@@ -18,7 +19,8 @@ use tracing::Instrument as _;
 
 use crate::config::Config;
 use crate::crypto::Keyring;
-use guard::{GuardedResolver, TargetPolicy};
+use clients::{build_client, check_proxy, ClientCache, ProxyProblem};
+use guard::TargetPolicy;
 
 /// How long a claimed delivery stays leased to this sender.
 const LEASE: Duration = Duration::from_secs(60);
@@ -31,7 +33,7 @@ pub struct Dispatcher {
     pub policy: Arc<TargetPolicy>,
     /// The one shared client (no proxy); clients for proxies are made per proxy URL.
     pub client: reqwest::Client,
-    proxied: Mutex<HashMap<String, reqwest::Client>>,
+    proxied: ClientCache,
     timeout: Duration,
     connect_timeout: Duration,
     /// Hosts whose webhook URLs are paced (the Slack lane).
@@ -82,7 +84,7 @@ impl Dispatcher {
             wake,
             policy,
             client,
-            proxied: Mutex::new(HashMap::new()),
+            proxied: ClientCache::new(clients::PROXY_CLIENTS_MAX, clients::PROXY_CLIENT_IDLE),
             timeout: config.webhook_timeout,
             connect_timeout: config.webhook_connect_timeout,
             schedule: config.retry_schedule.0.clone(),
@@ -96,24 +98,24 @@ impl Dispatcher {
         })
     }
 
-    /// The client for `proxy` (the shared one without).
-    pub fn client_for(&self, proxy: Option<&str>) -> Result<reqwest::Client, String> {
+    /// The client for `proxy` (the shared one without). A proxy written as an IP address is
+    /// checked against the policy here, on every use (reqwest dials it without resolving);
+    /// a named one by the client's guarded resolver when it is dialled.
+    pub fn client_for(&self, proxy: Option<&str>) -> Result<reqwest::Client, ProxyProblem> {
         let Some(proxy) = proxy.filter(|p| !p.is_empty()) else {
             return Ok(self.client.clone());
         };
-        let mut clients = self.proxied.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(client) = clients.get(proxy) {
-            return Ok(client.clone());
-        }
-        let client = build_client(
-            &self.policy,
-            self.timeout,
-            self.connect_timeout,
-            Some(proxy),
-        )
-        .map_err(|e| format!("invalid proxy {proxy}: {e}"))?;
-        clients.insert(proxy.to_string(), client.clone());
-        Ok(client)
+        check_proxy(&self.policy, proxy)?;
+        self.proxied
+            .get_or_make(proxy, std::time::Instant::now(), || {
+                build_client(
+                    &self.policy,
+                    self.timeout,
+                    self.connect_timeout,
+                    Some(proxy),
+                )
+                .map_err(|e| ProxyProblem::Invalid(format!("invalid proxy: {e}")))
+            })
     }
 
     /// Runs until `shutdown` completes: claims due deliveries and sends them.
@@ -247,25 +249,4 @@ impl Destinations {
             }
         }
     }
-}
-
-fn build_client(
-    policy: &Arc<TargetPolicy>,
-    timeout: Duration,
-    connect_timeout: Duration,
-    proxy: Option<&str>,
-) -> Result<reqwest::Client, reqwest::Error> {
-    let mut builder = reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(connect_timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .dns_resolver(Arc::new(GuardedResolver {
-            policy: policy.clone(),
-        }))
-        .user_agent(concat!("Uniform/", env!("CARGO_PKG_VERSION")));
-    builder = match proxy {
-        Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy)?),
-        None => builder.no_proxy(),
-    };
-    builder.build()
 }

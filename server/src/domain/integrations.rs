@@ -16,6 +16,8 @@ use sqlx::SqlitePool;
 
 use crate::db;
 use crate::db::integrations::{IntegrationRow, SubscriptionRow};
+use crate::dispatcher::clients::check_proxy;
+use crate::dispatcher::guard::TargetPolicy;
 use crate::error::DomainError;
 use crate::templates;
 use crate::util;
@@ -166,7 +168,11 @@ pub async fn get(db: &SqlitePool, id: &str) -> Result<Integration, DomainError> 
 
 /// Registers an integration (Keptn's `POST /uniform/registration`): returns its id and
 /// whether it is new. An existing one gets the new metadata and keeps its subscriptions.
-pub async fn register(db: &SqlitePool, body: Integration) -> Result<(String, bool), DomainError> {
+pub async fn register(
+    db: &SqlitePool,
+    policy: &TargetPolicy,
+    body: Integration,
+) -> Result<(String, bool), DomainError> {
     let namespace = body
         .metadata
         .kubernetesmetadata
@@ -200,7 +206,7 @@ pub async fn register(db: &SqlitePool, body: Integration) -> Result<(String, boo
         ));
     }
     for subscription in &body.subscriptions {
-        validate(db, false, subscription).await?;
+        validate(db, policy, false, subscription).await?;
     }
     let id = integration_id(&body.name, &namespace, &hostname);
     let mut metadata = body.metadata;
@@ -261,12 +267,14 @@ pub async fn get_subscription(
 /// Adds a subscription to `integration_id`; returns its id.
 pub async fn create_subscription(
     db: &SqlitePool,
+    policy: &TargetPolicy,
     integration_id: &str,
     subscription: Subscription,
 ) -> Result<String, DomainError> {
     get(db, integration_id).await?;
     validate(
         db,
+        policy,
         is_webhook_service(db, integration_id).await?,
         &subscription,
     )
@@ -300,6 +308,7 @@ fn row(integration_id: &str, id: &str, subscription: Subscription) -> Subscripti
 /// Replaces subscription `id` of `integration_id`.
 pub async fn update_subscription(
     db: &SqlitePool,
+    policy: &TargetPolicy,
     integration_id: &str,
     id: &str,
     subscription: Subscription,
@@ -307,6 +316,7 @@ pub async fn update_subscription(
     get_subscription(db, integration_id, id).await?;
     validate(
         db,
+        policy,
         is_webhook_service(db, integration_id).await?,
         &subscription,
     )
@@ -368,9 +378,11 @@ pub fn webhook_templates(webhook: &Webhook) -> Vec<(String, &str)> {
 }
 
 /// Checks a subscription; `webhook_service` says whether it belongs to the built-in
-/// webhook-service (which requires a webhook; others must not have one).
+/// webhook-service (which requires a webhook; others must not have one). `policy` is the
+/// sender's SSRF guard (a proxy written as an address it refuses is refused here).
 pub async fn validate(
     db: &SqlitePool,
+    policy: &TargetPolicy,
     webhook_service: bool,
     subscription: &Subscription,
 ) -> Result<(), DomainError> {
@@ -386,7 +398,7 @@ pub async fn validate(
             "a webhook is only allowed for subscriptions of webhook-service",
         )),
         (None, false) => Ok(()),
-        (Some(webhook), true) => validate_webhook(db, webhook).await,
+        (Some(webhook), true) => validate_webhook(db, policy, webhook).await,
     }
 }
 
@@ -413,6 +425,26 @@ pub fn validate_event(event: &str) -> Result<(), DomainError> {
     }
 }
 
+/// When the URL's text before its first placeholder holds the whole `scheme://authority`
+/// (a `/`, `?` or `#` follows it, or there is no placeholder), that host must be present
+/// and valid: `http://` alone can never be sent.
+fn check_url_host(url: &str) -> Result<(), String> {
+    let literal = url.split("{{").next().unwrap_or_default();
+    let Some((_, authority)) = literal.split_once("://") else {
+        return Ok(());
+    };
+    if literal.len() < url.len() && !authority.contains(['/', '?', '#']) {
+        return Ok(());
+    }
+    match url::Url::parse(literal) {
+        Ok(parsed) if parsed.host_str().is_some_and(|host| !host.is_empty()) => Ok(()),
+        Ok(_) | Err(url::ParseError::EmptyHost) => {
+            Err("URL must name a host after http(s)://".to_string())
+        }
+        Err(e) => Err(format!("URL is not valid: {e}")),
+    }
+}
+
 fn validate_filter(filter: &SubscriptionFilter) -> Result<(), DomainError> {
     if !filter.services.is_empty() && filter.stages.is_empty() {
         return Err(DomainError::invalid(
@@ -435,7 +467,11 @@ fn validate_filter(filter: &SubscriptionFilter) -> Result<(), DomainError> {
     Ok(())
 }
 
-async fn validate_webhook(db: &SqlitePool, webhook: &Webhook) -> Result<(), DomainError> {
+async fn validate_webhook(
+    db: &SqlitePool,
+    policy: &TargetPolicy,
+    webhook: &Webhook,
+) -> Result<(), DomainError> {
     if !METHODS.contains(&webhook.method.as_str()) {
         return Err(DomainError::invalid(
             "webhook.method",
@@ -465,6 +501,7 @@ async fn validate_webhook(db: &SqlitePool, webhook: &Webhook) -> Result<(), Doma
             "Must either be a URL starting with http(s):// or a reference to a secret. A combination of both is possible too: https://{{.secret.a.b}}",
         ));
     }
+    check_url_host(url).map_err(|message| DomainError::invalid("webhook.url", message))?;
     for (index, header) in webhook.headers.iter().enumerate() {
         let field = format!("webhook.headers[{index}]");
         if header.key.trim().is_empty() || header.value.is_empty() {
@@ -482,6 +519,25 @@ async fn validate_webhook(db: &SqlitePool, webhook: &Webhook) -> Result<(), Doma
                 "header key and value must not contain line breaks",
             ));
         }
+        if reqwest::header::HeaderName::from_bytes(header.key.as_bytes()).is_err() {
+            return Err(DomainError::invalid(
+                field,
+                format!(
+                    "{:?} is not a valid HTTP header name (no spaces, colons or other separators)",
+                    header.key
+                ),
+            ));
+        }
+        if header
+            .value
+            .chars()
+            .any(|c| c.is_ascii_control() && c != '\t')
+        {
+            return Err(DomainError::invalid(
+                format!("{field}.value"),
+                "header value must not contain control characters",
+            ));
+        }
     }
     if let Some(proxy) = webhook.proxy.as_deref().filter(|p| !p.is_empty()) {
         if !(proxy.starts_with("http://") || proxy.starts_with("https://")) {
@@ -496,6 +552,8 @@ async fn validate_webhook(db: &SqlitePool, webhook: &Webhook) -> Result<(), Doma
                 "URL must not contain spaces",
             ));
         }
+        check_proxy(policy, proxy)
+            .map_err(|problem| DomainError::invalid("webhook.proxy", problem.to_string()))?;
     }
     let secrets = crate::domain::secrets::list(db, None, Some(WEBHOOK_SCOPE)).await?;
     for (field, source) in webhook_templates(webhook) {
