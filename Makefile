@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/tests/e2e/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test setup build
+.PHONY: run test setup build fuzz
 
 ## make run: build the release and serve on http://127.0.0.1:3000 with the database in ./data
 run: setup build
@@ -18,3 +18,8 @@ setup:
 
 build:
 	cargo leptos build --release
+
+## make fuzz: schemathesis against /api/openapi.json, server and fuzzer in a private network
+## namespace (loopback only); not part of make test
+fuzz:
+	bash .ci/fuzz
