@@ -102,9 +102,10 @@ fn submission(body: SecretBody) -> Result<Submission, ApiError> {
         .into_iter()
         .map(|(key, value)| Entry {
             value_field: format!("data.{key}"),
+            // The entry named by its key, quoted so that an empty or odd key shows: `data[""]`.
+            key_field: format!("data[{}]", serde_json::Value::String(key.clone())),
             key,
             value: Some(SecretValue::new(value)),
-            key_field: "data".to_string(),
         })
         .collect();
     Ok(Submission {

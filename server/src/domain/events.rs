@@ -52,6 +52,30 @@ fn string_field(
     }
 }
 
+/// Prefix of every Keptn event type.
+const TYPE_PREFIX: &str = "sh.keptn.event.";
+
+/// Keptn's event-type grammar: `sh.keptn.event.` then dot-separated, non-empty segments of
+/// ASCII letters, digits, `-` and `_`. Nothing else reaches storage, logs or `/metrics`.
+pub fn validate_type(event_type: &str) -> Result<(), DomainError> {
+    let valid = event_type.strip_prefix(TYPE_PREFIX).is_some_and(|rest| {
+        rest.split('.').all(|segment| {
+            !segment.is_empty()
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        })
+    });
+    if valid {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(
+            "type",
+            "type must be sh.keptn.event. followed by dot-separated segments of letters, digits, '-' and '_'",
+        ))
+    }
+}
+
 /// Checks the envelope, fills in `id`, `time` and `shkeptncontext` when absent.
 pub fn normalize(event: Value) -> Result<EventRow, DomainError> {
     let Value::Object(mut map) = event else {
@@ -76,6 +100,7 @@ pub fn normalize(event: Value) -> Result<EventRow, DomainError> {
     ] {
         string_field(&map, optional, false)?;
     }
+    validate_type(&event_type)?;
     let id = string_field(&map, "id", false)?
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -337,5 +362,38 @@ mod tests {
         ] {
             assert_eq!(normalize(value).unwrap_err().to_string(), message);
         }
+    }
+
+    #[test]
+    fn types_follow_keptns_grammar() {
+        for good in [
+            "sh.keptn.event.evaluation.finished",
+            "sh.keptn.event.dev.delivery-direct.triggered",
+            "sh.keptn.event.a_b.started",
+            "sh.keptn.event.x",
+        ] {
+            assert!(validate_type(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "sh.keptn.event.a\nuniform_forged_total 1\n.finished",
+            "sh.keptn.event.",
+            "sh.keptn.event",
+            "sh.keptn.event.a..finished",
+            "sh.keptn.event.a.finished.",
+            "sh.keptn.event.a b.finished",
+            "sh.keptn.event.a\".finished",
+            "sh.keptn.event.ä.finished",
+            "t",
+            "SH.keptn.event.a.finished",
+        ] {
+            let error = validate_type(bad).unwrap_err();
+            assert!(
+                matches!(&error, DomainError::Invalid { field, .. } if field == "type"),
+                "{bad}: {error:?}"
+            );
+        }
+        let forged = json!({"type": "sh.keptn.event.a\nuniform_forged_total 1\n.finished",
+                            "specversion": "1.0", "source": "s", "data": {}});
+        assert!(normalize(forged).is_err());
     }
 }

@@ -347,6 +347,19 @@ pub async fn subscriptions_using_secret(
     db: &SqlitePool,
     name: &str,
 ) -> Result<Vec<String>, DomainError> {
+    subscriptions_using_secret_keys(db, name, None).await
+}
+
+/// Ids of the subscriptions whose webhook references secret `name` — only through one of
+/// `keys` when given.
+pub async fn subscriptions_using_secret_keys(
+    db: &SqlitePool,
+    name: &str,
+    keys: Option<&[String]>,
+) -> Result<Vec<String>, DomainError> {
+    let uses = |secret: &str, key: &str| {
+        secret == name && keys.is_none_or(|keys| keys.iter().any(|k| k == key))
+    };
     let mut users = Vec::new();
     for row in db::integrations::subscriptions(db, None).await? {
         let id = row.id.clone();
@@ -356,7 +369,11 @@ pub async fn subscriptions_using_secret(
         if webhook_templates(&webhook)
             .iter()
             .filter_map(|(_, source)| templates::parse(source).ok())
-            .any(|t| t.secret_refs().iter().any(|(secret, _)| secret == name))
+            .any(|t| {
+                t.secret_refs()
+                    .iter()
+                    .any(|(secret, key)| uses(secret, key))
+            })
         {
             users.push(id);
         }

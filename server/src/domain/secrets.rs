@@ -238,6 +238,12 @@ pub async fn update(
     if scope != app::model::WEBHOOK_SCOPE {
         refuse_if_used(db, &name, "moved out of scope keptn-webhook-service").await?;
     }
+    // A key a subscription reads cannot disappear (removed, or renamed: the old key goes).
+    for (key, _) in &stored {
+        if submission.entries.iter().all(|entry| entry.key != *key) {
+            refuse_if_key_used(db, &name, key).await?;
+        }
+    }
     db::secrets::update(&mut tx, &name, &scope, &util::now_rfc3339()).await?;
     db::secrets::replace_values(&mut tx, &name, &values).await?;
     tx.commit().await?;
@@ -271,6 +277,21 @@ async fn refuse_if_used(db: &SqlitePool, name: &str, action: &str) -> Result<(),
     } else {
         Err(DomainError::Conflict(format!(
             "secret {name} cannot be {action}: it is used by subscriptions {}",
+            users.join(", ")
+        )))
+    }
+}
+
+/// `Conflict` naming the subscriptions that reference key `key` of secret `name`, if any.
+async fn refuse_if_key_used(db: &SqlitePool, name: &str, key: &str) -> Result<(), DomainError> {
+    let keys = [key.to_string()];
+    let users =
+        crate::domain::integrations::subscriptions_using_secret_keys(db, name, Some(&keys)).await?;
+    if users.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::Conflict(format!(
+            "key {key} of secret {name} cannot be removed or renamed: it is used by subscriptions {}",
             users.join(", ")
         )))
     }

@@ -6,6 +6,13 @@
 //! as in `{{.secret.slack-secret.webhook-identifier}}`), `{{index .data "incident-tool" "url"}}`,
 //! `{{if .path}}…{{else if .other}}…{{else}}…{{end}}`, `{{/* comments */}}` and spaces inside
 //! the braces. Anything else inside `{{ }}` is an error naming what was found.
+//!
+//! Native handlebars is accepted in the subset the README documents, and nothing more:
+//! printing a path (`{{data.stage}}`, `{{this}}`, `{{@key}}` / `{{@index}}` / `{{@first}}` /
+//! `{{@last}}` inside `{{#each}}`) and the blocks `{{#if path}}…{{else}}…{{/if}}` and
+//! `{{#each path}}…{{else}}…{{/each}}`. Other helpers (`log`, `lookup`, `with`, partials,
+//! decorators, subexpressions, `../` or `@root` paths) are refused with a line and column, so
+//! no user-written handlebars ever reaches the engine: rendering emits its own program.
 
 pub mod render;
 
@@ -57,16 +64,47 @@ pub enum Node {
         then: Vec<Node>,
         otherwise: Vec<Node>,
     },
-    /// Native handlebars, passed through: `{{data.stage}}` (a path without the leading dot).
-    NativePrint(String),
-    /// Native handlebars block: `{{#open}}then{{else}}otherwise{{/name}}`.
+    /// Native handlebars: print a path of the current scope (`{{data.stage}}`, `{{@key}}`).
+    NativePrint(NativePath, Pos),
+    /// Native handlebars block: `{{#if path}}` or `{{#each path}}`, then `{{else}}`.
     NativeBlock {
-        open: String,
-        name: String,
+        helper: NativeHelper,
+        path: NativePath,
         then: Vec<Node>,
         otherwise: Vec<Node>,
     },
 }
+
+/// The native block helpers Uniform documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NativeHelper {
+    If,
+    Each,
+}
+
+/// A native handlebars path, relative to the current scope: the event at the top, the item
+/// inside `{{#each}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativePath {
+    /// `key`, `index`, `first` or `last`: a variable of the enclosing `{{#each}}`.
+    pub local: Option<String>,
+    /// Segments below the scope (`this` → none; `this.a.b` and `a.b` → `["a", "b"]`).
+    pub segments: Vec<String>,
+}
+
+/// Variables `{{#each}}` sets.
+const EACH_VARIABLES: [&str; 4] = ["key", "index", "first", "last"];
+
+/// Helpers handlebars has built in; as bare words they would run, so they are refused
+/// (`{{this.log}}` prints a field named `log`).
+const HANDLEBARS_HELPERS: [&str; 18] = [
+    "if", "unless", "each", "with", "lookup", "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte",
+    "and", "or", "not", "len", "else",
+];
+
+/// What native handlebars may use, for error messages.
+const NATIVE_SUPPORTED: &str =
+    "native handlebars may print paths and use {{#if path}} and {{#each path}}";
 
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +139,7 @@ impl Template {
 fn collect<'a>(nodes: &'a [Node], out: &mut Vec<&'a Reference>) {
     for node in nodes {
         match node {
-            Node::Text(_) | Node::NativePrint(_) => {}
+            Node::Text(_) | Node::NativePrint(..) => {}
             Node::NativeBlock {
                 then, otherwise, ..
             } => {
@@ -135,6 +173,7 @@ pub fn parse(source: &str) -> Result<Template, TemplateError> {
     let tokens = lex(source)?;
     let mut parser = Parser {
         tokens: tokens.into_iter().peekable(),
+        in_each: false,
     };
     let (nodes, end) = parser.block()?;
     match end {
@@ -231,6 +270,9 @@ enum Terminator {
 
 struct Parser {
     tokens: std::iter::Peekable<std::vec::IntoIter<Token>>,
+    /// Whether the nodes being read are inside a `{{#each}}` (the scope is an item, not the
+    /// event).
+    in_each: bool,
 }
 
 impl Parser {
@@ -278,24 +320,45 @@ impl Parser {
                     let condition = reference(&words[1..], pos)?;
                     nodes.push(self.if_chain(condition, pos)?);
                 }
-                Some(word) if words.len() == 1 && is_native_path(word) => {
-                    nodes.push(Node::NativePrint(word.to_string()))
-                }
+                Some(word) if words.len() == 1 && is_native_path(word) => nodes.push(
+                    Node::NativePrint(native_path(word, pos, self.in_each)?, pos),
+                ),
                 Some(_) => nodes.push(Node::Print(reference(&words, pos)?, pos)),
             }
         }
         Ok((nodes, None))
     }
 
-    /// `{{#name …}}…[{{else}}…]{{/name}}`, kept for handlebars.
+    /// `{{#if path}}` or `{{#each path}}`, then `…[{{else}}…]{{/if}}` / `{{/each}}`.
     fn native_block(&mut self, open: &str, pos: Pos) -> Result<Node, TemplateError> {
-        let name = open
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        if name.is_empty() {
+        let after_hash = Pos {
+            line: pos.line,
+            column: pos.column + 1,
+        };
+        let words = split_words(open, after_hash)?;
+        let Some((name, name_pos)) = words.first() else {
             return Err(error(pos, "empty block"));
+        };
+        let helper = match name.as_str() {
+            "if" => NativeHelper::If,
+            "each" => NativeHelper::Each,
+            other => {
+                return Err(error(
+                    *name_pos,
+                    format!("helper {other:?} is not supported: {NATIVE_SUPPORTED}"),
+                ))
+            }
+        };
+        let name = name.clone();
+        let Some((word, word_pos)) = words.get(1) else {
+            return Err(error(*name_pos, format!("{{{{#{name}}}}} needs a path")));
+        };
+        let path = native_path(word, *word_pos, self.in_each)?;
+        if let Some((extra, extra_pos)) = words.get(2) {
+            return Err(error(
+                *extra_pos,
+                format!("unexpected {extra:?} after #{name} {word}: {NATIVE_SUPPORTED}"),
+            ));
         }
         let missing = || error(pos, format!("missing {{{{/{name}}}}} for {{{{#{name}}}}}"));
         let closes = |end: Option<(Terminator, Pos)>| match end {
@@ -306,7 +369,11 @@ impl Parser {
             )),
             _ => Err(missing()),
         };
-        let (then, end) = self.block()?;
+        let outer = self.in_each;
+        self.in_each = outer || helper == NativeHelper::Each;
+        let then = self.block();
+        self.in_each = outer;
+        let (then, end) = then?;
         let otherwise = match end {
             Some((Terminator::Else(None), _)) => {
                 let (otherwise, end) = self.block()?;
@@ -319,8 +386,8 @@ impl Parser {
             }
         };
         Ok(Node::NativeBlock {
-            open: open.to_string(),
-            name,
+            helper,
+            path,
             then,
             otherwise,
         })
@@ -500,6 +567,84 @@ fn path(word: &str, pos: Pos) -> Result<Vec<String>, TemplateError> {
     Ok(segments)
 }
 
+/// A native path (`data.stage`, `this`, `this.a`, `@key`) of a scope; `in_each` says whether
+/// the scope is an `{{#each}}` item. At the top the scope is the event, where `secret` would
+/// mean a secret: those are read with the Keptn form only.
+fn native_path(word: &str, pos: Pos, in_each: bool) -> Result<NativePath, TemplateError> {
+    if let Some(variable) = word.strip_prefix('@') {
+        if !EACH_VARIABLES.contains(&variable) {
+            return Err(error(
+                pos,
+                format!("{word} is not supported: {NATIVE_SUPPORTED}, and @key, @index, @first and @last inside {{{{#each}}}}"),
+            ));
+        }
+        if !in_each {
+            return Err(error(
+                pos,
+                format!("{word} is only set inside {{{{#each}}}}"),
+            ));
+        }
+        return Ok(NativePath {
+            local: Some(variable.to_string()),
+            segments: Vec::new(),
+        });
+    }
+    if HANDLEBARS_HELPERS.contains(&word) {
+        return Err(error(
+            pos,
+            format!("helper {word:?} is not supported: {NATIVE_SUPPORTED}"),
+        ));
+    }
+    let (rest, offset) = match word {
+        "this" => ("", 0),
+        _ => match word.strip_prefix("this.") {
+            Some(rest) => (rest, 5),
+            None => (word, 0),
+        },
+    };
+    let mut segments = Vec::new();
+    if !rest.is_empty() {
+        let mut column = pos.column + offset;
+        for segment in rest.split('.') {
+            let at = Pos {
+                line: pos.line,
+                column,
+            };
+            if segment.is_empty() {
+                return Err(error(at, "empty path segment"));
+            }
+            if let Some((i, bad)) = segment
+                .chars()
+                .enumerate()
+                .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+            {
+                return Err(error(
+                    Pos {
+                        line: pos.line,
+                        column: column + i,
+                    },
+                    bad_character(bad),
+                ));
+            }
+            column += segment.chars().count() + 1;
+            segments.push(segment.to_string());
+        }
+    }
+    if !in_each && segments.first().is_some_and(|s| s == "secret") {
+        return Err(error(
+            pos,
+            format!(
+                "native handlebars cannot read secrets: use the Keptn form {{{{.secret.<name>.<key>}}}}, here {{{{.{}}}}}",
+                segments.join(".")
+            ),
+        ));
+    }
+    Ok(NativePath {
+        local: None,
+        segments,
+    })
+}
+
 /// A handlebars path written without Keptn's leading dot (`data.stage`, `this`, `@index`).
 fn is_native_path(word: &str) -> bool {
     let mut chars = word.chars();
@@ -614,6 +759,59 @@ mod tests {
             (1, 3, "index needs a value and at least one key".into())
         );
         assert_eq!(err("{{.a..b}}"), (1, 6, "empty path segment".into()));
+    }
+
+    #[test]
+    fn only_documented_native_handlebars_parses() {
+        for good in [
+            "{{data.stage}} {{this}} {{this.data.stage}} {{data.incident-tool.url}}",
+            "{{#if data.x}}a{{else}}b{{/if}}",
+            "{{#each data.labels}}{{@key}}={{this}} {{@index}}{{@first}}{{@last}} {{this.log}} {{secret.x}}{{/each}}",
+            "{{#each data.a}}{{#each this}}{{this}}{{/each}}{{else}}none{{/each}}",
+        ] {
+            assert!(parse(good).is_ok(), "{good}: {:?}", parse(good));
+        }
+        let supported = "native handlebars may print paths and use {{#if path}} and {{#each path}}";
+        for (source, expected) in [
+            ("{{log}}", (1, 3, format!("helper \"log\" is not supported: {supported}"))),
+            ("{{lookup}}", (1, 3, format!("helper \"lookup\" is not supported: {supported}"))),
+            ("a\n {{ lookup data \"secret\" }}", (2, 5, "function \"lookup\" not defined".into())),
+            ("{{log \"x\"}}", (1, 3, "function \"log\" not defined".into())),
+            ("x {{#with data}}{{stage}}{{/with}}", (1, 6, format!("helper \"with\" is not supported: {supported}"))),
+            ("{{#unless data.x}}y{{/unless}}", (1, 4, format!("helper \"unless\" is not supported: {supported}"))),
+            ("{{#lookup data}}y{{/lookup}}", (1, 4, format!("helper \"lookup\" is not supported: {supported}"))),
+            ("{{#*inline \"p\"}}y{{/inline}}", (1, 4, format!("helper \"*inline\" is not supported: {supported}"))),
+            ("{{> partial}}", (1, 3, "bad character U+003E '>'".into())),
+            ("{{#each data.l as |x|}}{{x}}{{/each}}", (1, 16, format!("unexpected \"as\" after #each data.l: {supported}"))),
+            ("{{#if (lookup this \"secret\")}}y{{/if}}", (1, 7, "bad character U+0028 '('".into())),
+            ("{{#if}}y{{/if}}", (1, 4, "{{#if}} needs a path".into())),
+            ("{{@root.secret.a.b}}", (1, 3, format!("@root.secret.a.b is not supported: {supported}, and @key, @index, @first and @last inside {{{{#each}}}}"))),
+            ("{{@key}}", (1, 3, "@key is only set inside {{#each}}".into())),
+            ("{{../secret}}", (1, 4, "empty path segment".into())),
+            ("{{#each data}}{{../x}}{{/each}}", (1, 18, "empty path segment".into())),
+            ("{{data/stage}}", (1, 7, "bad character U+002F '/'".into())),
+            ("{{data.[a]}}", (1, 8, "bad character U+005B '['".into())),
+            ("{{{data.x}}}", (1, 3, "bad character U+007B '{'".into())),
+            ("{{!-- c --}}", (1, 3, "bad character U+0021 '!'".into())),
+        ] {
+            assert_eq!(err(source), expected, "{source}");
+        }
+    }
+
+    #[test]
+    fn native_secret_references_name_the_keptn_form() {
+        for (source, column, path) in [
+            ("{{secret.keptn.url}}", 3, "secret.keptn.url"),
+            ("https://x/{{ this.secret.a.b }}", 14, "secret.a.b"),
+            ("{{#if secret.a.b}}y{{/if}}", 7, "secret.a.b"),
+            ("{{#each secret}}y{{/each}}", 9, "secret"),
+        ] {
+            assert_eq!(
+                err(source),
+                (1, column, format!("native handlebars cannot read secrets: use the Keptn form {{{{.secret.<name>.<key>}}}}, here {{{{.{path}}}}}")),
+                "{source}"
+            );
+        }
     }
 
     #[test]

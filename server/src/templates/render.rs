@@ -1,8 +1,15 @@
 //! Rendering parsed templates with handlebars underneath. A template is translated once
-//! into a handlebars program of three helpers — `t` (literal text), `v` (print a value) and
-//! `x` (truth of a value, for `{{#if}}`) — and each printed value is escaped for where it
+//! into a handlebars program of four helpers — `t` (literal text), `v` (print a Keptn-form
+//! value), `n` (print a native path) and `x` (truth of a value, for `{{#if}}`) — plus the
+//! built-in `{{#if}}` and `{{#each}}` for native blocks; nothing the user wrote reaches
+//! handlebars as source. Every printed value, native or Keptn form, is escaped for where it
 //! lands: percent-encoded in a URL, without line breaks in a header, JSON-escaped inside a
-//! JSON string literal, a JSON value outside one.
+//! JSON string literal, a JSON value outside one. A rendered URL whose path has a `.` or
+//! `..` segment is refused, so no value can walk the receiver's path upward.
+//!
+//! The handlebars context is `{"event": <event>, "secret": {…}}`: native paths are
+//! translated to start at `event` (or at the `{{#each}}` item), so they cannot reach the
+//! secrets; only the Keptn form `{{.secret.<name>.<key>}}` reads them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,7 +20,7 @@ use handlebars::{
 };
 use serde_json::Value;
 
-use super::{parse, Node, Reference, Template, TemplateError};
+use super::{parse, NativeHelper, NativePath, Node, Reference, Template, TemplateError};
 use crate::crypto::SecretValue;
 
 /// Where a rendered template goes, which decides how values are escaped.
@@ -58,6 +65,8 @@ const NAME: &str = "t";
 struct Program {
     texts: Vec<String>,
     refs: Vec<(Reference, Mode)>,
+    /// How each native print (`n`) is written.
+    natives: Vec<Mode>,
 }
 
 impl Compiled {
@@ -72,6 +81,7 @@ impl Compiled {
         let mut program = Program {
             texts: Vec::new(),
             refs: Vec::new(),
+            natives: Vec::new(),
         };
         let mut source = String::new();
         let mut in_string = JsonState::default();
@@ -81,15 +91,16 @@ impl Compiled {
             &mut program,
             &mut source,
             &mut in_string,
+            false,
         );
         let program = Arc::new(program);
         let mut registry = Handlebars::new();
         registry.register_escape_fn(handlebars::no_escape);
         registry.register_helper("t", Box::new(TextHelper(program.clone())));
         registry.register_helper("v", Box::new(ValueHelper(program.clone())));
+        registry.register_helper("n", Box::new(NativePrintHelper(program.clone())));
         registry.register_helper("x", Box::new(TruthHelper(program)));
-        // Keptn's idioms always compile; native handlebars passed through may not, and then
-        // every render reports why.
+        // The program is ours and always compiles; should it not, every render says why.
         let invalid = registry
             .register_template_string(NAME, source)
             .err()
@@ -101,7 +112,7 @@ impl Compiled {
         }
     }
 
-    /// Why the template cannot render at all (native handlebars that does not compile).
+    /// Why the template cannot render at all (a translated program that does not compile).
     pub fn problem(&self) -> Option<&str> {
         self.invalid.as_deref()
     }
@@ -120,13 +131,8 @@ impl Compiled {
                 keys.insert(key.clone(), Value::String(value.expose().to_string()));
             }
         }
-        // The root is the event itself (native handlebars paths such as `data.stage` resolve
-        // against it), plus `secret` for `.secret.<name>.<key>`.
-        let mut root = match data.event {
-            Value::Object(map) => Value::Object(map.clone()),
-            _ => Value::Object(serde_json::Map::new()),
-        };
-        root["secret"] = Value::Object(secrets);
+        // Native paths are translated to start at `event`; only `v` reads `secret`.
+        let root = serde_json::json!({"event": data.event, "secret": Value::Object(secrets)});
         let context = Context::wraps(&root).map_err(|e| e.to_string())?;
         let rendered = self
             .registry
@@ -135,6 +141,12 @@ impl Compiled {
                 RenderErrorReason::Other(message) => message.clone(),
                 other => other.to_string(),
             })?;
+        if self.landing == Landing::Url && has_dot_segment(&rendered) {
+            return Err(
+                "the URL path has a \".\" or \"..\" segment (values may not climb the path)"
+                    .to_string(),
+            );
+        }
         if self.landing == Landing::Json {
             if let Err(error) = serde_json::from_str::<Value>(&rendered) {
                 return Err(format!("the rendered payload is not valid JSON: {error}"));
@@ -169,12 +181,52 @@ impl JsonState {
     }
 }
 
+/// Whether the path of `url` has a `.` or `..` segment, also written with `%2E` (WHATWG URL
+/// parsers, reqwest's included, read `%2e` as a dot and `\` as `/` and then remove such
+/// segments, so encoding them is no protection).
+pub fn has_dot_segment(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let Some(start) = rest.find(['/', '\\', '?', '#']) else {
+        return false;
+    };
+    let path = rest[start..].split(['?', '#']).next().unwrap_or_default();
+    path.split(['/', '\\']).any(|segment| {
+        let segment = segment.to_ascii_lowercase().replace("%2e", ".");
+        segment == "." || segment == ".."
+    })
+}
+
+/// How a value printed at this point of `landing` is written.
+fn mode_of(landing: Landing, state: &JsonState) -> Mode {
+    match landing {
+        Landing::Url => Mode::Url,
+        Landing::Header => Mode::Header,
+        Landing::Text => Mode::Text,
+        Landing::Json if state.in_string => Mode::JsonString,
+        Landing::Json => Mode::JsonValue,
+    }
+}
+
+/// The handlebars path of a native path: below `event` at the top, below the item inside
+/// `{{#each}}`; segments bracketed so none reads as a literal or keyword.
+fn native_source(path: &NativePath, in_each: bool) -> String {
+    if let Some(variable) = &path.local {
+        return format!("@{variable}");
+    }
+    let mut source = if in_each { "this" } else { "[event]" }.to_string();
+    for segment in &path.segments {
+        source.push_str(&format!(".[{segment}]"));
+    }
+    source
+}
+
 fn translate(
     nodes: &[Node],
     landing: Landing,
     program: &mut Program,
     out: &mut String,
     state: &mut JsonState,
+    in_each: bool,
 ) {
     for node in nodes {
         match node {
@@ -184,15 +236,10 @@ fn translate(
                 program.texts.push(text.clone());
             }
             Node::Print(reference, _) => {
-                let mode = match landing {
-                    Landing::Url => Mode::Url,
-                    Landing::Header => Mode::Header,
-                    Landing::Text => Mode::Text,
-                    Landing::Json if state.in_string => Mode::JsonString,
-                    Landing::Json => Mode::JsonValue,
-                };
                 out.push_str(&format!("{{{{v {}}}}}", program.refs.len()));
-                program.refs.push((reference.clone(), mode));
+                program
+                    .refs
+                    .push((reference.clone(), mode_of(landing, state)));
             }
             Node::If {
                 condition,
@@ -202,30 +249,40 @@ fn translate(
                 out.push_str(&format!("{{{{#if (x {})}}}}", program.refs.len()));
                 program.refs.push((condition.clone(), Mode::Text));
                 let before = *state;
-                translate(then, landing, program, out, state);
+                translate(then, landing, program, out, state, in_each);
                 let mut other_state = before;
                 if !otherwise.is_empty() {
                     out.push_str("{{else}}");
-                    translate(otherwise, landing, program, out, &mut other_state);
+                    translate(otherwise, landing, program, out, &mut other_state, in_each);
                 }
                 out.push_str("{{/if}}");
             }
-            Node::NativePrint(path) => {
-                out.push_str(&format!("{{{{{path}}}}}"));
+            Node::NativePrint(path, _) => {
+                out.push_str(&format!(
+                    "{{{{n {} {}}}}}",
+                    program.natives.len(),
+                    native_source(path, in_each)
+                ));
+                program.natives.push(mode_of(landing, state));
             }
             Node::NativeBlock {
-                open,
-                name,
+                helper,
+                path,
                 then,
                 otherwise,
             } => {
-                out.push_str(&format!("{{{{#{open}}}}}"));
+                let name = match helper {
+                    NativeHelper::If => "if",
+                    NativeHelper::Each => "each",
+                };
+                out.push_str(&format!("{{{{#{name} {}}}}}", native_source(path, in_each)));
                 let before = *state;
-                translate(then, landing, program, out, state);
+                let inner = in_each || *helper == NativeHelper::Each;
+                translate(then, landing, program, out, state, inner);
                 if !otherwise.is_empty() {
                     out.push_str("{{else}}");
                     let mut other_state = before;
-                    translate(otherwise, landing, program, out, &mut other_state);
+                    translate(otherwise, landing, program, out, &mut other_state, in_each);
                 }
                 out.push_str(&format!("{{{{/{name}}}}}"));
             }
@@ -266,13 +323,13 @@ impl HelperDef for TextHelper {
 }
 
 /// What `.path` refers to: `None` when missing. `.secret.<name>.<key>` comes from the
-/// secrets, everything else from the event.
+/// secrets, everything else (`.` included) from the event.
 fn resolve<'a>(root: &'a Value, reference: &Reference) -> Option<(&'a Value, bool)> {
     let segments: Vec<&str> = reference.segments().collect();
     if let ["secret", name, key] = segments.as_slice() {
         return root["secret"].get(*name)?.get(*key).map(|v| (v, true));
     }
-    let mut current = root;
+    let mut current = &root["event"];
     for segment in segments {
         current = match current {
             Value::Object(map) => map.get(segment)?,
@@ -311,6 +368,29 @@ impl HelperDef for ValueHelper {
             return Err(RenderError::from(RenderErrorReason::Other(message)));
         };
         out.write(&format_value(value, *mode, secret))?;
+        Ok(())
+    }
+}
+
+/// `{{n <index> <path>}}`: a native path's value (null when missing), escaped like any other.
+struct NativePrintHelper(Arc<Program>);
+
+impl HelperDef for NativePrintHelper {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let mode = self.0.natives.get(index_param(h)?).ok_or_else(|| {
+            RenderError::from(RenderErrorReason::Other(
+                "internal: unknown native value".to_string(),
+            ))
+        })?;
+        let value = h.param(1).map_or(&Value::Null, |p| p.value());
+        out.write(&format_value(value, *mode, false))?;
         Ok(())
     }
 }
@@ -611,10 +691,23 @@ mod tests {
             render(
                 "{{#each data.labels}}{{@key}}={{this}};{{/each}}",
                 Landing::Text,
-                event
+                event.clone()
             )
             .unwrap(),
             "a=b;"
+        );
+        assert_eq!(
+            render(
+                "{{#each data.list}}{{@index}}:{{this.n}}{{#if @last}}.{{else}},{{/if}}{{/each}}{{#each data.none}}x{{else}} none{{/each}}",
+                Landing::Text,
+                json!({"data": {"list": [{"n": "a"}, {"n": "b"}]}})
+            )
+            .unwrap(),
+            "0:a,1:b. none"
+        );
+        assert_eq!(
+            render("[{{data.missing}}]", Landing::Text, event).unwrap(),
+            "[]"
         );
         assert_eq!(
             parse("{{#if data.x}}y{{/each}}").unwrap_err().message,
@@ -624,6 +717,135 @@ mod tests {
             parse("{{#if data.x}}y").unwrap_err().message,
             "missing {{/if}} for {{#if}}"
         );
+    }
+
+    #[test]
+    fn native_values_are_escaped_like_keptn_ones() {
+        let hostile = json!({"data": {"message": "done\",\"channel\":\"#general",
+            "labels": {"k\"": "v\"\n"}, "stage": "a/b?c", "crlf": "a\r\nX-Evil: 1"}});
+        let json_string = render(
+            "{\"text\": \"{{data.message}}\"}",
+            Landing::Json,
+            hostile.clone(),
+        )
+        .unwrap();
+        assert_eq!(
+            json_string,
+            r##"{"text": "done\",\"channel\":\"#general"}"##
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(&json_string).unwrap(),
+            json!({"text": "done\",\"channel\":\"#general"})
+        );
+        let json_value = render(
+            "{\"m\": {{data.message}}, \"l\": {{data.labels}}, \"each\": \"{{#each data.labels}}{{@key}}={{this}}{{/each}}\"}",
+            Landing::Json,
+            hostile.clone(),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&json_value).unwrap(),
+            json!({"m": "done\",\"channel\":\"#general", "l": {"k\"": "v\"\n"},
+                   "each": "k\"=v\"\n"})
+        );
+        assert_eq!(
+            render("http://h/x/{{data.stage}}", Landing::Url, hostile.clone()).unwrap(),
+            "http://h/x/a%2Fb%3Fc"
+        );
+        assert_eq!(
+            render("Bearer {{data.crlf}}", Landing::Header, hostile).unwrap(),
+            "Bearer a  X-Evil: 1"
+        );
+    }
+
+    #[test]
+    fn native_paths_and_the_whole_event_never_show_secrets() {
+        let event = evaluation("dev", json!(1));
+        for source in [
+            "{{.secret.slack-secret.webhook-identifier}} {{this}}",
+            "{{.secret.slack-secret.webhook-identifier}} {{.}}",
+            "{{.secret.slack-secret.webhook-identifier}} {{#each this}}{{@key}}={{this}};{{/each}}",
+        ] {
+            let out = render(source, Landing::Text, event.clone()).unwrap();
+            let (secret, rest) = out.split_once(' ').unwrap();
+            assert_eq!(secret, "XXXX/\"yy", "{source}");
+            assert!(!rest.contains("XXXX"), "{source}: {rest}");
+            assert!(rest.contains("evaluation"), "{source}: {rest}");
+        }
+    }
+
+    #[test]
+    fn url_paths_never_get_dot_segments() {
+        let url = "http://h/a/{{.data.stage}}/b?q={{.data.stage}}";
+        for stage in ["..", ".", "%2E%2E"] {
+            let out = render(url, Landing::Url, evaluation(stage, json!(1)));
+            if stage == "%2E%2E" {
+                // Percent signs of values are encoded: `%252E%252E` is no dot segment.
+                assert_eq!(out.unwrap(), "http://h/a/%252E%252E/b?q=%252E%252E");
+            } else {
+                assert_eq!(
+                    out,
+                    Err("the URL path has a \".\" or \"..\" segment (values may not climb the path)".to_string()),
+                    "{stage}"
+                );
+            }
+        }
+        // Native form, two values forming one segment, and a secret holding one.
+        for (source, stage) in [
+            ("http://h/{{data.stage}}/x", ".."),
+            ("http://h/{{.data.stage}}{{.data.stage}}/x", "."),
+            ("http://h/.{{.data.stage}}/x", "."),
+        ] {
+            assert!(
+                render(source, Landing::Url, evaluation(stage, json!(1))).is_err(),
+                "{source}"
+            );
+        }
+        for fine in ["...", "a..", "..a", "v1.2"] {
+            assert!(
+                render(url, Landing::Url, evaluation(fine, json!(1))).is_ok(),
+                "{fine}"
+            );
+        }
+        // Dots in the query are not path segments.
+        assert_eq!(
+            render(
+                "http://h/a?q={{.data.stage}}",
+                Landing::Url,
+                evaluation("..", json!(1))
+            )
+            .unwrap(),
+            "http://h/a?q=.."
+        );
+    }
+
+    #[test]
+    fn dot_segments_are_found_in_every_spelling() {
+        for bad in [
+            "http://h/..",
+            "http://h/a/../b",
+            "http://h/./b",
+            "http://h/a/%2e%2E/b",
+            "http://h/a/.%2e/b",
+            "http://h/a\\..\\b",
+            "https://h:1/a/%2E?x",
+            "/../x",
+        ] {
+            assert!(has_dot_segment(bad), "{bad}");
+        }
+        for fine in [
+            "http://h/a/b",
+            "http://h/a/...",
+            "http://h/a?x=/../",
+            "http://h/a#/../",
+            "http://h?x=..",
+            "http://h",
+            "http://h/a%2e.b",
+        ] {
+            assert!(!has_dot_segment(fine), "{fine}");
+        }
+        // Why encoding is no protection: the URL parser reqwest uses removes `%2E%2E`.
+        assert_eq!(url::Url::parse("http://h/a/%2E%2E/b").unwrap().path(), "/b");
     }
 
     #[test]
