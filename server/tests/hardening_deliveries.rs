@@ -192,18 +192,18 @@ async fn delivery_state(pool: &sqlx::SqlitePool, event_id: &str) -> (String, i64
 
 #[tokio::test]
 async fn a_delivery_waiting_in_the_slack_lane_longer_than_its_lease_is_sent_once() {
-    // One request of the lane at a time, 400 ms each: the eighth waits about 2.8 s for its
-    // turn, far longer than the 1 s lease.
+    // One request of the lane at a time, 400 ms each: the tenth waits about 3.6 s for its
+    // turn, far longer than the 1.5 s lease.
     let receiver = Receiver::start(Duration::from_millis(400), false).await;
     let server = start(|config| {
         config.slack_hosts = vec!["127.0.0.1".to_string()];
         config.slack_burst = 1;
         config.slack_interval = Duration::from_millis(10);
-        config.delivery_lease = Duration::from_secs(1);
+        config.delivery_lease = Duration::from_millis(1500);
     })
     .await;
     subscribe(&server, &receiver.url("/services/lane"), &[]).await;
-    const EVENTS: i64 = 8;
+    const EVENTS: i64 = 10;
     for n in 0..EVENTS {
         send_event(&server, evaluation(&format!("lane-{n}"), "dev", n)).await;
     }
@@ -241,7 +241,7 @@ async fn a_delivery_waiting_in_the_slack_lane_longer_than_its_lease_is_sent_once
 #[tokio::test]
 async fn an_attempt_that_cannot_be_recorded_is_not_sent_again_and_again() {
     let receiver = Receiver::start(Duration::ZERO, false).await;
-    let server = start(|config| config.delivery_lease = Duration::from_millis(300)).await;
+    let server = start(|config| config.delivery_lease = Duration::from_millis(500)).await;
     subscribe(&server, &receiver.url("/hook"), &[]).await;
     let pool = db(&server.data_path()).await;
     // Every attempt record now fails (a database that refuses the write).
