@@ -196,6 +196,17 @@ pub struct Config {
           value_parser = parse_positive, global = true)]
     pub destination_concurrency: usize,
 
+    /// How long a claimed delivery stays leased to its sender between renewals (renewed
+    /// every third of it while the delivery waits in its lane or is being sent). Not an
+    /// option: tests shorten it.
+    #[arg(skip = std::time::Duration::from_secs(60))]
+    pub delivery_lease: std::time::Duration,
+
+    /// How many checked events may wait for the database writer; when full,
+    /// `POST /api/v1/event` answers 503 with `Retry-After`. Not an option: tests shrink it.
+    #[arg(skip = 1024_usize)]
+    pub ingest_queue: usize,
+
     /// Log line format.
     #[arg(
         long,
@@ -254,6 +265,8 @@ impl Config {
             delivery_retention: std::time::Duration::from_secs(30 * 24 * 3600),
             delivery_concurrency: 64,
             destination_concurrency: 32,
+            delivery_lease: std::time::Duration::from_secs(60),
+            ingest_queue: 1024,
             log_format: LogFormat::Text,
         }
     }

@@ -50,7 +50,8 @@ pub struct DeliveryId {
 
 /// Sends a delivery again (same id, a new attempt).
 #[utoipa::path(post, path = "/v1/deliveries/{id}/redeliver", tag = "deliveries", params(("id" = String, Path)),
-    responses((status = 202, body = DeliveryId), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 202, body = DeliveryId), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "The delivery is being sent right now")))]
 async fn redeliver(
     State(state): State<AppState>,
     Path(id): Path<String>,

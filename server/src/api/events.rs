@@ -2,6 +2,8 @@
 //! (Keptn's log API: failed deliveries as error events of an integration).
 
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,6 +13,9 @@ use utoipa_axum::routes;
 use crate::api::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 use crate::db;
 use crate::state::AppState;
+
+/// What a 503 (the ingest queue is full) asks the client to wait, in seconds.
+const RETRY_AFTER_SECONDS: &str = "1";
 
 /// The largest event accepted: exactly 1 MiB.
 pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
@@ -54,12 +59,26 @@ pub struct EventPage {
 /// Accepts a Keptn CloudEvent; answers once it and its deliveries are committed.
 #[utoipa::path(post, path = "/v1/event", tag = "events", request_body = Object,
     responses((status = 200, body = EventAccepted), (status = 400, body = ErrorBody),
-              (status = 401, body = ErrorBody), (status = 413, body = ErrorBody)))]
+              (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+              (status = 503, body = ErrorBody, description = "Too many events are waiting to be stored; nothing was stored, send it again later",
+               headers(("Retry-After" = u32, description = "Seconds to wait before sending again")))))]
 async fn post_event(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<EventAccepted>, ApiError> {
-    let ingested = state.dispatcher.ingestor.ingest(body).await?;
+) -> Result<Response, ApiError> {
+    let ingested = match state.dispatcher.ingestor.try_ingest(body).await {
+        Ok(ingested) => ingested?,
+        Err(crate::domain::events::Busy) => {
+            return Ok((
+                [(header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too many events are waiting to be stored; nothing was stored, send it again later",
+                ),
+            )
+                .into_response());
+        }
+    };
     if ingested.created {
         state
             .dispatcher
@@ -68,7 +87,8 @@ async fn post_event(
     }
     Ok(Json(EventAccepted {
         keptn_context: ingested.keptn_context,
-    }))
+    })
+    .into_response())
 }
 
 /// Lists stored events, newest first.

@@ -124,27 +124,40 @@ pub async fn insert_delivery(
     Ok(())
 }
 
+/// A delivery claimed by this sender: the claim's token fences every later write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub id: String,
+    pub subscription_id: String,
+    /// Fresh at every claim; renewals and the attempt record must name it.
+    pub token: String,
+    /// Claims since the last recorded attempt, this one included.
+    pub unrecorded: i64,
+}
+
 /// Leases up to `limit` due deliveries, earliest first, until `lease_until` (unix ms),
 /// skipping the subscriptions in `skip` (destinations already at their concurrency limit);
-/// returns (id, subscription id) of each.
+/// each claim gets a fresh token. Only deliveries whose lease ran out (their holder is gone)
+/// or that are not leased are claimed.
 pub async fn claim_due(
     db: &SqlitePool,
     now_millis: i64,
     lease_until: i64,
     limit: i64,
     skip: &[String],
-) -> sqlx::Result<Vec<(String, String)>> {
+) -> sqlx::Result<Vec<Claim>> {
     let skip = serde_json::to_string(skip).unwrap_or_else(|_| "[]".to_string());
-    let mut claimed: Vec<(i64, i64, String, String)> = super::write(
+    let mut claimed: Vec<(i64, i64, String, String, String, i64)> = super::write(
         sqlx::query_as(
-            "UPDATE deliveries SET lease_until = ?2
+            "UPDATE deliveries SET lease_until = ?2, claim_token = lower(hex(randomblob(16))),
+                 unrecorded = unrecorded + 1
          WHERE id IN (
              SELECT id FROM deliveries
              WHERE status IN ('pending', 'retrying') AND next_attempt_at <= ?1
                AND (lease_until IS NULL OR lease_until < ?1)
                AND subscription_id NOT IN (SELECT value FROM json_each(?4))
              ORDER BY next_attempt_at, rowid LIMIT ?3)
-         RETURNING next_attempt_at, rowid, id, subscription_id",
+         RETURNING next_attempt_at, rowid, id, subscription_id, claim_token, unrecorded",
         )
         .bind(now_millis)
         .bind(lease_until)
@@ -154,31 +167,79 @@ pub async fn claim_due(
     )
     .await?;
     // RETURNING does not keep the subquery's order.
-    claimed.sort_by_key(|(due, rowid, _, _)| (*due, *rowid));
+    claimed.sort_by_key(|(due, rowid, ..)| (*due, *rowid));
     Ok(claimed
         .into_iter()
-        .map(|(_, _, id, subscription)| (id, subscription))
+        .map(|(_, _, id, subscription_id, token, unrecorded)| Claim {
+            id,
+            subscription_id,
+            token,
+            unrecorded,
+        })
         .collect())
 }
 
-/// Gives up the lease of deliveries `ids` (claimed but not started), so they are due again.
-pub async fn release(db: &SqlitePool, ids: &[String]) -> sqlx::Result<()> {
-    let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_string());
+/// Gives up `claims` (claimed but not started), so they are due again; they do not count
+/// as unrecorded.
+pub async fn release(db: &SqlitePool, claims: &[Claim]) -> sqlx::Result<()> {
+    let tokens: Vec<&str> = claims.iter().map(|c| c.token.as_str()).collect();
+    let tokens = serde_json::to_string(&tokens).unwrap_or_else(|_| "[]".to_string());
     super::write(
         sqlx::query(
-            "UPDATE deliveries SET lease_until = NULL WHERE id IN (SELECT value FROM json_each(?))",
+            "UPDATE deliveries SET lease_until = NULL, claim_token = NULL,
+                 unrecorded = MAX(unrecorded - 1, 0)
+             WHERE claim_token IN (SELECT value FROM json_each(?))",
         )
-        .bind(ids)
+        .bind(tokens)
         .execute(db),
     )
     .await?;
     Ok(())
 }
 
+/// Extends the lease of `claim` until `lease_until` (unix ms); false when the claim is no
+/// longer this sender's (the lease ran out and the delivery was claimed again, or it was
+/// settled): the holder must then stop.
+pub async fn renew(db: &SqlitePool, claim: &Claim, lease_until: i64) -> sqlx::Result<bool> {
+    let result = super::write(
+        sqlx::query("UPDATE deliveries SET lease_until = ? WHERE id = ? AND claim_token = ?")
+            .bind(lease_until)
+            .bind(&claim.id)
+            .bind(&claim.token)
+            .execute(db),
+    )
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Settles `claim` failed with `reason` without recording an attempt (used when attempts
+/// cannot be recorded); false when the claim is no longer this sender's.
+pub async fn settle_failed(
+    db: &SqlitePool,
+    claim: &Claim,
+    reason: &str,
+    now: &str,
+) -> sqlx::Result<bool> {
+    let result = super::write(
+        sqlx::query(
+            "UPDATE deliveries SET status = 'failed', reason = ?, next_attempt_at = NULL,
+                 lease_until = NULL, claim_token = NULL, updated_at = ?
+             WHERE id = ? AND claim_token = ?",
+        )
+        .bind(reason)
+        .bind(now)
+        .bind(&claim.id)
+        .bind(&claim.token)
+        .execute(db),
+    )
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
 /// Clears every lease (at start-up: leases of a previous process are void).
 pub async fn release_leases(db: &SqlitePool) -> sqlx::Result<u64> {
     let result = sqlx::query(
-        "UPDATE deliveries SET lease_until = NULL
+        "UPDATE deliveries SET lease_until = NULL, claim_token = NULL
          WHERE lease_until IS NOT NULL AND status IN ('pending', 'retrying')",
     )
     .execute(db)
@@ -210,6 +271,8 @@ pub async fn delivery(db: &SqlitePool, id: &str) -> sqlx::Result<Option<Delivery
 #[derive(Debug, Clone)]
 pub struct AttemptRow {
     pub delivery_id: String,
+    /// The claim the attempt was made under: recorded only while it is still the current one.
+    pub claim_token: String,
     pub number: i64,
     pub started_at: String,
     pub duration_ms: i64,
@@ -227,27 +290,18 @@ pub struct AttemptRow {
 }
 
 /// Records attempts and their deliveries' new state, all in one transaction (group
-/// commit: one turn of the writer for many attempts).
-pub async fn record_attempts(db: &SqlitePool, rows: &[AttemptRow]) -> sqlx::Result<()> {
+/// commit: one turn of the writer for many attempts). An attempt whose claim is no longer
+/// the delivery's current one is not recorded (false in its place): its sender lost the
+/// delivery to another claim.
+pub async fn record_attempts(db: &SqlitePool, rows: &[AttemptRow]) -> sqlx::Result<Vec<bool>> {
     let mut tx = super::write_tx(db).await?;
+    let mut recorded = Vec::with_capacity(rows.len());
     for row in rows {
-        sqlx::query(
-            "INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, request, response, error)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&row.delivery_id)
-        .bind(row.number)
-        .bind(&row.started_at)
-        .bind(row.duration_ms)
-        .bind(&row.request)
-        .bind(&row.response)
-        .bind(&row.error)
-        .execute(&mut **tx)
-        .await?;
-        sqlx::query(
+        let settled = sqlx::query(
             "UPDATE deliveries SET status = ?, attempt_count = ?, last_status_code = ?, reason = ?,
-                 duration_ms = ?, next_attempt_at = ?, lease_until = NULL, updated_at = ?
-             WHERE id = ?",
+                 duration_ms = ?, next_attempt_at = ?, lease_until = NULL, claim_token = NULL,
+                 unrecorded = 0, updated_at = ?
+             WHERE id = ? AND claim_token = ?",
         )
         .bind(row.status)
         .bind(row.number)
@@ -257,29 +311,52 @@ pub async fn record_attempts(db: &SqlitePool, rows: &[AttemptRow]) -> sqlx::Resu
         .bind(row.next_attempt_at)
         .bind(&row.updated_at)
         .bind(&row.delivery_id)
+        .bind(&row.claim_token)
         .execute(&mut **tx)
-        .await?;
+        .await?
+        .rows_affected()
+            > 0;
+        if settled {
+            sqlx::query(
+                "INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, request, response, error)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&row.delivery_id)
+            .bind(row.number)
+            .bind(&row.started_at)
+            .bind(row.duration_ms)
+            .bind(&row.request)
+            .bind(&row.response)
+            .bind(&row.error)
+            .execute(&mut **tx)
+            .await?;
+        }
+        recorded.push(settled);
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(recorded)
 }
 
-/// Attempt records written by group commit ([`super::group`]).
+/// Attempt records written by group commit ([`super::group`]); each answer says whether
+/// the attempt was recorded (false: its claim was no longer current).
 pub struct AttemptRecords(pub SqlitePool);
 
 impl super::group::BatchWrite for AttemptRecords {
     type Item = AttemptRow;
-    type Answer = ();
+    type Answer = bool;
 
-    async fn write(&self, items: Vec<AttemptRow>) -> Result<Vec<()>, String> {
+    async fn write(&self, items: Vec<AttemptRow>) -> Result<Vec<bool>, String> {
         record_attempts(&self.0, &items)
             .await
-            .map(|()| vec![(); items.len()])
             .map_err(|e| e.to_string())
     }
 }
 
 /// Most attempt records written in one transaction.
 pub const ATTEMPT_BATCH: usize = 256;
+
+/// Most attempt records waiting for the writer (senders wait for room beyond that).
+pub const ATTEMPT_QUEUE: usize = 1024;
 
 /// A delivery that ended failed, as an error event of its integration.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -449,7 +526,8 @@ pub async fn redeliver_failed(
 ) -> sqlx::Result<u64> {
     let result = sqlx::query(
         "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL,
-             updated_at = ? WHERE subscription_id = ? AND status = 'failed'",
+             claim_token = NULL, unrecorded = 0, updated_at = ?
+         WHERE subscription_id = ? AND status = 'failed'",
     )
     .bind(now_millis)
     .bind(now)
@@ -474,23 +552,49 @@ pub async fn attempts(
     .await
 }
 
-/// Makes delivery `id` due now again (same id, a new attempt); false when unknown.
+/// What [`redeliver`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redelivered {
+    /// Due now (same id, a new attempt).
+    Due,
+    /// A sender holds it right now (its lease is current): nothing changed.
+    InFlight,
+    /// No such delivery.
+    Unknown,
+}
+
+/// Makes delivery `id` due now again (same id, a new attempt), unless a sender holds it
+/// right now (its lease has not run out): that one is left alone, never sent in parallel.
 pub async fn redeliver(
     db: &SqlitePool,
     id: &str,
     now_millis: i64,
     now: &str,
-) -> sqlx::Result<bool> {
-    let result = sqlx::query(
-        "UPDATE deliveries SET status = CASE WHEN status = 'retrying' THEN 'retrying' ELSE 'pending' END,
-             next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?",
+) -> sqlx::Result<Redelivered> {
+    let result = super::write(
+        sqlx::query(
+            "UPDATE deliveries SET status = CASE WHEN status = 'retrying' THEN 'retrying' ELSE 'pending' END,
+                 next_attempt_at = ?1, lease_until = NULL, claim_token = NULL, unrecorded = 0,
+                 updated_at = ?2
+             WHERE id = ?3 AND (lease_until IS NULL OR lease_until < ?1)",
+        )
+        .bind(now_millis)
+        .bind(now)
+        .bind(id)
+        .execute(db),
     )
-    .bind(now_millis)
-    .bind(now)
-    .bind(id)
-    .execute(db)
     .await?;
-    Ok(result.rows_affected() > 0)
+    if result.rows_affected() > 0 {
+        return Ok(Redelivered::Due);
+    }
+    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM deliveries WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(match exists {
+        Some(_) => Redelivered::InFlight,
+        None => Redelivered::Unknown,
+    })
 }
 
 /// Deletes up to `batch` finished deliveries (with their attempts) last changed before

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use app::model::{Webhook, WEBHOOK_SCOPE};
 use serde_json::{json, Value};
@@ -197,30 +197,113 @@ pub async fn lane_of(dispatcher: &Dispatcher, subscription_id: &str) -> Option<V
         .then(|| subscription.id.into_bytes())
 }
 
-/// Sends delivery `id` once and records the outcome. With a `ticket`, waits for its turn in
-/// the Slack lane first, and is paced there.
-pub async fn run(dispatcher: &Dispatcher, id: &str, ticket: Option<super::pacing::Ticket>) {
+/// Most claims of one delivery in a row whose attempt could not be recorded (each may have
+/// reached the receiver); the next claim settles it failed instead of sending it again.
+pub const MAX_UNRECORDED_SENDS: i64 = 3;
+
+/// Waits before trying again to write an attempt record that failed.
+const RECORD_RETRIES: [Duration; 3] = [
+    Duration::from_millis(100),
+    Duration::from_millis(500),
+    Duration::from_secs(2),
+];
+
+/// Sends the delivery of `claim` once and records the outcome, holding the claim meanwhile:
+/// its lease is renewed every third of the lease while it waits in its lane or is sent, and
+/// when the claim is lost (the delivery was claimed again) this sender stops at once,
+/// sending and recording nothing more. With a `ticket`, waits for its turn in the Slack
+/// lane first, and is paced there.
+pub async fn run(
+    dispatcher: &Dispatcher,
+    claim: db::events::Claim,
+    ticket: Option<super::pacing::Ticket>,
+) {
+    let settled = tokio::select! {
+        settled = attempt_claimed(dispatcher, &claim, ticket) => settled,
+        () = lost(dispatcher, &claim) => {
+            tracing::warn!(delivery = %claim.id,
+                "the delivery was claimed again; this sender stops without sending or recording");
+            None
+        }
+    };
+    // The claim is settled (the record cleared it): what follows needs no lease.
+    if let Some(Settled {
+        task: Some(task),
+        delivery_id,
+        status,
+        failure,
+    }) = settled
+    {
+        if task.send_finished && status != "retrying" {
+            emit(dispatcher, &task, &delivery_id, "finished", failure).await;
+        }
+    }
+}
+
+/// Renews `claim`'s lease every third of the lease; returns only once the claim is lost.
+async fn lost(dispatcher: &Dispatcher, claim: &db::events::Claim) {
+    let every = dispatcher.lease / 3;
+    loop {
+        tokio::time::sleep(every).await;
+        let until = dispatcher.lease_until(util::now_millis());
+        match db::events::renew(&dispatcher.db, claim, until).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => tracing::warn!(%error, delivery = %claim.id, "cannot renew the lease"),
+        }
+    }
+}
+
+/// A delivery whose attempt was recorded (or which was settled failed).
+struct Settled {
+    task: Option<TaskEvents>,
+    delivery_id: String,
+    status: &'static str,
+    /// The reason of a failed delivery (already masked).
+    failure: Option<String>,
+}
+
+/// The part of [`run`] that needs the claim: wait for the lane, send, record.
+async fn attempt_claimed(
+    dispatcher: &Dispatcher,
+    claim: &db::events::Claim,
+    ticket: Option<super::pacing::Ticket>,
+) -> Option<Settled> {
+    let id = claim.id.as_str();
     if let Some(ticket) = &ticket {
         ticket.turn().await;
+        // The wait may have been long: the claim must still be this sender's to send.
+        let until = dispatcher.lease_until(util::now_millis());
+        if let Ok(false) = db::events::renew(&dispatcher.db, claim, until).await {
+            tracing::warn!(delivery = %id, "the delivery was claimed again while it waited in its lane");
+            return None;
+        }
     }
     let delivery = match db::events::delivery(&dispatcher.db, id).await {
         Ok(Some(delivery)) => delivery,
-        Ok(None) => return,
+        Ok(None) => return None,
         Err(error) => {
             tracing::error!(%error, delivery = %id, "cannot load delivery");
-            return;
+            return None;
         }
     };
     // The event, read once for the task events and the attempt.
-    let event = db::events::get(&dispatcher.db, &delivery.event_id)
-        .await
-        .ok()
-        .flatten()
-        .map(|row| {
+    let event = match db::events::get(&dispatcher.db, &delivery.event_id).await {
+        Ok(row) => Ok(row.map(|row| {
             let body = serde_json::from_str(&row.body).unwrap_or(Value::Null);
             (row.r#type, body)
-        });
-    let task = task_events(dispatcher, &delivery, event.as_ref()).await;
+        })),
+        Err(error) => Err(format!("cannot read the event: {error}")),
+    };
+    let task = task_events(
+        dispatcher,
+        &delivery,
+        event.as_ref().ok().and_then(Option::as_ref),
+    )
+    .await;
+    if claim.unrecorded > MAX_UNRECORDED_SENDS {
+        return settle_unrecordable(dispatcher, claim, task).await;
+    }
     if let Some(task) = task
         .as_ref()
         .filter(|t| t.send_started && delivery.attempt_count == 0)
@@ -229,7 +312,11 @@ pub async fn run(dispatcher: &Dispatcher, id: &str, ticket: Option<super::pacing
     }
     let started_at = util::now_rfc3339();
     let started = Instant::now();
-    let ended = attempt(dispatcher, &delivery, event.as_ref().map(|(_, body)| body)).await;
+    let event = match &event {
+        Ok(found) => Ok(found.as_ref().map(|(_, body)| body)),
+        Err(message) => Err(message.clone()),
+    };
+    let ended = attempt(dispatcher, &delivery, event).await;
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let number = delivery.attempt_count + 1;
     let retry_in = if ended.delivered || !ended.retryable {
@@ -253,6 +340,7 @@ pub async fn run(dispatcher: &Dispatcher, id: &str, ticket: Option<super::pacing
     let response = ended.response.as_ref().map(Value::to_string);
     let row = db::events::AttemptRow {
         delivery_id: id.to_string(),
+        claim_token: claim.token.clone(),
         number,
         started_at,
         duration_ms,
@@ -265,7 +353,7 @@ pub async fn run(dispatcher: &Dispatcher, id: &str, ticket: Option<super::pacing
         next_attempt_at,
         updated_at: util::now_rfc3339(),
     };
-    let recorded = dispatcher.recorder.write(row).await;
+    let recorded = record(dispatcher, row).await;
     dispatcher.metrics.attempt(
         &delivery.subscription_id,
         status,
@@ -273,18 +361,76 @@ pub async fn run(dispatcher: &Dispatcher, id: &str, ticket: Option<super::pacing
         ended.rate_limited,
         ended.refused,
     );
-    if let (Ok(()), Some(task)) = (&recorded, task.as_ref().filter(|t| t.send_finished)) {
-        if status != "retrying" {
-            let failure = (status == "failed").then(|| ended.reason.clone().unwrap_or_default());
-            emit(dispatcher, task, &delivery.id, "finished", failure).await;
+    match recorded {
+        Ok(true) => {
+            tracing::info!(
+                delivery = %id, subscription = %delivery.subscription_id, status,
+                code = ?ended.status_code, reason = ?ended.reason, duration_ms, "delivery attempt"
+            );
+            Some(Settled {
+                task,
+                delivery_id: delivery.id,
+                status,
+                failure: (status == "failed").then(|| ended.reason.clone().unwrap_or_default()),
+            })
+        }
+        Ok(false) => {
+            tracing::warn!(delivery = %id, "the delivery was claimed again; this attempt is not recorded");
+            None
+        }
+        Err(error) => {
+            tracing::error!(%error, delivery = %id,
+                "cannot record the attempt; the delivery is tried again when its lease runs out");
+            None
         }
     }
-    match recorded {
-        Ok(()) => tracing::info!(
-            delivery = %id, subscription = %delivery.subscription_id, status,
-            code = ?ended.status_code, reason = ?ended.reason, duration_ms, "delivery attempt"
-        ),
-        Err(error) => tracing::error!(%error, delivery = %id, "cannot record the attempt"),
+}
+
+/// Writes `row`, trying again a few times when the write fails; `Ok(false)` when the
+/// claim was no longer current (nothing recorded).
+async fn record(dispatcher: &Dispatcher, row: db::events::AttemptRow) -> Result<bool, String> {
+    let mut waits = RECORD_RETRIES.iter();
+    loop {
+        match dispatcher.recorder.write(row.clone()).await {
+            Err(error) => match waits.next() {
+                Some(wait) => {
+                    tracing::warn!(%error, delivery = %row.delivery_id,
+                        "cannot record the attempt; trying again");
+                    tokio::time::sleep(*wait).await;
+                }
+                None => return Err(error),
+            },
+            done => return done,
+        }
+    }
+}
+
+/// Settles a delivery whose attempts could not be recorded [`MAX_UNRECORDED_SENDS`] times
+/// in a row failed, without sending it again (each of those attempts may have arrived).
+async fn settle_unrecordable(
+    dispatcher: &Dispatcher,
+    claim: &db::events::Claim,
+    task: Option<TaskEvents>,
+) -> Option<Settled> {
+    let reason = format!(
+        "not sent again: the attempt could not be recorded {MAX_UNRECORDED_SENDS} times in a row \
+         (it may have arrived); see the server log"
+    );
+    match db::events::settle_failed(&dispatcher.db, claim, &reason, &util::now_rfc3339()).await {
+        Ok(true) => {
+            tracing::error!(delivery = %claim.id, %reason, "delivery given up");
+            Some(Settled {
+                task,
+                delivery_id: claim.id.clone(),
+                status: "failed",
+                failure: Some(reason),
+            })
+        }
+        Ok(false) => None,
+        Err(error) => {
+            tracing::error!(%error, delivery = %claim.id, "cannot settle the delivery");
+            None
+        }
     }
 }
 
@@ -391,10 +537,19 @@ fn failed(request: Value, reason: String) -> Ended {
     }
 }
 
+/// A failure of ours that may pass (a database error): worth another try.
+fn transient(reason: String) -> Ended {
+    Ended {
+        retryable: true,
+        ..failed(json!(null), reason)
+    }
+}
+
+/// `event`: the event's body, `Ok(None)` when it is gone, `Err` when it could not be read.
 async fn attempt(
     dispatcher: &Dispatcher,
     delivery: &db::events::DeliveryRow,
-    event: Option<&Value>,
+    event: Result<Option<&Value>, String>,
 ) -> Ended {
     let unsent = json!(null);
     let subscription = match crate::domain::integrations::cached_subscription(
@@ -405,13 +560,21 @@ async fn attempt(
     .await
     {
         Ok(subscription) => subscription,
-        Err(_) => return failed(unsent, "the subscription was deleted".to_string()),
+        Err(crate::error::DomainError::NotFound(_)) => {
+            return failed(unsent, "the subscription was deleted".to_string())
+        }
+        Err(crate::error::DomainError::Internal(detail)) => {
+            return transient(format!("cannot read the subscription: {detail}"))
+        }
+        Err(error) => return transient(format!("cannot read the subscription: {error}")),
     };
     let Some(webhook) = subscription.webhook else {
         return failed(unsent, "the subscription has no webhook".to_string());
     };
-    let Some(event) = event else {
-        return failed(unsent, "the event is gone".to_string());
+    let event = match event {
+        Ok(Some(event)) => event,
+        Ok(None) => return failed(unsent, "the event is gone".to_string()),
+        Err(reason) => return transient(reason),
     };
     let compiled = match compiled(dispatcher, &subscription.id, &webhook) {
         Ok(compiled) => compiled,

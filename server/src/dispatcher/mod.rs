@@ -22,9 +22,6 @@ use crate::crypto::Keyring;
 use clients::{build_client, check_proxy, ClientCache, ProxyProblem};
 use guard::TargetPolicy;
 
-/// How long a claimed delivery stays leased to this sender.
-const LEASE: Duration = Duration::from_secs(60);
-
 /// What the sender needs; shared with every attempt.
 pub struct Dispatcher {
     pub db: SqlitePool,
@@ -56,6 +53,8 @@ pub struct Dispatcher {
     concurrency: usize,
     /// How many of them may go to one destination (subscription) at the same time.
     per_destination: usize,
+    /// How long a claim is leased; renewed every third of it while its delivery is held.
+    pub lease: Duration,
 }
 
 impl Dispatcher {
@@ -77,8 +76,13 @@ impl Dispatcher {
             recorder: crate::db::group::GroupWriter::start(
                 crate::db::events::AttemptRecords(db.clone()),
                 crate::db::events::ATTEMPT_BATCH,
+                crate::db::events::ATTEMPT_QUEUE,
             ),
-            ingestor: crate::domain::events::Ingestor::start(db.clone(), wake.clone()),
+            ingestor: crate::domain::events::Ingestor::start(
+                db.clone(),
+                wake.clone(),
+                config.ingest_queue,
+            ),
             db,
             keyring,
             wake,
@@ -95,6 +99,7 @@ impl Dispatcher {
             metrics: Arc::default(),
             concurrency: config.delivery_concurrency,
             per_destination: config.destination_concurrency,
+            lease: config.delivery_lease.max(Duration::from_millis(30)),
         })
     }
 
@@ -134,7 +139,7 @@ impl Dispatcher {
                 destinations.finished(done.map(|(id, ())| id));
             }
             let now = crate::util::now_millis();
-            let lease_until = now + i64::try_from(LEASE.as_millis()).unwrap_or(60_000);
+            let lease_until = self.lease_until(now);
             let free = i64::try_from(permits.available_permits()).unwrap_or(0);
             let saturated = destinations.saturated(self.per_destination);
             let claimed = if free == 0 {
@@ -153,24 +158,25 @@ impl Dispatcher {
             // One batch may hold more for a destination than it has room for: those go
             // back (unleased) and wait for that destination, without holding a permit.
             let mut back = Vec::new();
-            for (id, destination) in claimed {
-                if destinations.count(&destination) >= self.per_destination {
-                    back.push(id);
+            for claim in claimed {
+                if destinations.count(&claim.subscription_id) >= self.per_destination {
+                    back.push(claim);
                     continue;
                 }
                 let Ok(permit) = permits.clone().try_acquire_owned() else {
-                    back.push(id);
+                    back.push(claim);
                     continue;
                 };
                 let this = self.clone();
                 // Slack-lane deliveries queue per lane in claim (= event) order.
-                let ticket = attempt::lane_of(&this, &destination)
+                let ticket = attempt::lane_of(&this, &claim.subscription_id)
                     .await
                     .map(|lane| this.tickets.take(&lane));
-                let span = tracing::info_span!("delivery", delivery_id = %id);
+                let span = tracing::info_span!("delivery", delivery_id = %claim.id);
+                let destination = claim.subscription_id.clone();
                 let task = in_flight.spawn(
                     async move {
-                        attempt::run(&this, &id, ticket).await;
+                        attempt::run(&this, claim, ticket).await;
                         drop(permit);
                     }
                     .instrument(span),
@@ -205,6 +211,13 @@ impl Dispatcher {
             );
             in_flight.abort_all();
         }
+    }
+}
+
+impl Dispatcher {
+    /// When a lease taken or renewed at `now` (unix ms) runs out.
+    pub fn lease_until(&self, now: i64) -> i64 {
+        now.saturating_add(i64::try_from(self.lease.as_millis()).unwrap_or(60_000))
     }
 }
 

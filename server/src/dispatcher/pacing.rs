@@ -3,16 +3,26 @@
 //! in the order they were claimed: the sender hands out tickets per lane as it claims, and
 //! each attempt waits for its ticket's turn (one request of a lane in flight at a time).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// One bucket per webhook URL (keyed by a hash: the URL may hold a secret).
+/// How often the pacer forgets idle URLs (their bucket is full again: same as a new one).
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
+
+/// One bucket per webhook URL (keyed by a hash: the URL may hold a secret). Buckets that
+/// have filled up again are dropped, so URLs seen once do not stay in memory.
 #[derive(Debug)]
 pub struct Pacer {
     burst: f64,
     interval: Duration,
-    buckets: Mutex<HashMap<Vec<u8>, Bucket>>,
+    state: Mutex<PacerState>,
+}
+
+#[derive(Debug, Default)]
+struct PacerState {
+    buckets: HashMap<Vec<u8>, Bucket>,
+    swept_at: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -28,26 +38,44 @@ impl Pacer {
         Self {
             burst: f64::from(burst.max(1)),
             interval,
-            buckets: Mutex::new(HashMap::new()),
+            state: Mutex::default(),
         }
+    }
+
+    fn per_second(&self) -> f64 {
+        1.0 / self.interval.as_secs_f64().max(f64::EPSILON)
+    }
+
+    /// The tokens `bucket` holds at `now` (refilled, at most the burst).
+    fn refilled(&self, bucket: &Bucket, now: Instant) -> f64 {
+        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+        (bucket.tokens + elapsed * self.per_second()).min(self.burst)
     }
 
     /// How long a request to `key` must wait from `now`; reserves its token.
     pub fn reserve(&self, key: &[u8], now: Instant) -> Duration {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let bucket = buckets.entry(key.to_vec()).or_insert(Bucket {
-            tokens: self.burst,
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let due = state
+            .swept_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= SWEEP_EVERY);
+        if due {
+            state
+                .buckets
+                .retain(|_, bucket| self.refilled(bucket, now) < self.burst);
+            state.swept_at = Some(now);
+        }
+        let burst = self.burst;
+        let bucket = state.buckets.entry(key.to_vec()).or_insert(Bucket {
+            tokens: burst,
             at: now,
         });
-        let per_second = 1.0 / self.interval.as_secs_f64().max(f64::EPSILON);
-        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * per_second).min(self.burst);
+        bucket.tokens = self.refilled(bucket, now);
         bucket.at = now;
         bucket.tokens -= 1.0;
         if bucket.tokens >= 0.0 {
             Duration::ZERO
         } else {
-            Duration::from_secs_f64(-bucket.tokens / per_second)
+            Duration::from_secs_f64(-bucket.tokens / self.per_second())
         }
     }
 
@@ -58,25 +86,44 @@ impl Pacer {
             tokio::time::sleep(wait).await;
         }
     }
+
+    /// How many URLs the pacer remembers.
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .buckets
+            .len()
+    }
 }
 
-/// Per-lane tickets: strict claim order for the requests of one lane.
+/// Per-lane tickets: strict claim order for the requests of one lane. A lane with no
+/// ticket out is forgotten.
 #[derive(Debug, Default)]
 pub struct Tickets {
-    lanes: Mutex<HashMap<Vec<u8>, Lane>>,
+    lanes: Arc<Mutex<HashMap<Vec<u8>, Lane>>>,
 }
 
 #[derive(Debug)]
 struct Lane {
+    /// The number the next ticket gets.
     next: u64,
-    serving: tokio::sync::watch::Sender<u64>,
+    /// Every ticket below this number is done.
+    serving: u64,
+    /// Done tickets above `serving` (dropped before their turn).
+    done: BTreeSet<u64>,
+    turn: tokio::sync::watch::Sender<u64>,
 }
 
-/// A place in a lane's queue; the lane moves on when it is dropped (sent or not).
+/// A place in a lane's queue; the lane moves on when it is dropped (sent or not, even
+/// before its turn).
 #[derive(Debug)]
 pub struct Ticket {
     number: u64,
-    serving: tokio::sync::watch::Sender<u64>,
+    key: Vec<u8>,
+    lanes: Arc<Mutex<HashMap<Vec<u8>, Lane>>>,
+    turn: tokio::sync::watch::Receiver<u64>,
 }
 
 impl Tickets {
@@ -85,36 +132,52 @@ impl Tickets {
         let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
         let lane = lanes.entry(key.to_vec()).or_insert_with(|| Lane {
             next: 0,
-            serving: tokio::sync::watch::channel(0).0,
+            serving: 0,
+            done: BTreeSet::new(),
+            turn: tokio::sync::watch::channel(0).0,
         });
         let number = lane.next;
         lane.next += 1;
         Ticket {
             number,
-            serving: lane.serving.clone(),
+            key: key.to_vec(),
+            lanes: self.lanes.clone(),
+            turn: lane.turn.subscribe(),
         }
+    }
+
+    /// How many lanes have tickets out.
+    #[cfg(test)]
+    fn lanes(&self) -> usize {
+        self.lanes.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 }
 
 impl Ticket {
     /// Waits until every earlier ticket of the lane is done.
     pub async fn turn(&self) {
-        let mut serving = self.serving.subscribe();
-        let _ = serving.wait_for(|now| *now >= self.number).await;
+        let mut turn = self.turn.clone();
+        let _ = turn.wait_for(|serving| *serving >= self.number).await;
     }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        let number = self.number;
-        self.serving.send_if_modified(|now| {
-            if *now == number {
-                *now += 1;
-                true
-            } else {
-                false
-            }
-        });
+        let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(lane) = lanes.get_mut(&self.key) else {
+            return;
+        };
+        lane.done.insert(self.number);
+        let before = lane.serving;
+        while lane.done.remove(&lane.serving) {
+            lane.serving += 1;
+        }
+        if lane.serving != before {
+            lane.turn.send_replace(lane.serving);
+        }
+        if lane.serving == lane.next {
+            lanes.remove(&self.key);
+        }
     }
 }
 
@@ -153,5 +216,49 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
+        drop(other);
+        assert_eq!(tickets.lanes(), 0, "idle lanes are forgotten");
+    }
+
+    #[tokio::test]
+    async fn a_ticket_dropped_before_its_turn_does_not_stall_its_lane() {
+        let tickets = Tickets::default();
+        let first = tickets.take(b"lane");
+        let second = tickets.take(b"lane");
+        let third = tickets.take(b"lane");
+        // The second gives up while waiting (its delivery was lost to another claim).
+        drop(second);
+        drop(first);
+        tokio::time::timeout(Duration::from_secs(1), third.turn())
+            .await
+            .expect("the third ticket never got its turn");
+        assert_eq!(tickets.lanes(), 1);
+        drop(third);
+        assert_eq!(tickets.lanes(), 0);
+        // A forgotten lane starts afresh.
+        let again = tickets.take(b"lane");
+        tokio::time::timeout(Duration::from_secs(1), again.turn())
+            .await
+            .unwrap();
+    }
+
+    #[test]
+    fn idle_urls_are_forgotten() {
+        let pacer = Pacer::new(3, Duration::from_secs(1));
+        let t0 = Instant::now();
+        for n in 0..100u32 {
+            pacer.reserve(&n.to_be_bytes(), t0);
+        }
+        // A busy URL (bucket not full again yet) is kept.
+        for _ in 0..20 {
+            pacer.reserve(b"busy", t0);
+        }
+        assert_eq!(pacer.remembered(), 101);
+        // 11 s later the 100 one-off URLs have full buckets again; "busy" still owes 6 s.
+        let later = t0 + Duration::from_secs(11);
+        pacer.reserve(b"new", later);
+        assert_eq!(pacer.remembered(), 2, "busy and new");
+        // Forgetting changed nothing: a forgotten URL starts with a full burst.
+        assert_eq!(pacer.reserve(&0u32.to_be_bytes(), later), Duration::ZERO);
     }
 }

@@ -103,15 +103,23 @@ pub async fn get(db: &SqlitePool, id: &str) -> Result<Delivery, DomainError> {
     Ok(delivery)
 }
 
-/// Makes delivery `id` due now (same id, a new attempt) and wakes the sender.
+/// Makes delivery `id` due now (same id, a new attempt) and wakes the sender; a delivery
+/// being sent right now is a conflict (it is never sent twice in parallel).
 pub async fn redeliver(dispatcher: &Dispatcher, id: &str) -> Result<(), DomainError> {
-    let found =
-        db::events::redeliver(&dispatcher.db, id, util::now_millis(), &util::now_rfc3339()).await?;
-    if !found {
-        return Err(DomainError::NotFound(format!("delivery {id} not found")));
+    match db::events::redeliver(&dispatcher.db, id, util::now_millis(), &util::now_rfc3339())
+        .await?
+    {
+        db::events::Redelivered::Due => {
+            dispatcher.wake.notify_one();
+            Ok(())
+        }
+        db::events::Redelivered::InFlight => Err(DomainError::Conflict(format!(
+            "delivery {id} is being sent right now; redeliver it once this attempt has finished"
+        ))),
+        db::events::Redelivered::Unknown => {
+            Err(DomainError::NotFound(format!("delivery {id} not found")))
+        }
     }
-    dispatcher.wake.notify_one();
-    Ok(())
 }
 
 /// How many deliveries of a subscription ended failed.

@@ -140,8 +140,17 @@ pub fn normalize(event: Value) -> Result<EventRow, DomainError> {
 }
 
 /// Whether `subscription` wants `event` (type, with a trailing `>` matching any suffix,
-/// and every non-empty filter list containing the event's value).
+/// and every non-empty filter list containing the event's value). A subscription whose
+/// stored filter could not be read matches nothing.
 pub fn matches(subscription: &Subscription, event: &EventRow) -> bool {
+    let filter = &subscription.filter;
+    let unreadable = crate::domain::integrations::UNREADABLE_FILTER;
+    if [&filter.projects, &filter.stages, &filter.services]
+        .iter()
+        .any(|list| list.iter().any(|value| value == unreadable))
+    {
+        return false;
+    }
     let type_matches = match subscription.event.strip_suffix(">") {
         Some(prefix) => event.r#type.starts_with(prefix) && event.r#type.len() > prefix.len(),
         None => subscription.event == event.r#type,
@@ -160,20 +169,27 @@ const INGEST_BATCH: usize = 256;
 
 /// Ingress with group commit ([`db::group`]): each request's checked event is stored —
 /// with the deliveries it causes, in the same transaction (the outbox) — together with
-/// whatever else queued up meanwhile; the request is answered after the commit.
+/// whatever else queued up meanwhile; the request is answered after the commit. The queue
+/// is bounded: a request that finds it full is refused ([`Busy`]) and nothing is stored.
 pub struct Ingestor {
     writer: GroupWriter<EventWrites>,
 }
 
+/// The ingest queue is full: the event was not accepted (the client should retry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
 impl Ingestor {
-    /// Starts the writer task for `db` (needs a tokio runtime); it ends with the last handle.
-    pub fn start(db: SqlitePool, wake: Arc<Notify>) -> Self {
+    /// Starts the writer task for `db` (needs a tokio runtime) with room for `capacity`
+    /// waiting events; it ends with the last handle.
+    pub fn start(db: SqlitePool, wake: Arc<Notify>, capacity: usize) -> Self {
         Self {
-            writer: GroupWriter::start(EventWrites { db, wake }, INGEST_BATCH),
+            writer: GroupWriter::start(EventWrites { db, wake }, INGEST_BATCH, capacity),
         }
     }
 
-    /// Checks `event`, stores it and queues its deliveries; returns once that committed.
+    /// Checks `event`, stores it and queues its deliveries; returns once that committed,
+    /// waiting for room in the queue (for events Uniform emits itself).
     /// An event whose id was accepted before changes nothing (`created: false`).
     pub async fn ingest(&self, event: Value) -> Result<Ingested, DomainError> {
         let event = normalize(event)?;
@@ -181,6 +197,19 @@ impl Ingestor {
             .write(event)
             .await
             .map_err(DomainError::Internal)
+    }
+
+    /// Like [`Ingestor::ingest`], but `Err(Busy)` at once when the queue is full (for
+    /// clients, who are told to retry).
+    pub async fn try_ingest(&self, event: Value) -> Result<Result<Ingested, DomainError>, Busy> {
+        let event = match normalize(event) {
+            Ok(event) => event,
+            Err(error) => return Ok(Err(error)),
+        };
+        match self.writer.try_write(event).await {
+            Ok(written) => Ok(written.map_err(DomainError::Internal)),
+            Err(crate::db::group::Full) => Err(Busy),
+        }
     }
 }
 
@@ -310,6 +339,14 @@ mod tests {
         assert!(!matches(
             &seed,
             &event("sh.keptn.event.evaluation.started", "dev")
+        ));
+        let unreadable = subscription(
+            "sh.keptn.event.evaluation.finished",
+            &[crate::domain::integrations::UNREADABLE_FILTER],
+        );
+        assert!(!matches(
+            &unreadable,
+            &event("sh.keptn.event.evaluation.finished", "dev")
         ));
         let any = subscription("sh.keptn.event.evaluation.>", &[]);
         assert!(matches(

@@ -90,12 +90,37 @@ fn integration(row: IntegrationRow, subscriptions: Vec<Subscription>) -> Integra
     }
 }
 
+/// The filter value a subscription shows when its stored filter cannot be read: such a
+/// subscription matches no event (see `domain::events::matches`) until its filter is set
+/// again; an unreadable filter never widens to "every event".
+pub const UNREADABLE_FILTER: &str = "(the stored filter cannot be read: set the filter again)";
+
 fn subscription(row: SubscriptionRow) -> Subscription {
+    let filter = match serde_json::from_str(&row.filter) {
+        Ok(filter) => filter,
+        Err(error) => {
+            tracing::error!(subscription = %row.id, %error,
+                "the stored filter cannot be read; the subscription matches no event until its filter is set again");
+            SubscriptionFilter {
+                projects: vec![UNREADABLE_FILTER.to_string()],
+                ..SubscriptionFilter::default()
+            }
+        }
+    };
+    let webhook = row
+        .webhook
+        .and_then(|text| match serde_json::from_str(&text) {
+            Ok(webhook) => Some(webhook),
+            Err(error) => {
+                tracing::error!(subscription = %row.id, %error, "the stored webhook cannot be read");
+                None
+            }
+        });
     Subscription {
         id: row.id,
         event: row.event,
-        filter: serde_json::from_str(&row.filter).unwrap_or_default(),
-        webhook: row.webhook.and_then(|w| serde_json::from_str(&w).ok()),
+        filter,
+        webhook,
     }
 }
 
