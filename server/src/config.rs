@@ -207,7 +207,7 @@ pub struct Config {
     #[arg(skip = 1024_usize)]
     pub ingest_queue: usize,
 
-    /// Log line format.
+    /// Log line format: text (human-readable lines) or json (one JSON object per line).
     #[arg(
         long,
         env = "UNIFORM_LOG_FORMAT",
@@ -216,7 +216,15 @@ pub struct Config {
         global = true
     )]
     pub log_format: LogFormat,
+
+    /// Longest a client may take to send a request's headers before its connection is
+    /// closed (slowloris). Not an option: tests shorten it.
+    #[arg(skip = DEFAULT_HEADER_READ_TIMEOUT)]
+    pub header_read_timeout: std::time::Duration,
 }
+
+/// How long a client may take to send a request's headers.
+pub const DEFAULT_HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The waits between delivery attempts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,12 +241,14 @@ fn parse_schedule(value: &str) -> Result<RetrySchedule, String> {
     crate::dispatcher::retry::parse_schedule(value).map(RetrySchedule)
 }
 
-/// How log lines are written to stderr.
+/// How log lines are written to stderr. (The variants carry no doc comments on purpose:
+/// clap would turn them into a "Possible values:" list that pushes the option's `[env: …]`
+/// out of its paragraph in `--help`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
-    /// Human-readable lines.
+    // Human-readable lines.
     Text,
-    /// One JSON object per line.
+    // One JSON object per line.
     Json,
 }
 
@@ -268,6 +278,7 @@ impl Config {
             delivery_lease: std::time::Duration::from_secs(60),
             ingest_queue: 1024,
             log_format: LogFormat::Text,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         }
     }
 

@@ -86,11 +86,13 @@ pub fn spawn_metrics(state: &AppState, listener: TcpListener) {
         tracing::info!("serving /metrics without a token on http://{addr}/metrics");
     }
     let router = web::metrics_router(state.clone());
-    tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router).await {
-            tracing::error!(%error, "the metrics listener failed");
-        }
-    });
+    let header_read_timeout = state.config.header_read_timeout;
+    tokio::spawn(serve_http(
+        listener,
+        router,
+        header_read_timeout,
+        std::future::pending(),
+    ));
 }
 
 /// Serves an already prepared `state` on `listener`, and runs the webhook sender, until
@@ -116,17 +118,88 @@ pub async fn serve(
         state.config.delivery_retention,
         stopped(stop_rx.clone()),
     ));
+    let session_pruner = tokio::spawn(auth::sessions::run_pruner(
+        state.db.clone(),
+        state.config.session_idle_timeout,
+        stopped(stop_rx.clone()),
+    ));
     if let Ok(addr) = listener.local_addr() {
         tracing::info!("listening on http://{addr}");
     }
+    let header_read_timeout = state.config.header_read_timeout;
     let router = web::router(state);
-    let served = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(stopped(stop_rx))
-    .await;
+    serve_http(listener, router, header_read_timeout, stopped(stop_rx)).await;
     let _ = sender.await;
     let _ = checkpointer.await;
-    served
+    let _ = session_pruner.await;
+    Ok(())
+}
+
+/// Serves `router` over HTTP/1.1 on `listener` until `shutdown` completes; then stops
+/// accepting and waits for the open connections to finish their requests.
+///
+/// A client gets `header_read_timeout` to send a request's headers (the first request's and
+/// every keep-alive request's); then its connection is closed, so slow-header clients
+/// (slowloris) cannot hold connections open. Handlers see the peer as
+/// `ConnectInfo<SocketAddr>`.
+async fn serve_http(
+    listener: TcpListener,
+    router: axum::Router,
+    header_read_timeout: std::time::Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt as _;
+
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Per-connection failures (reset before accept) are the client's; anything
+                    // else (out of file descriptors) is waited out, as axum::serve does.
+                    if !is_connection_error(&error) {
+                        tracing::error!(%error, "accepting a connection failed");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let service = router.clone().map_request(
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            },
+        );
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+fn is_connection_error(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
 }

@@ -2,10 +2,10 @@
 //! functions, static assets; wrapped in the security, CSRF and session middleware and
 //! compression.
 
-use axum::extract::State;
-use axum::http::HeaderName;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::http::{HeaderMap, HeaderName};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -36,7 +36,8 @@ pub fn router(state: AppState) -> Router {
             get(move || {
                 let openapi = openapi.clone();
                 async move { Json(openapi.as_ref().clone()) }
-            }),
+            })
+            .layer(from_fn(crate::api::error::json_errors)),
         )
         .nest("/api", api)
         .route(
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(context, app::shell))
+        .layer(from_fn(limit_rpc_body))
         .layer(from_fn_with_state(
             state.clone(),
             middleware::require_session,
@@ -94,18 +96,70 @@ pub fn metrics_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Prometheus text exposition (token required, like the API).
-async fn metrics(State(state): State<AppState>) -> axum::response::Response {
-    match state.dispatcher.metrics.render(&state.db).await {
+/// The metrics exposition (token required, like the API): OpenMetrics when `Accept` asks
+/// for it, as Prometheus does, else the Prometheus text format 0.0.4.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> axum::response::Response {
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let format = crate::metrics::Format::negotiate(accept);
+    match state.dispatcher.metrics.render(&state.db, format).await {
         Ok(text) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
+            [
+                (axum::http::header::CONTENT_TYPE, format.content_type()),
+                (axum::http::header::VARY, "accept"),
+            ],
             text,
         )
             .into_response(),
         Err(error) => crate::api::error::ApiError::internal(error).into_response(),
+    }
+}
+
+/// The largest request body a server function (`/rpc/`) accepts.
+pub const RPC_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Bounds server-function request bodies to [`RPC_BODY_LIMIT`] (413 beyond it; the server
+/// functions themselves read bodies without a limit). A body is read whole here, within the
+/// limit, and handed on as is.
+async fn limit_rpc_body(request: Request, next: Next) -> axum::response::Response {
+    if !request.uri().path().starts_with("/rpc/") {
+        return next.run(request).await;
+    }
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The request is too large (at most {} MiB).",
+                RPC_BODY_LIMIT / (1024 * 1024)
+            ),
+        )
+            .into_response()
+    };
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > RPC_BODY_LIMIT as u64) {
+        return too_large();
+    }
+    let (parts, body) = request.into_parts();
+    let limited = http_body_util::Limited::new(body, RPC_BODY_LIMIT);
+    match http_body_util::BodyExt::collect(limited).await {
+        Ok(collected) => {
+            let body = axum::body::Body::from(collected.to_bytes());
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => too_large(),
+        Err(error) => {
+            tracing::debug!(%error, "reading a server-function body failed");
+            (
+                StatusCode::BAD_REQUEST,
+                "The request body could not be read.",
+            )
+                .into_response()
+        }
     }
 }
 

@@ -1,9 +1,11 @@
-//! The REST API's error answer, `{"code": <status>, "message": "<text>"}`, and a JSON body
-//! extractor whose rejections use it.
+//! The REST API's error answer, `{"code": <status>, "message": "<text>"}`, a JSON body
+//! extractor whose rejections use it, and the middleware that makes every other error answer
+//! under `/api/` (routing's 405, extractor rejections) take the same shape.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -122,6 +124,59 @@ impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         Self::bad_request(format!("malformed query: {}", rejection.body_text()))
     }
+}
+
+/// Rewrites an error answer that is not JSON yet (axum's 405 for a wrong method, with an
+/// empty body; a path or body extractor's plain-text rejection) as an [`ErrorBody`] with the
+/// same status, keeping the other headers (`Allow` among them). The message is the answer's
+/// text, or says what was wrong when it had none.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    // Inside the nested `/api` router the URI lost its prefix; the original has it.
+    let path = request
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map(|uri| uri.path().to_string())
+        .unwrap_or_else(|| request.uri().path().to_string());
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
+        .unwrap_or_default();
+    // (`Allow` is added around this layer, so it is not seen here; it stays on the answer.)
+    let message = if status == StatusCode::METHOD_NOT_ALLOWED {
+        format!("method {method} is not allowed on {path}")
+    } else if !text.is_empty() {
+        text
+    } else {
+        status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_lowercase()
+    };
+    let body = ErrorBody {
+        code: status.as_u16(),
+        message,
+        line: None,
+        column: None,
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// `axum::extract::Query`, answering malformed queries with an [`ApiError`].

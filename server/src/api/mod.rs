@@ -1,6 +1,7 @@
 //! The REST API under `/api/`: one router per resource, every route documented in the
 //! OpenAPI document served (without a token) at `/api/openapi.json`. The whole router,
-//! its 404 fallback included, sits behind the token check.
+//! its 404 fallback included, sits behind the token check; every error answer is JSON
+//! ([`error::json_errors`]), and request bodies are bounded ([`MAX_BODY_BYTES`]).
 
 pub mod deliveries;
 pub mod error;
@@ -10,8 +11,8 @@ pub mod secrets;
 pub mod tokens;
 pub mod uniform;
 
-use axum::http::Uri;
-use axum::middleware::from_fn_with_state;
+use axum::extract::{DefaultBodyLimit, OriginalUri};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::Router;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi;
@@ -96,6 +97,9 @@ impl Modify for CommonResponses {
     }
 }
 
+/// The largest request body any API route accepts (413 beyond it).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// The API router (paths relative to `/api`) and its OpenAPI document (paths absolute).
 pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -110,13 +114,18 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
         .into_iter()
         .map(|(path, item)| (format!("/api{path}"), item))
         .collect();
-    let router = router.fallback(not_found).layer(from_fn_with_state(
-        state.clone(),
-        crate::auth::middleware::require_token,
-    ));
+    let router = router
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::auth::middleware::require_token,
+        ))
+        .layer(from_fn(error::json_errors));
     (router, openapi)
 }
 
-async fn not_found(uri: Uri) -> ApiError {
+/// (`OriginalUri`: inside the nested router the path lost its `/api` prefix.)
+async fn not_found(OriginalUri(uri): OriginalUri) -> ApiError {
     ApiError::not_found(format!("no API endpoint at {}", uri.path()))
 }

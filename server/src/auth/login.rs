@@ -23,39 +23,108 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 /// What a client over the limit is told.
 pub const TOO_MANY: &str = "Too many failed login attempts. Please wait a minute and try again.";
 
-/// Remembers recent failed logins per client address.
-#[derive(Debug, Default)]
+/// Password checks that may run at once, whoever asks: each takes about 19 MiB of argon2
+/// memory and a core for tens of milliseconds.
+pub const CONCURRENT_CHECKS: usize = 2;
+/// Client addresses tracked at most; when that many have failed within [`WINDOW`], further
+/// addresses are refused (429) until entries age out, rather than tracked without bound.
+pub const MAX_TRACKED: usize = 100_000;
+
+/// Remembers recent login attempts per client address (IPv4 address or IPv6 /64) and bounds
+/// the password checks running at once.
+///
+/// An attempt takes its slot *before* the password is checked, so a burst of simultaneous
+/// posts cannot all be checked: at most [`MAX_FAILURES`] per address and [`WINDOW`]. A
+/// successful login clears the address's slots. Entries idle for a whole window are evicted.
+#[derive(Debug)]
 pub struct LoginLimiter {
-    failures: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    inner: Mutex<Tracked>,
+    checks: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+#[derive(Debug)]
+struct Tracked {
+    attempts: HashMap<IpAddr, VecDeque<Instant>>,
+    last_sweep: Instant,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::new(Tracked {
+                attempts: HashMap::new(),
+                last_sweep: Instant::now(),
+            }),
+            checks: std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CHECKS)),
+        }
+    }
+}
+
+/// The address attempts are counted under: IPv4 as is, IPv6 by its /64 (what one client
+/// usually holds).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                IpAddr::V6(segments.into())
+            }
+        },
+    }
 }
 
 impl LoginLimiter {
-    /// Whether `ip` has used up its failed attempts for now.
-    fn is_blocked(&self, ip: IpAddr) -> bool {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        let entry = failures.entry(ip).or_default();
+    /// Takes one of `ip`'s attempts; `false` when it has none left for now.
+    fn try_acquire(&self, ip: IpAddr) -> bool {
+        self.try_acquire_at(ip, Instant::now())
+    }
+
+    fn try_acquire_at(&self, ip: IpAddr, now: Instant) -> bool {
+        let key = client_key(ip);
+        let mut tracked = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let full = tracked.attempts.len() >= MAX_TRACKED && !tracked.attempts.contains_key(&key);
+        if full || now.saturating_duration_since(tracked.last_sweep) >= WINDOW {
+            tracked.attempts.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) <= WINDOW)
+            });
+            tracked.last_sweep = now;
+        }
+        if tracked.attempts.len() >= MAX_TRACKED && !tracked.attempts.contains_key(&key) {
+            return false;
+        }
+        let entry = tracked.attempts.entry(key).or_default();
         while entry
             .front()
             .is_some_and(|t| now.duration_since(*t) > WINDOW)
         {
             entry.pop_front();
         }
-        let blocked = entry.len() >= MAX_FAILURES;
-        if entry.is_empty() {
-            failures.remove(&ip);
+        if entry.len() >= MAX_FAILURES {
+            return false;
         }
-        blocked
+        entry.push_back(now);
+        true
     }
 
-    fn record_failure(&self, ip: IpAddr) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.entry(ip).or_default().push_back(Instant::now());
-    }
-
+    /// A successful login: `ip`'s failed attempts are forgotten.
     fn clear(&self, ip: IpAddr) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(&ip);
+        let mut tracked = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        tracked.attempts.remove(&client_key(ip));
+    }
+
+    /// How many addresses are tracked now.
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .attempts
+            .len()
     }
 }
 
@@ -78,7 +147,8 @@ pub async fn login(
 ) -> Response {
     let ip = peer.ip();
     let next = safe_next(&form.next);
-    if state.login_limiter.is_blocked(ip) {
+    // The slot is taken before anything is checked, so simultaneous attempts cannot all pass.
+    if !state.login_limiter.try_acquire(ip) {
         tracing::warn!(%ip, "login refused: too many failed attempts");
         return (StatusCode::TOO_MANY_REQUESTS, Html(too_many_page())).into_response();
     }
@@ -91,9 +161,12 @@ pub async fn login(
     };
     // Unknown users are checked against a dummy hash so both failures take as long.
     let (user_id, hash) = user.unwrap_or((-1, DUMMY_HASH.to_string()));
-    let valid = passwords::verify(form.password, hash).await && user_id >= 0;
+    // At most CONCURRENT_CHECKS run at once; the semaphore is never closed.
+    let Ok(permit) = state.login_limiter.checks.clone().acquire_owned().await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let valid = passwords::verify_holding(form.password, hash, permit).await && user_id >= 0;
     if !valid {
-        state.login_limiter.record_failure(ip);
         tracing::info!(%ip, "failed login");
         let location = format!(
             "/login?error=invalid&next={}",
@@ -139,14 +212,47 @@ fn see_other(location: &str, cookie: Option<String>) -> Response {
     response
 }
 
-/// `next` when it is a path on this site, else the Integrations page.
+/// Where a login with no usable `next` goes.
+pub const DEFAULT_NEXT: &str = "/uniform/integrations";
+
+/// `next` when it is a path on this site, else [`DEFAULT_NEXT`].
+///
+/// `next` is resolved the way a browser resolves a `Location` (WHATWG URL parsing, which drops
+/// tabs and newlines and reads `\` as `/`) against a stand-in origin; only a result on that
+/// origin is kept, and what is returned is the re-serialized path and query, so the browser
+/// sees exactly what was checked.
 fn safe_next(next: &str) -> String {
-    let local = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\');
-    if local && next != "/login" && !next.starts_with("/login?") {
-        next.to_string()
-    } else {
-        "/uniform/integrations".to_string()
-    }
+    const ORIGIN: &str = "http://uniform.invalid";
+    let same_origin = || -> Option<String> {
+        // Only a path: no scheme, no authority, nothing a browser would strip first.
+        if !next.starts_with('/') || next.chars().any(|c| c.is_control()) {
+            return None;
+        }
+        let base = url::Url::parse(ORIGIN).ok()?;
+        let resolved = base.join(next).ok()?;
+        if resolved.origin() != base.origin() {
+            return None;
+        }
+        let path = resolved.path();
+        // `//…` or `/\…` would be read as another host when sent back as a relative URL.
+        if !path.starts_with('/') || path.starts_with("//") || path.contains('\\') {
+            return None;
+        }
+        if path == "/login" {
+            return None;
+        }
+        let mut local = path.to_string();
+        if let Some(query) = resolved.query() {
+            local.push('?');
+            local.push_str(query);
+        }
+        if let Some(fragment) = resolved.fragment() {
+            local.push('#');
+            local.push_str(fragment);
+        }
+        Some(local)
+    };
+    same_origin().unwrap_or_else(|| DEFAULT_NEXT.to_string())
 }
 
 fn too_many_page() -> String {
@@ -171,25 +277,114 @@ mod tests {
     fn next_must_stay_on_this_site() {
         assert_eq!(safe_next("/uniform/secrets"), "/uniform/secrets");
         assert_eq!(safe_next("/uniform/secrets?x=1"), "/uniform/secrets?x=1");
-        assert_eq!(safe_next("https://evil.example/"), "/uniform/integrations");
-        assert_eq!(safe_next("//evil.example/"), "/uniform/integrations");
-        assert_eq!(safe_next("/\\evil.example"), "/uniform/integrations");
-        assert_eq!(safe_next(""), "/uniform/integrations");
-        assert_eq!(safe_next("/login"), "/uniform/integrations");
+        assert_eq!(safe_next("/uniform/events#top"), "/uniform/events#top");
+        for hostile in [
+            "https://evil.example/",
+            "//evil.example/",
+            "///evil.example/",
+            "/\\evil.example",
+            "/\\/evil.example",
+            "\\/evil.example",
+            "/\t/evil.example/",
+            "/\n/evil.example/",
+            "/\r\n/evil.example/",
+            "\t//evil.example/",
+            " //evil.example/",
+            "/./\\evil.example",
+            "/.//evil.example",
+            "/..//evil.example",
+            "https:evil.example",
+            "javascript:alert(1)",
+            "%2F%2Fevil.example",
+            "",
+            "/login",
+            "/login?next=//evil.example",
+        ] {
+            assert_eq!(safe_next(hostile), DEFAULT_NEXT, "{hostile:?}");
+        }
+        // Encoded slashes stay encoded: a path on this site, never a host.
+        assert_eq!(safe_next("/%2F%2Fevil.example"), "/%2F%2Fevil.example");
+        assert_eq!(safe_next("/%09/evil.example/"), "/%09/evil.example/");
     }
 
     #[test]
-    fn limiter_blocks_after_five_failures_per_address() {
+    fn limiter_blocks_after_five_attempts_per_address() {
         let limiter = LoginLimiter::default();
         let ip: IpAddr = [10, 0, 0, 1].into();
         let other: IpAddr = [10, 0, 0, 2].into();
         for _ in 0..MAX_FAILURES {
-            assert!(!limiter.is_blocked(ip));
-            limiter.record_failure(ip);
+            assert!(limiter.try_acquire(ip));
         }
-        assert!(limiter.is_blocked(ip));
-        assert!(!limiter.is_blocked(other));
+        assert!(!limiter.try_acquire(ip));
+        assert!(limiter.try_acquire(other));
         limiter.clear(ip);
-        assert!(!limiter.is_blocked(ip));
+        assert!(limiter.try_acquire(ip));
+    }
+
+    #[tokio::test]
+    async fn at_most_two_password_checks_run_at_once() {
+        let limiter = LoginLimiter::default();
+        let first = limiter.checks.try_acquire().unwrap();
+        let _second = limiter.checks.try_acquire().unwrap();
+        assert!(
+            limiter.checks.try_acquire().is_err(),
+            "a third check must wait"
+        );
+        drop(first);
+        assert!(limiter.checks.try_acquire().is_ok());
+    }
+
+    #[test]
+    fn limiter_counts_an_ipv6_client_by_its_64() {
+        let limiter = LoginLimiter::default();
+        for last in 0..MAX_FAILURES as u16 {
+            let ip = IpAddr::V6([0x2001, 0xdb8, 1, 2, 0, 0, 0, last].into());
+            assert!(limiter.try_acquire(ip));
+        }
+        let same_64 = IpAddr::V6([0x2001, 0xdb8, 1, 2, 9, 9, 9, 9].into());
+        assert!(!limiter.try_acquire(same_64));
+        let other_64 = IpAddr::V6([0x2001, 0xdb8, 1, 3, 0, 0, 0, 1].into());
+        assert!(limiter.try_acquire(other_64));
+    }
+
+    #[test]
+    fn limiter_frees_attempts_after_the_window_and_evicts_idle_addresses() {
+        let limiter = LoginLimiter::default();
+        let start = Instant::now();
+        let blocked: IpAddr = [10, 0, 0, 1].into();
+        for _ in 0..MAX_FAILURES {
+            assert!(limiter.try_acquire_at(blocked, start));
+        }
+        assert!(!limiter.try_acquire_at(blocked, start + WINDOW / 2));
+        for last in 2..=101u8 {
+            assert!(limiter.try_acquire_at([10, 0, 1, last].into(), start));
+        }
+        assert_eq!(limiter.tracked(), 101);
+        // A window later every one of them is idle: the next attempt sweeps them all out.
+        let later = start + WINDOW + Duration::from_secs(1);
+        assert!(limiter.try_acquire_at([10, 0, 2, 1].into(), later));
+        assert_eq!(limiter.tracked(), 1);
+        assert!(
+            limiter.try_acquire_at(blocked, later),
+            "its attempts aged out"
+        );
+    }
+
+    #[test]
+    fn limiter_map_is_bounded() {
+        let limiter = LoginLimiter::default();
+        let now = Instant::now();
+        for n in 0..MAX_TRACKED as u32 {
+            assert!(limiter.try_acquire_at(IpAddr::V4(n.into()), now));
+        }
+        assert_eq!(limiter.tracked(), MAX_TRACKED);
+        // Full of live entries: a new address is refused, a known one still counted.
+        assert!(!limiter.try_acquire_at(IpAddr::V4(u32::MAX.into()), now));
+        assert!(limiter.try_acquire_at(IpAddr::V4(7.into()), now));
+        assert_eq!(limiter.tracked(), MAX_TRACKED);
+        // Once they idle out, there is room again.
+        let later = now + WINDOW + Duration::from_secs(1);
+        assert!(limiter.try_acquire_at(IpAddr::V4(u32::MAX.into()), later));
+        assert_eq!(limiter.tracked(), 1);
     }
 }

@@ -91,13 +91,25 @@ pub async fn bootstrap(db: &SqlitePool, config: &Config) -> Result<(), StartupEr
     Ok(())
 }
 
+/// Sets `admin`'s password and ends every session opened with the previous one. Sessions
+/// go first: if the password write then fails, the next start retries both.
 async fn set_admin_password(db: &SqlitePool, password: &str) -> Result<(), StartupError> {
+    let db_error = |e: sqlx::Error| StartupError::new("--database-url", e.to_string());
     let hash = passwords::hash(password.to_string())
         .await
         .map_err(|e| StartupError::new("UNIFORM_ADMIN_PASSWORD", e))?;
+    let ended = crate::db::sessions::delete_for_username(db, ADMIN)
+        .await
+        .map_err(db_error)?;
+    if ended > 0 {
+        tracing::info!(
+            sessions = ended,
+            "the admin password changed: ended its sessions"
+        );
+    }
     crate::db::users::upsert(db, ADMIN, &hash, &util::now_rfc3339())
         .await
-        .map_err(|e| StartupError::new("--database-url", e.to_string()))
+        .map_err(db_error)
 }
 
 fn write_credential(path: &Path, value: &str, option: &'static str) -> Result<(), StartupError> {

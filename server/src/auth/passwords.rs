@@ -18,15 +18,33 @@ pub async fn hash(password: String) -> Result<String, String> {
 
 /// Whether `password` matches the PHC string `hash` (false on any malformed input).
 pub async fn verify(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || check(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
+/// [`verify`], holding `permit` until the check itself ends (even when the caller stops
+/// waiting for it), so a bound on concurrent checks cannot be escaped by hanging up.
+pub async fn verify_holding(
+    password: String,
+    hash: String,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
+        let valid = check(&password, &hash);
+        drop(permit);
+        valid
     })
     .await
     .unwrap_or(false)
+}
+
+fn check(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
 }

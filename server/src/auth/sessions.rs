@@ -1,5 +1,5 @@
 //! UI sessions: a random cookie value whose SHA-256 is the row key in `sessions`; idle
-//! expiry enforced on every request.
+//! expiry enforced on every request, and idle sessions pruned in the background.
 
 use axum::http::header::{HeaderMap, COOKIE};
 use sqlx::SqlitePool;
@@ -56,6 +56,42 @@ pub async fn end(db: &SqlitePool, headers: &HeaderMap) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// How often idle sessions are pruned: a tenth of the idle timeout, between 1 s and 1 h.
+pub fn prune_interval(idle_timeout: std::time::Duration) -> std::time::Duration {
+    (idle_timeout / 10).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(3600),
+    )
+}
+
+/// Deletes the sessions idle for longer than `idle_timeout` now; returns how many.
+pub async fn prune(db: &SqlitePool, idle_timeout: std::time::Duration) -> sqlx::Result<u64> {
+    let idle = i64::try_from(idle_timeout.as_secs()).unwrap_or(i64::MAX);
+    db::sessions::delete_idle(db, util::now_unix().saturating_sub(idle)).await
+}
+
+/// Prunes idle sessions at start and then every [`prune_interval`] until `shutdown`
+/// completes.
+pub async fn run_pruner(
+    db: SqlitePool,
+    idle_timeout: std::time::Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut ticker = tokio::time::interval(prune_interval(idle_timeout));
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            _ = ticker.tick() => {}
+        }
+        match prune(&db, idle_timeout).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(sessions = pruned, "pruned idle sessions"),
+            Err(error) => tracing::error!(%error, "pruning idle sessions failed"),
+        }
+    }
+}
+
 /// The `Set-Cookie` value carrying `value` (empty `value` with `Max-Age=0` clears it).
 pub fn set_cookie(value: &str, secure: bool) -> String {
     let mut cookie = format!("{COOKIE_NAME}={value}; Path=/; HttpOnly; SameSite=Strict");
@@ -77,4 +113,26 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, value)| *name == COOKIE_NAME && !value.is_empty())
         .map(|(_, value)| value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_prune_interval_is_a_tenth_of_the_idle_timeout_within_bounds() {
+        assert_eq!(
+            prune_interval(Duration::from_secs(2)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            prune_interval(Duration::from_secs(600)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            prune_interval(Duration::from_secs(12 * 3600)),
+            Duration::from_secs(3600)
+        );
+    }
 }

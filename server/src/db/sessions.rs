@@ -61,3 +61,14 @@ pub async fn delete_idle(db: &SqlitePool, cutoff_unix: i64) -> sqlx::Result<u64>
         .await?;
     Ok(result.rows_affected())
 }
+
+/// Ends every session of `username` (its password changed).
+pub async fn delete_for_username(db: &SqlitePool, username: &str) -> sqlx::Result<u64> {
+    let result = sqlx::query(
+        "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE username = ?)",
+    )
+    .bind(username)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected())
+}
