@@ -34,12 +34,12 @@ fn key_b64(byte: u8) -> String {
     base64::engine::general_purpose::STANDARD.encode([byte; 32])
 }
 
-/// What a change to the data directory would show: the names in it, and the bytes and
-/// modification time of each database file that exists.
+/// What a change to the data directory would show: the names in it, and the SHA-256 of
+/// the bytes and the modification time of each database file that exists.
 #[derive(Debug, PartialEq, Eq)]
 struct Fingerprint {
     names: Vec<String>,
-    files: BTreeMap<&'static str, (Vec<u8>, SystemTime)>,
+    files: BTreeMap<&'static str, (String, SystemTime)>,
 }
 
 fn fingerprint(dir: &Path) -> Fingerprint {
@@ -52,10 +52,9 @@ fn fingerprint(dir: &Path) -> Fingerprint {
     for name in DB_FILES {
         let path = dir.join(name);
         if let Ok(meta) = std::fs::metadata(&path) {
-            files.insert(
-                name,
-                (std::fs::read(&path).unwrap(), meta.modified().unwrap()),
-            );
+            use sha2::Digest as _;
+            let hash = hex::encode(sha2::Sha256::digest(std::fs::read(&path).unwrap()));
+            files.insert(name, (hash, meta.modified().unwrap()));
         }
     }
     Fingerprint { names, files }
@@ -80,13 +79,23 @@ fn run_uniform(dir: &Path, args: &[&str], env: &[(&str, &str)], stdout: Stdio) -
         command.env(name, value);
     }
     let child = command.spawn().unwrap();
+    let pid = child.id().to_string();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
-    rx.recv_timeout(Duration::from_secs(30))
-        .expect("uniform did not exit within 30 s")
-        .unwrap()
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            // It is serving when it should have refused: stop it, then fail.
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            let output = rx.recv().unwrap().unwrap();
+            panic!(
+                "uniform did not exit within 30 s; stderr:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
 }
 
 fn stderr_of(output: &Output) -> String {
