@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use server::config::{Cli, Command, Config, LogFormat};
+use server::startup::{DataDirLock, LockHolder};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -55,6 +56,15 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Held until the process exits: no second server and no `rotate-key` can use the
+    // data directory meanwhile.
+    let _lock = match DataDirLock::acquire(&config.data_dir, LockHolder::Server) {
+        Ok(lock) => lock,
+        Err(error) => {
+            eprintln!("uniform: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let state = match server::startup::prepare(config).await {
         Ok(state) => state,
         Err(error) => {
@@ -87,23 +97,23 @@ async fn serve(config: Config) -> ExitCode {
 }
 
 async fn rotate_key(config: Config) -> ExitCode {
+    // With UNIFORM_MASTER_KEY the new key goes to stdout before the re-seal commits.
     match server::rotate::rotate_key(&config).await {
         Ok(rotation) => {
-            match rotation.written_to {
-                Some(path) => eprintln!(
-                    "uniform: re-sealed {} secret values under the new master key {} (written to {})",
-                    rotation.resealed,
-                    rotation.key.key_id(),
+            let id = rotation.key.key_id();
+            let count = rotation.resealed;
+            match (rotation.written_to, rotation.finished_interrupted) {
+                (Some(path), true) => eprintln!(
+                    "uniform: finished the interrupted rotation: re-sealed {count} secret values under the master key {id} in {}",
                     path.display()
                 ),
-                None => {
-                    eprintln!(
-                        "uniform: re-sealed {} secret values under the new master key {}; set UNIFORM_MASTER_KEY to the value below before starting the server",
-                        rotation.resealed,
-                        rotation.key.key_id()
-                    );
-                    println!("{}", rotation.key.to_base64());
-                }
+                (Some(path), false) => eprintln!(
+                    "uniform: re-sealed {count} secret values under the new master key {id} (written to {})",
+                    path.display()
+                ),
+                (None, _) => eprintln!(
+                    "uniform: re-sealed {count} secret values under the new master key {id}; set UNIFORM_MASTER_KEY to the value printed on stdout before starting the server"
+                ),
             }
             ExitCode::SUCCESS
         }

@@ -1,13 +1,12 @@
-//! Turning a [`Config`] into a ready-to-serve [`AppState`]: data directory, database,
-//! migrations and the location of the site's assets. Everything here runs before the
-//! listener accepts a connection, and every failure names the option at fault.
+//! Turning a [`Config`] into a ready-to-serve [`AppState`]: data directory (and its lock),
+//! master key check, database, migrations and the location of the site's assets.
+//! Everything here runs before the listener accepts a connection, and every failure names
+//! the option at fault.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use leptos::config::LeptosOptions;
-
-use sqlx::SqlitePool;
 
 use crate::config::Config;
 use crate::crypto::{self, CryptoError, KeySource, Keyring};
@@ -16,12 +15,15 @@ use crate::dispatcher::Dispatcher;
 use crate::error::StartupError;
 use crate::state::AppState;
 
-/// Checks the data directory, opens and migrates the database and resolves the site root.
+/// Checks the data directory and the master key, opens and migrates the database and
+/// resolves the site root. (The binary takes the data directory's lock first, see
+/// [`DataDirLock`].)
 pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
     ensure_data_dir(&config.data_dir)?;
+    // The key check reads the database without writing to it, before anything opens it
+    // for writing: a wrong key leaves the database exactly as it was.
+    let keyring = load_keyring(&config).await?;
     let db = db::open(&config.database_url()).await?;
-    // The key check comes before anything writes: a wrong key changes nothing.
-    let keyring = load_keyring(&config, &db).await?;
     crate::auth::bootstrap(&db, &config).await?;
     crate::domain::integrations::ensure_builtin(&db)
         .await
@@ -49,7 +51,23 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
 /// The master key from `UNIFORM_MASTER_KEY` or `<data-dir>/master.key` (created at first
 /// start), plus `master.key.old` when an interrupted rotation left one; refuses when the
 /// database holds a value sealed under a key that is not available.
-pub async fn load_keyring(config: &Config, db: &SqlitePool) -> Result<Keyring, StartupError> {
+///
+/// The database is read without writing anything (see [`db::read_sealed_untouched`]), and a
+/// missing key file is not created when the database already holds sealed values.
+pub async fn load_keyring(config: &Config) -> Result<Keyring, StartupError> {
+    let sealed = db::read_sealed_untouched(&config.database_url(), &config.data_dir).await?;
+    let key_path = config.data_dir.join(crypto::KEY_FILE_NAME);
+    if let (None, Some((_, _, blob))) = (&config.master_key, sealed.first()) {
+        if !key_path.exists() {
+            let id = crypto::key_id_of(blob)
+                .map(|id| id.to_string())
+                .unwrap_or_else(|_| "unknown".to_string());
+            return Err(StartupError::other(format!(
+                "master key: the database holds secrets sealed under key {id}, but {} does not exist and UNIFORM_MASTER_KEY is not set; restore the key that sealed them",
+                key_path.display()
+            )));
+        }
+    }
     let loaded = crypto::load_or_create_master_key(config.master_key.as_deref(), &config.data_dir)
         .map_err(|e| StartupError::other(e.to_string()))?;
     if let (KeySource::File(path), true) = (&loaded.source, loaded.created) {
@@ -63,9 +81,6 @@ pub async fn load_keyring(config: &Config, db: &SqlitePool) -> Result<Keyring, S
         tracing::warn!(path = %old_path.display(), "found the key of an interrupted rotation; using it to open older values");
         keyring.add_previous(old);
     }
-    let sealed = crate::db::secrets::all_sealed(db)
-        .await
-        .map_err(|e| StartupError::new("--database-url", e.to_string()))?;
     for (name, key, blob) in sealed {
         match keyring.check_key(&blob) {
             Ok(_) => {}
@@ -88,7 +103,8 @@ pub async fn load_keyring(config: &Config, db: &SqlitePool) -> Result<Keyring, S
 /// Where a rotation keeps the previous key until its re-seal has committed.
 pub const OLD_KEY_FILE: &str = "master.key.old";
 
-/// Creates the data directory when missing and proves it is a writable directory.
+/// Creates the data directory (mode 0700, as are missing parents) when missing and proves
+/// it is a writable directory. An existing directory keeps its mode.
 pub fn ensure_data_dir(dir: &Path) -> Result<(), StartupError> {
     let shown = dir.display();
     if dir.exists() && !dir.is_dir() {
@@ -97,12 +113,76 @@ pub fn ensure_data_dir(dir: &Path) -> Result<(), StartupError> {
             format!("{shown} exists and is not a directory"),
         ));
     }
-    std::fs::create_dir_all(dir)
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
         .map_err(|e| StartupError::new("--data-dir", format!("cannot create {shown}: {e}")))?;
     let probe = dir.join(".uniform-write-test");
     std::fs::write(&probe, b"")
         .and_then(|()| std::fs::remove_file(&probe))
         .map_err(|e| StartupError::new("--data-dir", format!("{shown} is not writable: {e}")))
+}
+
+/// Name of the lock file in the data directory.
+pub const LOCK_FILE: &str = "uniform.lock";
+
+/// Who wants the data directory, for the refusal message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockHolder {
+    /// A server (`uniform` / `uniform serve`).
+    Server,
+    /// `uniform rotate-key`.
+    RotateKey,
+}
+
+/// The exclusive lock on `<data-dir>/uniform.lock` (an advisory `flock`), held by the
+/// `uniform` server process for its whole life and by `rotate-key` while it runs, so that
+/// neither a second server nor a rotation can work on a data directory a server is using.
+/// The operating system releases it when the process ends, however it ends; the file
+/// itself stays.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+impl DataDirLock {
+    /// Creates `data_dir` when missing (see [`ensure_data_dir`]) and takes its lock
+    /// without waiting; refuses, naming the lock file, when another process holds it.
+    pub fn acquire(data_dir: &Path, holder: LockHolder) -> Result<Self, StartupError> {
+        ensure_data_dir(data_dir)?;
+        let path = data_dir.join(LOCK_FILE);
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).map_err(|e| {
+            StartupError::new("--data-dir", format!("cannot open {}: {e}", path.display()))
+        })?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let dir = data_dir.display();
+                let message = match holder {
+                    LockHolder::Server => format!(
+                        "{dir} is in use by another running uniform (it holds {}); stop it first or use another data directory",
+                        path.display()
+                    ),
+                    LockHolder::RotateKey => format!(
+                        "{dir} is in use by a running uniform (it holds {}); stop the server before rotating the key",
+                        path.display()
+                    ),
+                };
+                Err(StartupError::new("--data-dir", message))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(StartupError::new(
+                "--data-dir",
+                format!("cannot lock {}: {e}", path.display()),
+            )),
+        }
+    }
 }
 
 /// Where the compiled site (wasm, js, css, favicon) is: `LEPTOS_SITE_ROOT` when set, else

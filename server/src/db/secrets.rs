@@ -72,8 +72,11 @@ pub async fn sealed_value(db: &SqlitePool, name: &str, key: &str) -> sqlx::Resul
         .await
 }
 
-/// Every stored value: (secret name, key, sealed blob).
-pub async fn all_sealed(db: &SqlitePool) -> sqlx::Result<Vec<(String, String, Vec<u8>)>> {
+/// Every stored value: (secret name, key, sealed blob); on the pool, a connection or in a
+/// transaction.
+pub async fn all_sealed<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+) -> sqlx::Result<Vec<(String, String, Vec<u8>)>> {
     sqlx::query_as("SELECT secret_name, key, sealed FROM secret_values ORDER BY secret_name, key")
         .fetch_all(db)
         .await
