@@ -11,6 +11,7 @@ pub mod pages;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod validation;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};

@@ -26,6 +26,9 @@ use crate::server_fns::secrets::list_secrets;
 use crate::server_fns::uniform::{
     get_integration, load_seen_values, CreateSubscription, UpdateSubscription,
 };
+use crate::validation::{
+    header_error, proxy_error, url_error, HeaderPart, METHODS, METHOD_EMPTY_MESSAGE,
+};
 
 /// The tasks offered besides those seen in events.
 pub const STANDARD_TASKS: [&str; 9] = [
@@ -46,17 +49,11 @@ const SUFFIXES: [(&str, &str); 4] = [
     ("started", "started"),
     ("finished", "finished"),
 ];
-const METHODS: [&str; 3] = ["GET", "POST", "PUT"];
 
 /// Message for an empty required field.
 pub const EMPTY_MESSAGE: &str = "Must not be empty";
 pub const TASK_PATTERN_MESSAGE: &str = "Task must consist of alphanumeric characters, '-' or '_'";
 pub const SERVICE_WITHOUT_STAGE_MESSAGE: &str = "If you add a service you must add a stage";
-pub const METHOD_EMPTY_MESSAGE: &str = "Method must not be empty";
-pub const URL_EMPTY_MESSAGE: &str = "URL must not be empty";
-pub const URL_PATTERN_MESSAGE: &str = "Must either be a URL starting with http(s):// or a reference to a secret. A combination of both is possible too: https://{{.secret.a.b}}";
-pub const URL_SPACES_MESSAGE: &str = "URL must not contain spaces";
-pub const PROXY_PATTERN_MESSAGE: &str = "URL must start with http(s)://";
 pub const PENDING_CHANGES_MESSAGE: &str =
     "You have pending changes. Are you sure you want to leave this page?";
 const SEND_EVENTS_INFO: &str = "If you subscribe your webhook to a task event of type triggered, the corresponding started and finished events are sent automatically. To move the responsibility of sending the started/finished event to the webhook receiver, select the option 'by webhook receiver'.";
@@ -71,37 +68,6 @@ pub fn task_error(task: &str) -> Option<String> {
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         Some(TASK_PATTERN_MESSAGE.to_string())
-    } else {
-        None
-    }
-}
-
-/// What is wrong with a webhook URL, if anything: it must start with `http(s)://` or be a
-/// template (`^\{\{\..+\}\}`), and contain no spaces.
-pub fn url_error(url: &str) -> Option<String> {
-    let template = url.strip_prefix("{{.").is_some_and(|rest| {
-        let mut chars = rest.chars();
-        chars.next().is_some() && chars.as_str().contains("}}")
-    });
-    if url.is_empty() {
-        Some(URL_EMPTY_MESSAGE.to_string())
-    } else if url.chars().any(char::is_whitespace) {
-        Some(URL_SPACES_MESSAGE.to_string())
-    } else if !(url.starts_with("http://") || url.starts_with("https://") || template) {
-        Some(URL_PATTERN_MESSAGE.to_string())
-    } else {
-        None
-    }
-}
-
-/// What is wrong with a proxy URL (optional), if anything.
-pub fn proxy_error(proxy: &str) -> Option<String> {
-    if proxy.is_empty() {
-        None
-    } else if !(proxy.starts_with("http://") || proxy.starts_with("https://")) {
-        Some(PROXY_PATTERN_MESSAGE.to_string())
-    } else if proxy.chars().any(char::is_whitespace) {
-        Some(URL_SPACES_MESSAGE.to_string())
     } else {
         None
     }
@@ -385,15 +351,27 @@ fn SubscriptionEditor(
     };
     let url_client = move || url.with(|url| url_error(url));
     let proxy_client = move || proxy.with(|proxy| proxy_error(proxy));
-    let header_key_client = |row: HeaderRow| {
-        row.key
-            .with(|key| key.trim().is_empty())
-            .then(|| EMPTY_MESSAGE.to_string())
+    // Empty parts get the form's own short message; the rest are the shared header rules.
+    let header_rule = |row: HeaderRow, part: HeaderPart| {
+        let (key, value) = (row.key.get(), row.value.get());
+        if key.trim().is_empty() || value.is_empty() {
+            return None;
+        }
+        header_error(&key, &value).and_then(|(at, message)| (at == part).then_some(message))
     };
-    let header_value_client = |row: HeaderRow| {
-        row.value
-            .with(String::is_empty)
-            .then(|| EMPTY_MESSAGE.to_string())
+    let header_key_client = move |row: HeaderRow| {
+        if row.key.with(|key| key.trim().is_empty()) {
+            Some(EMPTY_MESSAGE.to_string())
+        } else {
+            header_rule(row, HeaderPart::Key)
+        }
+    };
+    let header_value_client = move |row: HeaderRow| {
+        if row.value.with(String::is_empty) {
+            Some(EMPTY_MESSAGE.to_string())
+        } else {
+            header_rule(row, HeaderPart::Value)
+        }
     };
     let valid = Memo::new(move |_| {
         let basics =
@@ -1239,44 +1217,6 @@ fn PendingChangesDialog(on_stay: Callback<()>, on_leave: Callback<()>) -> impl I
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_follow_keptns_rules() {
-        for good in [
-            "https://hooks.slack.com/services/T0/B0/{{.secret.slack-secret.webhook-identifier}}",
-            "http://x",
-            "{{.secret.a.b}}",
-            "{{.secret.a.b}}/path",
-        ] {
-            assert_eq!(url_error(good), None, "{good}");
-        }
-        assert_eq!(url_error("").as_deref(), Some(URL_EMPTY_MESSAGE));
-        assert_eq!(
-            url_error("https://a b").as_deref(),
-            Some(URL_SPACES_MESSAGE)
-        );
-        for bad in ["ftp://x", "hooks.slack.com", "{{.}}", "{{x}}"] {
-            assert_eq!(
-                url_error(bad).as_deref(),
-                Some(URL_PATTERN_MESSAGE),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn proxies_are_optional_urls() {
-        assert_eq!(proxy_error(""), None);
-        assert_eq!(proxy_error("http://proxy:3128"), None);
-        assert_eq!(
-            proxy_error("proxy:3128").as_deref(),
-            Some(PROXY_PATTERN_MESSAGE)
-        );
-        assert_eq!(
-            proxy_error("http://a b").as_deref(),
-            Some(URL_SPACES_MESSAGE)
-        );
-    }
 
     #[test]
     fn events_split_and_join() {

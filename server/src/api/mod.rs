@@ -25,7 +25,7 @@ use error::ApiError;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Uniform REST API", description = "Keptn-compatible secrets, uniform and event APIs, plus Uniform's own."),
-    modifiers(&TokenSecurity, &CommonResponses),
+    modifiers(&TokenSecurity),
     security(("x-token" = []), ("bearer" = []))
 )]
 struct ApiDoc;
@@ -114,6 +114,8 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
         .into_iter()
         .map(|(path, item)| (format!("/api{path}"), item))
         .collect();
+    // After the merge: `ApiDoc`'s own modifiers run before any route is in the document.
+    CommonResponses.modify(&mut openapi);
     let router = router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

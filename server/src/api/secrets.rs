@@ -31,8 +31,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct SecretBody {
     /// Lower-case alphanumerics and '-', starting and ending alphanumeric, at most 253.
+    #[schema(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 253)]
     pub name: Option<String>,
     /// One of `GET /scope`; empty or missing means `keptn-default` (on `PUT`: unchanged).
+    #[schema(
+        pattern = r"^(|dynatrace-service|keptn-default|keptn-prometheus-service|keptn-webhook-service)$"
+    )]
     pub scope: Option<String>,
     /// Keys (`[-._a-zA-Z0-9]+`) and their values (non-empty, at most 64 KiB).
     pub data: Option<BTreeMap<String, String>>,
@@ -75,8 +79,17 @@ pub struct ListParams {
 #[into_params(parameter_in = Query)]
 pub struct DeleteParams {
     /// The secret's name (required).
+    #[param(
+        required = true,
+        pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        max_length = 253
+    )]
     pub name: Option<String>,
     /// The secret's scope (required).
+    #[param(
+        required = true,
+        pattern = r"^(dynatrace-service|keptn-default|keptn-prometheus-service|keptn-webhook-service)$"
+    )]
     pub scope: Option<String>,
 }
 

@@ -21,7 +21,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Body of `POST /api/v1/tokens`.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateTokenBody {
-    /// A name that says who uses the token.
+    /// A name that says who uses the token (at most 100 characters, not only spaces).
+    #[schema(pattern = r"\S", max_length = 100)]
     pub name: Option<String>,
 }
 

@@ -7,6 +7,7 @@ use app::model::{
     Integration, IntegrationMetadata, KubernetesMetadata, Subscription, SubscriptionFilter,
     Webhook, WEBHOOK_SCOPE, WEBHOOK_SERVICE,
 };
+use app::validation;
 use sha1::{Digest as _, Sha1};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -24,8 +25,6 @@ use crate::util;
 
 /// Task suffixes a subscription may name (`>` = any, shown as `*`).
 pub const SUFFIXES: [&str; 4] = ["triggered", "started", "finished", ">"];
-/// Methods a webhook may use (as Keptn's Bridge offers them).
-pub const METHODS: [&str; 3] = ["GET", "POST", "PUT"];
 
 /// Keptn's integration id: sha1 hex of `<name>-<namespace>-<hostname>`.
 pub fn integration_id(name: &str, namespace: &str, hostname: &str) -> String {
@@ -514,85 +513,28 @@ async fn validate_webhook(
     policy: &TargetPolicy,
     webhook: &Webhook,
 ) -> Result<(), DomainError> {
-    if !METHODS.contains(&webhook.method.as_str()) {
-        return Err(DomainError::invalid(
-            "webhook.method",
-            if webhook.method.is_empty() {
-                "Method must not be empty".to_string()
-            } else {
-                format!(
-                    "method {:?} is not supported; use GET, POST or PUT",
-                    webhook.method
-                )
-            },
-        ));
+    // The form's own rules first (app::validation, shared with the page), then what only
+    // the server can check: the URL's host, the proxy against the policy, the templates.
+    if let Some(message) = validation::method_error(&webhook.method) {
+        return Err(DomainError::invalid("webhook.method", message));
     }
     let url = webhook.url.as_str();
-    if url.is_empty() {
-        return Err(DomainError::invalid("webhook.url", "URL must not be empty"));
-    }
-    if url.chars().any(char::is_whitespace) {
-        return Err(DomainError::invalid(
-            "webhook.url",
-            "URL must not contain spaces",
-        ));
-    }
-    if !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with("{{")) {
-        return Err(DomainError::invalid(
-            "webhook.url",
-            "Must either be a URL starting with http(s):// or a reference to a secret. A combination of both is possible too: https://{{.secret.a.b}}",
-        ));
+    if let Some(message) = validation::url_error(url) {
+        return Err(DomainError::invalid("webhook.url", message));
     }
     check_url_host(url).map_err(|message| DomainError::invalid("webhook.url", message))?;
     for (index, header) in webhook.headers.iter().enumerate() {
-        let field = format!("webhook.headers[{index}]");
-        if header.key.trim().is_empty() || header.value.is_empty() {
-            return Err(DomainError::invalid(
-                field,
-                "header key and value must not be empty",
-            ));
-        }
-        if [&header.key, &header.value]
-            .iter()
-            .any(|s| s.contains('\r') || s.contains('\n'))
-        {
-            return Err(DomainError::invalid(
-                field,
-                "header key and value must not contain line breaks",
-            ));
-        }
-        if reqwest::header::HeaderName::from_bytes(header.key.as_bytes()).is_err() {
-            return Err(DomainError::invalid(
-                field,
-                format!(
-                    "{:?} is not a valid HTTP header name (no spaces, colons or other separators)",
-                    header.key
-                ),
-            ));
-        }
-        if header
-            .value
-            .chars()
-            .any(|c| c.is_ascii_control() && c != '\t')
-        {
-            return Err(DomainError::invalid(
-                format!("{field}.value"),
-                "header value must not contain control characters",
-            ));
+        if let Some((part, message)) = validation::header_error(&header.key, &header.value) {
+            let field = match part {
+                validation::HeaderPart::Key => format!("webhook.headers[{index}]"),
+                validation::HeaderPart::Value => format!("webhook.headers[{index}].value"),
+            };
+            return Err(DomainError::invalid(field, message));
         }
     }
     if let Some(proxy) = webhook.proxy.as_deref().filter(|p| !p.is_empty()) {
-        if !(proxy.starts_with("http://") || proxy.starts_with("https://")) {
-            return Err(DomainError::invalid(
-                "webhook.proxy",
-                "URL must start with http(s)://",
-            ));
-        }
-        if proxy.chars().any(char::is_whitespace) {
-            return Err(DomainError::invalid(
-                "webhook.proxy",
-                "URL must not contain spaces",
-            ));
+        if let Some(message) = validation::proxy_error(proxy) {
+            return Err(DomainError::invalid("webhook.proxy", message));
         }
         check_proxy(policy, proxy)
             .map_err(|problem| DomainError::invalid("webhook.proxy", problem.to_string()))?;
