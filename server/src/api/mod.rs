@@ -47,8 +47,9 @@ impl Modify for TokenSecurity {
 }
 
 /// Answers every operation can give besides its own, documented once here: 401 (no or a
-/// wrong token) everywhere; for operations with a JSON body also 400 (malformed JSON or a
-/// wrong shape), 413 (body too large) and 415 (not `Content-Type: application/json`).
+/// wrong token) everywhere; 400 where a query parameter can be malformed (`pageSize=x`);
+/// for operations with a JSON body also 400 (malformed JSON or a wrong shape), 413 (body
+/// too large) and 415 (not `Content-Type: application/json`).
 struct CommonResponses;
 
 impl Modify for CommonResponses {
@@ -75,6 +76,12 @@ impl Modify for CommonResponses {
             ];
             for operation in operations.into_iter().flatten() {
                 let mut common = vec![("401", "No or an invalid API token")];
+                let has_query = operation.parameters.iter().flatten().any(|parameter| {
+                    parameter.parameter_in == utoipa::openapi::path::ParameterIn::Query
+                });
+                if has_query {
+                    common.push(("400", "A query parameter is malformed"));
+                }
                 if operation.request_body.is_some() {
                     common.extend([
                         ("400", "Malformed JSON, or a body of the wrong shape"),

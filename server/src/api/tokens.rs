@@ -22,7 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateTokenBody {
     /// A name that says who uses the token (at most 100 characters, not only spaces).
-    #[schema(pattern = r"\S", max_length = 100)]
+    #[schema(value_type = String, required = true, pattern = r"\S", max_length = 100)]
     pub name: Option<String>,
 }
 

@@ -81,7 +81,9 @@ async fn register_integration(
 /// Removes an integration and its subscriptions.
 #[utoipa::path(delete, path = "/controlPlane/v1/uniform/registration/{id}", tag = "uniform",
     params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Object),
+        (status = 400, body = ErrorBody, description = "The built-in webhook-service cannot be unregistered"),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn unregister_integration(
     State(state): State<AppState>,
     Path(id): Path<String>,
