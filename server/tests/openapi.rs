@@ -2,6 +2,8 @@
 //! with schemathesis): query parameters are documented in the query, and every operation
 //! lists the error answers it can give besides its own.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::TestServer;
