@@ -290,15 +290,23 @@ fn translate(
     }
 }
 
-fn index_param(h: &Helper<'_>) -> Result<usize, RenderError> {
-    h.param(0)
+/// The entry of `items` that helper call `h` names by its first parameter (an index into
+/// the program's table of `what`): an internal error when there is no such index.
+fn indexed<'a, T>(items: &'a [T], h: &Helper<'_>, what: &str) -> Result<&'a T, RenderError> {
+    let index = h
+        .param(0)
         .and_then(|p| p.value().as_u64())
         .map(|n| n as usize)
         .ok_or_else(|| {
             RenderError::from(RenderErrorReason::Other(
                 "internal: helper without index".to_string(),
             ))
-        })
+        })?;
+    items.get(index).ok_or_else(|| {
+        RenderError::from(RenderErrorReason::Other(format!(
+            "internal: unknown {what}"
+        )))
+    })
 }
 
 struct TextHelper(Arc<Program>);
@@ -312,11 +320,7 @@ impl HelperDef for TextHelper {
         _: &mut RenderContext<'reg, 'rc>,
         out: &mut dyn Output,
     ) -> HelperResult {
-        let text = self.0.texts.get(index_param(h)?).ok_or_else(|| {
-            RenderError::from(RenderErrorReason::Other(
-                "internal: unknown text".to_string(),
-            ))
-        })?;
+        let text = indexed(&self.0.texts, h, "text")?;
         out.write(text)?;
         Ok(())
     }
@@ -351,11 +355,7 @@ impl HelperDef for ValueHelper {
         _: &mut RenderContext<'reg, 'rc>,
         out: &mut dyn Output,
     ) -> HelperResult {
-        let (reference, mode) = self.0.refs.get(index_param(h)?).ok_or_else(|| {
-            RenderError::from(RenderErrorReason::Other(
-                "internal: unknown value".to_string(),
-            ))
-        })?;
+        let (reference, mode) = indexed(&self.0.refs, h, "value")?;
         let Some((value, secret)) = resolve(ctx.data(), reference) else {
             let segments: Vec<&str> = reference.segments().collect();
             let message = match segments.as_slice() {
@@ -384,11 +384,7 @@ impl HelperDef for NativePrintHelper {
         _: &mut RenderContext<'reg, 'rc>,
         out: &mut dyn Output,
     ) -> HelperResult {
-        let mode = self.0.natives.get(index_param(h)?).ok_or_else(|| {
-            RenderError::from(RenderErrorReason::Other(
-                "internal: unknown native value".to_string(),
-            ))
-        })?;
+        let mode = indexed(&self.0.natives, h, "native value")?;
         let value = h.param(1).map_or(&Value::Null, |p| p.value());
         out.write(&format_value(value, *mode, false))?;
         Ok(())
@@ -405,11 +401,7 @@ impl HelperDef for TruthHelper {
         ctx: &'rc Context,
         _: &mut RenderContext<'reg, 'rc>,
     ) -> Result<ScopedJson<'rc>, RenderError> {
-        let (reference, _) = self.0.refs.get(index_param(h)?).ok_or_else(|| {
-            RenderError::from(RenderErrorReason::Other(
-                "internal: unknown value".to_string(),
-            ))
-        })?;
+        let (reference, _) = indexed(&self.0.refs, h, "value")?;
         let truth = match resolve(ctx.data(), reference) {
             None => false,
             Some((value, _)) => truthy(value),
