@@ -10,7 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{call, MockReceiver, TestServer, PASSWORD};
+use common::{call, create_subscription, eventually, MockReceiver, TestServer, LOOPBACK, PASSWORD};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -58,15 +58,6 @@ async fn secrets_page(server: &TestServer, cookie: &str) -> u16 {
         .unwrap()
         .status()
         .as_u16()
-}
-
-async fn db(server: &TestServer) -> sqlx::SqlitePool {
-    sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        server.data_path().join("uniform.db").display()
-    ))
-    .await
-    .unwrap()
 }
 
 async fn session_count(pool: &sqlx::SqlitePool) -> i64 {
@@ -205,7 +196,7 @@ async fn a_changed_admin_password_ends_its_sessions() {
     config.admin_password = Some(new_password.to_string());
     let server = TestServer::start_with(config, dir).await;
     assert_eq!(secrets_page(&server, &cookie).await, 303);
-    assert_eq!(session_count(&db(&server).await).await, 0);
+    assert_eq!(session_count(&server.db().await).await, 0);
     assert_eq!(
         login(&server, PASSWORD, "/").await.headers()["location"],
         "/login?error=invalid&next=/"
@@ -223,7 +214,7 @@ async fn idle_sessions_are_pruned_in_the_background() {
     let server = TestServer::start_with(config, dir).await;
     let idle = session_cookie(&server, PASSWORD).await;
     let live = session_cookie(&server, PASSWORD).await;
-    let pool = db(&server).await;
+    let pool = server.db().await;
     assert_eq!(session_count(&pool).await, 2);
     // One of them was last used an hour ago; nobody presents it again.
     let idle_hash = {
@@ -237,13 +228,14 @@ async fn idle_sessions_are_pruned_in_the_background() {
             .await
             .unwrap();
     assert_eq!(aged.rows_affected(), 1);
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while session_count(&pool).await != 1 {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("the idle session was not pruned within 10 s");
+    let pool = &pool;
+    eventually(
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        "the idle session was not pruned within 10 s",
+        || async move { (session_count(pool).await == 1).then_some(()) },
+    )
+    .await;
     assert_eq!(secrets_page(&server, &live).await, 200);
 }
 
@@ -252,30 +244,17 @@ async fn idle_sessions_are_pruned_in_the_background() {
 #[tokio::test]
 async fn metrics_pass_promtool_and_match_their_content_type() {
     let receiver = MockReceiver::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = TestServer::config(&dir);
-    config.webhook_allow_cidrs = vec!["127.0.0.1/32".parse().unwrap()];
-    let server = TestServer::start_with(config, dir).await;
+    let server = TestServer::start_allowing(LOOPBACK, |_| {}).await;
 
-    let (_, list) = call(
-        &server,
-        Method::GET,
-        "/api/controlPlane/v1/uniform/registration?name=webhook-service",
-        None,
-    )
-    .await;
-    let id = list[0]["id"].as_str().unwrap().to_string();
     let event_type = "sh.keptn.event.dev-eu_1-delivery.finished";
-    let (status, created) = call(
+    let (status, created) = create_subscription(
         &server,
-        Method::POST,
-        &format!("/api/controlPlane/v1/uniform/registration/{id}/subscription"),
-        Some(json!({
+        json!({
             "event": event_type,
             "filter": {"projects": [], "stages": [], "services": []},
             "webhook": {"method": "POST", "url": format!("http://127.0.0.1:{}/hook", receiver.addr.port()),
                         "headers": [], "payload": "{\"text\": \"done\"}",
-                        "proxy": null, "sendStarted": false, "sendFinished": false}})),
+                        "proxy": null, "sendStarted": false, "sendFinished": false}}),
     )
     .await;
     assert_eq!(status, 201, "{created}");
@@ -294,23 +273,23 @@ async fn metrics_pass_promtool_and_match_their_content_type() {
     receiver.next().await;
 
     // Once the attempt is counted, every family has samples.
-    let text = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let response = server.api(Method::GET, "/metrics").send().await.unwrap();
+    let served = &server;
+    let text = eventually(
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        "the delivery was not counted within 10 s",
+        || async move {
+            let response = served.api(Method::GET, "/metrics").send().await.unwrap();
             assert_eq!(response.status(), 200);
             assert_eq!(
                 response.headers()["content-type"],
                 "text/plain; version=0.0.4; charset=utf-8"
             );
             let text = response.text().await.unwrap();
-            if text.contains("uniform_deliveries_total{") {
-                return text;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("the delivery was not counted within 10 s");
+            text.contains("uniform_deliveries_total{").then_some(text)
+        },
+    )
+    .await;
     assert!(
         text.contains(&format!(
             "uniform_events_received_total{{type=\"{event_type}\"}} 1\n"
@@ -349,9 +328,9 @@ async fn metrics_pass_promtool_and_match_their_content_type() {
 #[tokio::test]
 async fn a_fresh_servers_metrics_pass_promtool() {
     let server = TestServer::start().await;
-    let response = server.api(Method::GET, "/metrics").send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    promtool_accepts(&response.text().await.unwrap());
+    let (status, text) = server.metrics().await;
+    assert_eq!(status, 200);
+    promtool_accepts(&text);
 }
 
 /// `promtool check metrics` (Debian's `prometheus` package, installed by `.ci/setup`) exits 0
@@ -613,13 +592,6 @@ async fn server_function_bodies_are_limited() {
     assert!(status_line.starts_with("HTTP/1.1 413"), "{status_line}");
 
     // A normal call still works, and nothing was created above.
-    let listed: Value = server
-        .api(Method::GET, "/api/v1/tokens")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, listed) = call(&server, Method::GET, "/api/v1/tokens", None).await;
     assert_eq!(listed["tokens"].as_array().unwrap().len(), 1, "{listed}");
 }

@@ -11,12 +11,13 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{call, TestServer};
+use common::{
+    call, create_subscription, eventually, open_db as db, send_event as post_event, TestServer,
+    LOOPBACK, REGISTRATION,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Semaphore};
-
-const REGISTRATION: &str = "/api/controlPlane/v1/uniform/registration";
 
 /// One request a [`Receiver`] got.
 #[derive(Debug, Clone)]
@@ -98,39 +99,26 @@ impl Receiver {
 }
 
 fn config(dir: &tempfile::TempDir, change: impl FnOnce(&mut server::Config)) -> server::Config {
-    let mut config = TestServer::config(dir);
-    config.webhook_allow_cidrs = vec!["127.0.0.1/32".parse().unwrap()];
+    let mut config = TestServer::config_allowing(dir, LOOPBACK);
     change(&mut config);
     config
 }
 
 async fn start(change: impl FnOnce(&mut server::Config)) -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(&dir, change);
-    TestServer::start_with(config, dir).await
+    TestServer::start_allowing(LOOPBACK, change).await
 }
 
 /// Subscribes the built-in webhook-service to evaluation.finished events of `stages`,
 /// sending `{"n": <score>}` to `url`; returns the subscription id.
 async fn subscribe(server: &TestServer, url: &str, stages: &[&str]) -> String {
-    let (_, list) = call(
+    let (status, created) = create_subscription(
         server,
-        Method::GET,
-        &format!("{REGISTRATION}?name=webhook-service"),
-        None,
-    )
-    .await;
-    let integration = list[0]["id"].as_str().unwrap().to_string();
-    let (status, created) = call(
-        server,
-        Method::POST,
-        &format!("{REGISTRATION}/{integration}/subscription"),
-        Some(json!({
+        json!({
             "event": "sh.keptn.event.evaluation.finished",
             "filter": {"projects": [], "stages": stages, "services": []},
             "webhook": {"method": "POST", "url": url, "headers": [],
                         "payload": "{\"n\": {{.data.evaluation.score}}}",
-                        "proxy": null, "sendStarted": false, "sendFinished": false}})),
+                        "proxy": null, "sendStarted": false, "sendFinished": false}}),
     )
     .await;
     assert_eq!(status, 201, "{created}");
@@ -145,17 +133,8 @@ fn evaluation(id: &str, stage: &str, n: i64) -> Value {
 }
 
 async fn send_event(server: &TestServer, event: Value) {
-    let (status, body) = call(server, Method::POST, "/api/v1/event", Some(event)).await;
+    let (status, body) = post_event(server, event).await;
     assert_eq!(status, 200, "{body}");
-}
-
-async fn db(data_dir: &std::path::Path) -> sqlx::SqlitePool {
-    sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        data_dir.join("uniform.db").display()
-    ))
-    .await
-    .unwrap()
 }
 
 /// Waits (at most `within`) until `query` (one text column) returns exactly `expected`.
@@ -207,7 +186,7 @@ async fn a_delivery_waiting_in_the_slack_lane_longer_than_its_lease_is_sent_once
     for n in 0..EVENTS {
         send_event(&server, evaluation(&format!("lane-{n}"), "dev", n)).await;
     }
-    let pool = db(&server.data_path()).await;
+    let pool = server.db().await;
     until_rows(
         &pool,
         "SELECT DISTINCT status FROM deliveries",
@@ -243,7 +222,7 @@ async fn an_attempt_that_cannot_be_recorded_is_not_sent_again_and_again() {
     let receiver = Receiver::start(Duration::ZERO, false).await;
     let server = start(|config| config.delivery_lease = Duration::from_millis(500)).await;
     subscribe(&server, &receiver.url("/hook"), &[]).await;
-    let pool = db(&server.data_path()).await;
+    let pool = server.db().await;
     // Every attempt record now fails (a database that refuses the write).
     sqlx::query(
         "CREATE TRIGGER refuse_attempts BEFORE INSERT ON delivery_attempts
@@ -318,7 +297,7 @@ async fn redeliver_of_a_delivery_in_flight_is_refused_and_nothing_is_sent_twice(
         )
     );
     receiver.gate.add_permits(10);
-    let pool = db(&server.data_path()).await;
+    let pool = server.db().await;
     until_rows(
         &pool,
         "SELECT status FROM deliveries WHERE event_id = 'in-flight'",
@@ -382,14 +361,15 @@ async fn a_database_error_while_loading_the_subscription_is_retried_not_final() 
         pool.close().await;
     }
     let server = TestServer::start_with(config(&dir, quick), dir).await;
-    let pool = db(&server.data_path()).await;
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while delivery_state(&pool, "db-error").await.1 == 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("no attempt within 10 s");
+    let pool = server.db().await;
+    let waiting = &pool;
+    eventually(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        "no attempt within 10 s",
+        || async move { (delivery_state(waiting, "db-error").await.1 != 0).then_some(()) },
+    )
+    .await;
     let (status, _, reason) = delivery_state(&pool, "db-error").await;
     let reason = reason.unwrap_or_default();
     assert_eq!(
@@ -438,7 +418,7 @@ async fn a_stored_filter_that_does_not_parse_matches_no_event() {
     }
     let server = TestServer::start_with(config(&dir, |_| {}), dir).await;
     send_event(&server, evaluation("broken-filter", "production", 1)).await;
-    let pool = db(&server.data_path()).await;
+    let pool = server.db().await;
     let deliveries: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE event_id = 'broken-filter'")
             .fetch_one(&pool)
@@ -471,7 +451,7 @@ async fn a_full_ingest_queue_answers_503_with_retry_after_and_loses_nothing() {
         call(&server, Method::GET, "/api/v1/event", None).await.0,
         200
     );
-    let pool = db(&server.data_path()).await;
+    let pool = server.db().await;
     // Another process holds the write lock: the event writer is stuck on its first batch.
     let lock = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
     const EVENTS: usize = 20;

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, SystemTime};
 
-use common::{call, BinaryServer, TestServer, PASSWORD, TOKEN};
+use common::{call, open_db, BinaryServer, TestServer, PASSWORD, TOKEN};
 use reqwest::Method;
 use serde_json::json;
 use server::crypto::{read_key_file, secret_aad, Keyring, MasterKey};
@@ -104,9 +104,8 @@ fn stderr_of(output: &Output) -> String {
 
 /// Stores secret `name` with `data` through the API of a running binary.
 async fn add_secret(server: &BinaryServer, name: &str, data: serde_json::Value) {
-    let response = reqwest::Client::new()
-        .post(server.url("/api/secrets/v1/secret"))
-        .header("x-token", TOKEN)
+    let response = server
+        .api(Method::POST, "/api/secrets/v1/secret")
         .json(&json!({"name": name, "data": data}))
         .timeout(Duration::from_secs(10))
         .send()
@@ -117,9 +116,7 @@ async fn add_secret(server: &BinaryServer, name: &str, data: serde_json::Value) 
 
 /// Every stored value as (secret, key, key id it is sealed under).
 async fn sealed_rows(dir: &Path) -> Vec<(String, String, Vec<u8>)> {
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join("uniform.db").display()))
-        .await
-        .unwrap();
+    let db = open_db(dir).await;
     let rows = server::db::secrets::all_sealed(&db).await.unwrap();
     db.close().await;
     rows
@@ -256,9 +253,8 @@ async fn a_start_refused_for_a_wrong_key_leaves_the_database_untouched() {
 
     // The right key (the key file) still starts it, with the secret.
     let server = BinaryServer::start(dir.path(), &[]);
-    let response = reqwest::Client::new()
-        .get(server.url("/api/secrets/v1/secret"))
-        .header("x-token", TOKEN)
+    let response = server
+        .api(Method::GET, "/api/secrets/v1/secret")
         .send()
         .await
         .unwrap();
@@ -280,15 +276,7 @@ async fn a_start_refused_after_a_crash_leaves_the_database_untouched() {
 
     // The key check saw what only the WAL held: the right key starts, with the secret.
     let server = BinaryServer::start(dir.path(), &[]);
-    let body: serde_json::Value = reqwest::Client::new()
-        .get(server.url("/api/secrets/v1/secret"))
-        .header("x-token", TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = server.get_json("/api/secrets/v1/secret").await;
     assert_eq!(body["Secrets"][0]["name"], "s");
 }
 
@@ -298,9 +286,7 @@ async fn a_start_refused_after_a_crash_leaves_the_database_untouched() {
 /// Makes every later commit that re-seals a value fail, as a full disk would at commit:
 /// an update of a stored value inserts a row breaking a deferred foreign key.
 async fn break_commits_of_reseals(dir: &Path) {
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join("uniform.db").display()))
-        .await
-        .unwrap();
+    let db = open_db(dir).await;
     for statement in [
         "CREATE TABLE fault_parent (id INTEGER PRIMARY KEY)",
         "CREATE TABLE fault_child (parent INTEGER REFERENCES fault_parent (id) DEFERRABLE INITIALLY DEFERRED)",
@@ -312,9 +298,7 @@ async fn break_commits_of_reseals(dir: &Path) {
 }
 
 async fn repair_commits(dir: &Path) {
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join("uniform.db").display()))
-        .await
-        .unwrap();
+    let db = open_db(dir).await;
     sqlx::query("DROP TRIGGER fault")
         .execute(&db)
         .await

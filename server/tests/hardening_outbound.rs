@@ -9,32 +9,20 @@ mod common;
 
 use std::time::Duration;
 
-use common::{call, MockReceiver, TestServer};
+use common::{
+    call, create_subscription, eventually, send_event as post_event, subscription_count,
+    MockReceiver, TestServer,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-const REGISTRATION: &str = "/api/controlPlane/v1/uniform/registration";
 const EVENT: &str = "sh.keptn.event.evaluation.finished";
 
 /// A server whose guard allows only `cidr`.
 async fn start_allowing(cidr: &str) -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = TestServer::config(&dir);
-    config.webhook_allow_cidrs = vec![cidr.parse().unwrap()];
-    TestServer::start_with(config, dir).await
-}
-
-async fn webhook_service_id(server: &TestServer) -> String {
-    let (_, list) = call(
-        server,
-        Method::GET,
-        &format!("{REGISTRATION}?name=webhook-service"),
-        None,
-    )
-    .await;
-    list[0]["id"].as_str().unwrap().to_string()
+    TestServer::start_allowing(cidr, |_| {}).await
 }
 
 fn webhook(url: &str, proxy: Option<&str>) -> Value {
@@ -44,30 +32,12 @@ fn webhook(url: &str, proxy: Option<&str>) -> Value {
 
 /// Creates a webhook-service subscription to `event` with `webhook`: (status, answer).
 async fn subscribe_to(server: &TestServer, event: &str, webhook: Value) -> (u16, Value) {
-    let id = webhook_service_id(server).await;
-    call(
+    create_subscription(
         server,
-        Method::POST,
-        &format!("{REGISTRATION}/{id}/subscription"),
-        Some(
-            json!({"event": event, "filter": {"projects": [], "stages": [], "services": []},
-                    "webhook": webhook}),
-        ),
+        json!({"event": event, "filter": {"projects": [], "stages": [], "services": []},
+               "webhook": webhook}),
     )
     .await
-}
-
-async fn subscription_count(server: &TestServer) -> usize {
-    let id = webhook_service_id(server).await;
-    let (status, list) = call(
-        server,
-        Method::GET,
-        &format!("{REGISTRATION}/{id}/subscription"),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{list}");
-    list.as_array().unwrap().len()
 }
 
 fn event(id: &str) -> Value {
@@ -77,7 +47,7 @@ fn event(id: &str) -> Value {
 }
 
 async fn send_event(server: &TestServer, id: &str) {
-    let (status, body) = call(server, Method::POST, "/api/v1/event", Some(event(id))).await;
+    let (status, body) = post_event(server, event(id)).await;
     assert!(status == 200 || status == 202, "{status} {body}");
 }
 
@@ -93,41 +63,33 @@ async fn test_send(server: &TestServer, webhook: Value) -> Value {
     sent
 }
 
-async fn db(server: &TestServer) -> sqlx::SqlitePool {
-    sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        server.data_path().join("uniform.db").display()
-    ))
-    .await
-    .unwrap()
-}
-
 /// The one delivery of `event_id` once its first attempt is recorded (at most 10 s):
 /// (status, reason, attempt count, response of the first attempt).
 async fn first_attempt(server: &TestServer, event_id: &str) -> (String, String, i64, Value) {
-    let pool = db(server).await;
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
+    let pool = &server.db().await;
+    eventually(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        "no attempt was recorded within 10 s",
+        || async move {
             let row: Option<(String, Option<String>, i64, Option<String>)> = sqlx::query_as(
                 "SELECT d.status, d.reason, d.attempt_count, a.response FROM deliveries d
                  JOIN delivery_attempts a ON a.delivery_id = d.id AND a.number = 1
                  WHERE d.event_id = ? AND d.status != 'pending'",
             )
             .bind(event_id)
-            .fetch_optional(&pool)
+            .fetch_optional(pool)
             .await
             .unwrap();
-            if let Some((status, reason, count, response)) = row {
+            row.map(|(status, reason, count, response)| {
                 let response = response
                     .map(|r| serde_json::from_str(&r).unwrap())
                     .unwrap_or(Value::Null);
-                return (status, reason.unwrap_or_default(), count, response);
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
+                (status, reason.unwrap_or_default(), count, response)
+            })
+        },
+    )
     .await
-    .expect("no attempt was recorded within 10 s")
 }
 
 /// A listening port that only tells whether anything connected to it: connections wait in
@@ -329,14 +291,7 @@ async fn a_named_proxy_is_resolved_through_the_guard_and_its_refusal_fails_the_d
             && reason.contains(" is a loopback address"),
         "{reason}"
     );
-    let metrics = server
-        .api(Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, metrics) = server.metrics().await;
     assert!(
         metrics
             .lines()
@@ -488,7 +443,7 @@ async fn a_stored_request_that_cannot_be_built_fails_for_good() {
     sqlx::query("UPDATE subscriptions SET webhook = ? WHERE id = ?")
         .bind(hook.to_string())
         .bind(created["id"].as_str().unwrap())
-        .execute(&db(&server).await)
+        .execute(&server.db().await)
         .await
         .unwrap();
     // Any change through the API makes the server read the subscriptions again.

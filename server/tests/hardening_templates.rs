@@ -7,33 +7,19 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{call, MockReceiver, TestServer};
+use common::{
+    call, create_subscription, send_event, subscription_count, webhook_service_id, MockReceiver,
+    TestServer, LOOPBACK,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const REGISTRATION: &str = "/api/controlPlane/v1/uniform/registration";
 const SECRET: &str = "/api/secrets/v1/secret";
 const NATIVE_ONLY: &str =
     "native handlebars may print paths and use {{#if path}} and {{#each path}}";
 
 async fn start() -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = TestServer::config(&dir);
-    config.webhook_allow_cidrs = vec!["127.0.0.1/32".parse().unwrap()];
-    TestServer::start_with(config, dir).await
-}
-
-async fn webhook_service(server: &TestServer) -> String {
-    let (_, list) = call(
-        server,
-        Method::GET,
-        &format!("{REGISTRATION}?name=webhook-service"),
-        None,
-    )
-    .await;
-    list[0]["id"].as_str().unwrap().to_string()
+    TestServer::start_allowing(LOOPBACK, |_| {}).await
 }
 
 fn subscription(url: &str, payload: &str) -> Value {
@@ -45,32 +31,13 @@ fn subscription(url: &str, payload: &str) -> Value {
 
 /// Creates a subscription through the REST API: (status, answer).
 async fn try_subscribe(server: &TestServer, url: &str, payload: &str) -> (u16, Value) {
-    let id = webhook_service(server).await;
-    call(
-        server,
-        Method::POST,
-        &format!("{REGISTRATION}/{id}/subscription"),
-        Some(subscription(url, payload)),
-    )
-    .await
+    create_subscription(server, subscription(url, payload)).await
 }
 
 async fn subscribe(server: &TestServer, url: &str, payload: &str) -> String {
     let (status, created) = try_subscribe(server, url, payload).await;
     assert_eq!(status, 201, "{created}");
     created["id"].as_str().unwrap().to_string()
-}
-
-async fn subscription_count(server: &TestServer) -> usize {
-    let id = webhook_service(server).await;
-    let (_, list) = call(
-        server,
-        Method::GET,
-        &format!("{REGISTRATION}/{id}/subscription"),
-        None,
-    )
-    .await;
-    list.as_array().unwrap().len()
 }
 
 fn evaluation(id: &str, data: Value) -> Value {
@@ -80,34 +47,15 @@ fn evaluation(id: &str, data: Value) -> Value {
            "source": "lighthouse-service", "id": id, "data": data})
 }
 
-async fn send_event(server: &TestServer, event: Value) -> (u16, Value) {
-    call(server, Method::POST, "/api/v1/event", Some(event)).await
-}
-
 /// Waits (at most 10 s) until every delivery of `event_id` has settled; (status, reason).
 async fn settled(server: &TestServer, event_id: &str) -> Vec<(String, Option<String>)> {
-    let pool = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        server.data_path().join("uniform.db").display()
-    ))
+    common::settled::<(String, Option<String>)>(
+        server,
+        "SELECT status, reason FROM deliveries WHERE event_id = ?",
+        event_id,
+        |row| row.0.as_str(),
+    )
     .await
-    .unwrap();
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let rows: Vec<(String, Option<String>)> =
-                sqlx::query_as("SELECT status, reason FROM deliveries WHERE event_id = ?")
-                    .bind(event_id)
-                    .fetch_all(&pool)
-                    .await
-                    .unwrap();
-            if !rows.is_empty() && rows.iter().all(|(s, _)| s == "delivered" || s == "failed") {
-                return rows;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("deliveries did not settle within 10 s")
 }
 
 /// A logged-in client calling the UI's server functions with a JSON body: (status, answer).
@@ -229,7 +177,7 @@ async fn a_native_secret_reference_is_refused_in_the_api_and_the_ui() {
 
     // The UI's server function runs the same validation.
     let client = server.login().await;
-    let integration = webhook_service(&server).await;
+    let integration = webhook_service_id(&server).await;
     let (status, answer) = rpc(
         &server,
         &client,

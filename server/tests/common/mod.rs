@@ -3,8 +3,9 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use server::Config;
@@ -16,6 +17,11 @@ use tokio::task::JoinHandle;
 pub const TOKEN: &str = "test-token-0123456789abcdef";
 /// The `admin` password of every test server.
 pub const PASSWORD: &str = "correct horse battery staple";
+/// Keptn's registration API: the built-in webhook-service and its subscriptions live here.
+pub const REGISTRATION: &str = "/api/controlPlane/v1/uniform/registration";
+/// What a test allows webhooks to when its receiver listens on 127.0.0.1 (the SSRF guard
+/// refuses loopback by default).
+pub const LOOPBACK: &str = "127.0.0.1/32";
 
 /// A running server and what a test needs to talk to it.
 pub struct TestServer {
@@ -41,6 +47,22 @@ impl TestServer {
         config.api_token = Some(TOKEN.to_string());
         config.admin_password = Some(PASSWORD.to_string());
         config
+    }
+
+    /// The test configuration with the SSRF guard allowing webhooks only to `cidr`.
+    pub fn config_allowing(data_dir: &tempfile::TempDir, cidr: &str) -> Config {
+        let mut config = Self::config(data_dir);
+        config.webhook_allow_cidrs = vec![cidr.parse().unwrap()];
+        config
+    }
+
+    /// Starts the server on a fresh data directory with the guard allowing only `cidr`
+    /// ([`LOOPBACK`] for a receiver on 127.0.0.1) and `change` applied to the configuration.
+    pub async fn start_allowing(cidr: &str, change: impl FnOnce(&mut Config)) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut config = Self::config_allowing(&data_dir, cidr);
+        change(&mut config);
+        Self::start_with(config, data_dir).await
     }
 
     /// Starts the server with `config` (whose data dir lives in `data_dir`).
@@ -120,6 +142,24 @@ impl TestServer {
         self.data_dir.path().to_path_buf()
     }
 
+    /// A connection pool on the server's own SQLite database, to inspect or fault it.
+    pub async fn db(&self) -> sqlx::SqlitePool {
+        open_db(self.data_dir.path()).await
+    }
+
+    /// GET `/metrics` with the test token: (status, text).
+    pub async fn metrics(&self) -> (u16, String) {
+        let response = self
+            .api(reqwest::Method::GET, "/metrics")
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.text().await.unwrap_or_default(),
+        )
+    }
+
     /// Stops the server and hands back its data directory, to restart or inspect it.
     pub async fn stop_keep_dir(mut self) -> tempfile::TempDir {
         let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap());
@@ -197,6 +237,24 @@ impl BinaryServer {
     /// `http://127.0.0.1:<port><path>`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// An API request to `path` with the test token in `x-token` (no client timeout).
+    pub fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .request(method, self.url(path))
+            .header("x-token", TOKEN)
+    }
+
+    /// GET `path` with the test token; the JSON answer.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.api(reqwest::Method::GET, path)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// Everything the server has logged so far.
@@ -399,4 +457,119 @@ pub async fn call(
         status,
         response.json().await.unwrap_or(serde_json::Value::Null),
     )
+}
+
+/// A connection pool on the SQLite database (`uniform.db`) in `data_dir`.
+pub async fn open_db(data_dir: &Path) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        data_dir.join("uniform.db").display()
+    ))
+    .await
+    .unwrap()
+}
+
+/// The id of the built-in webhook-service integration.
+pub async fn webhook_service_id(server: &TestServer) -> String {
+    let (status, list) = call(
+        server,
+        reqwest::Method::GET,
+        &format!("{REGISTRATION}?name=webhook-service"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{list}");
+    list[0]["id"].as_str().unwrap().to_string()
+}
+
+/// Creates `subscription` (a Keptn subscription body) for the built-in webhook-service:
+/// (status, answer).
+pub async fn create_subscription(
+    server: &TestServer,
+    subscription: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let id = webhook_service_id(server).await;
+    call(
+        server,
+        reqwest::Method::POST,
+        &format!("{REGISTRATION}/{id}/subscription"),
+        Some(subscription),
+    )
+    .await
+}
+
+/// How many subscriptions the built-in webhook-service has.
+pub async fn subscription_count(server: &TestServer) -> usize {
+    let id = webhook_service_id(server).await;
+    let (status, list) = call(
+        server,
+        reqwest::Method::GET,
+        &format!("{REGISTRATION}/{id}/subscription"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{list}");
+    list.as_array().unwrap().len()
+}
+
+/// Posts `event` to the event API: (status, answer).
+pub async fn send_event(server: &TestServer, event: serde_json::Value) -> (u16, serde_json::Value) {
+    call(server, reqwest::Method::POST, "/api/v1/event", Some(event)).await
+}
+
+/// Waits (at most 10 s, looking every 20 ms) until every delivery of `event_id` has settled
+/// (delivered or failed): `query`, with `event_id` bound, returns at least one row and
+/// `status` of each row is final. Returns those rows.
+pub async fn settled<R>(
+    server: &TestServer,
+    query: &'static str,
+    event_id: &str,
+    status: fn(&R) -> &str,
+) -> Vec<R>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+{
+    let pool = &server.db().await;
+    eventually(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        "deliveries did not settle within 10 s",
+        || async move {
+            let rows: Vec<R> = sqlx::query_as(query)
+                .bind(event_id)
+                .fetch_all(pool)
+                .await
+                .unwrap();
+            (!rows.is_empty()
+                && rows
+                    .iter()
+                    .all(|row| status(row) == "delivered" || status(row) == "failed"))
+            .then_some(rows)
+        },
+    )
+    .await
+}
+
+/// Runs `check` every `every` until it gives a value, and returns that value; panics with
+/// `failure` if none came within `within`.
+pub async fn eventually<T, F, Fut>(
+    within: Duration,
+    every: Duration,
+    failure: &str,
+    mut check: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    tokio::time::timeout(within, async {
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+    .await
+    .expect(failure)
 }
