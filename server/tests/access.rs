@@ -377,12 +377,7 @@ async fn an_idle_session_expires() {
         200
     );
     // Pretend the last request was 13 hours ago (the idle limit is 12 h).
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        server.data_path().join("uniform.db").display()
-    ))
-    .await
-    .unwrap();
+    let db = server.db().await;
     sqlx::query("UPDATE sessions SET last_seen_at = last_seen_at - 13 * 3600")
         .execute(&db)
         .await

@@ -8,25 +8,22 @@ mod common;
 
 use std::time::Duration;
 
-use common::{call, BinaryServer, MockReceiver, Reply, TestServer, TOKEN};
+use common::{
+    call, create_subscription, eventually, open_db, send_event, webhook_service_id, BinaryServer,
+    MockReceiver, Reply, TestServer, LOOPBACK, REGISTRATION,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const REGISTRATION: &str = "/api/controlPlane/v1/uniform/registration";
 const SEED_PAYLOAD: &str = "{\n  \"text\": \"Evaluation in {{.data.stage}} finished with result {{.data.evaluation.result}} and score {{.data.evaluation.score}}.\"\n}";
 
+/// A server with every default; `allow_loopback` lets it send to receivers on 127.0.0.1.
 async fn start(allow_loopback: bool) -> TestServer {
-    start_with(allow_loopback, |_| {}).await
-}
-
-async fn start_with(allow_loopback: bool, change: impl FnOnce(&mut server::Config)) -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = TestServer::config(&dir);
     if allow_loopback {
-        config.webhook_allow_cidrs = vec!["127.0.0.1/32".parse().unwrap()];
+        TestServer::start_allowing(LOOPBACK, |_| {}).await
+    } else {
+        TestServer::start().await
     }
-    change(&mut config);
-    TestServer::start_with(config, dir).await
 }
 
 async fn put_secret(server: &TestServer, value: &str, method: Method) {
@@ -36,23 +33,13 @@ async fn put_secret(server: &TestServer, value: &str, method: Method) {
 }
 
 async fn subscribe(server: &TestServer, url: &str, stages: &[&str], payload: &str) -> String {
-    let (_, list) = call(
+    let (status, created) = create_subscription(
         server,
-        Method::GET,
-        &format!("{REGISTRATION}?name=webhook-service"),
-        None,
-    )
-    .await;
-    let id = list[0]["id"].as_str().unwrap().to_string();
-    let (status, created) = call(
-        server,
-        Method::POST,
-        &format!("{REGISTRATION}/{id}/subscription"),
-        Some(json!({
+        json!({
         "event": "sh.keptn.event.evaluation.finished",
         "filter": {"projects": [], "stages": stages, "services": []},
         "webhook": {"method": "POST", "url": url, "headers": [], "payload": payload,
-                    "proxy": null, "sendStarted": true, "sendFinished": true}})),
+                    "proxy": null, "sendStarted": true, "sendFinished": true}}),
     )
     .await;
     assert_eq!(status, 201, "{created}");
@@ -66,24 +53,11 @@ fn evaluation(stage: &str, score: Value) -> Value {
                     "evaluation": {"result": "pass", "score": score}}})
 }
 
-async fn send_event(server: &TestServer, event: Value) -> (u16, Value) {
-    call(server, Method::POST, "/api/v1/event", Some(event)).await
-}
-
 fn slack_url(receiver: &MockReceiver) -> String {
     format!(
         "http://127.0.0.1:{}/services/T00000000/B00000000/{{{{.secret.slack-secret.webhook-identifier}}}}",
         receiver.addr.port()
     )
-}
-
-async fn db(server: &TestServer) -> sqlx::SqlitePool {
-    sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        server.data_path().join("uniform.db").display()
-    ))
-    .await
-    .unwrap()
 }
 
 /// Waits (at most 10 s) until every delivery of `event_id` has settled; returns
@@ -92,36 +66,21 @@ async fn settled(
     server: &TestServer,
     event_id: &str,
 ) -> Vec<(String, Option<String>, Option<String>)> {
-    let pool = db(server).await;
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
-                "SELECT d.status, d.reason, a.response FROM deliveries d
-                 LEFT JOIN delivery_attempts a ON a.delivery_id = d.id
-                 WHERE d.event_id = ? ORDER BY d.created_at",
-            )
-            .bind(event_id)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-            if !rows.is_empty()
-                && rows
-                    .iter()
-                    .all(|(s, _, _)| s == "delivered" || s == "failed")
-            {
-                return rows;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
+    common::settled::<(String, Option<String>, Option<String>)>(
+        server,
+        "SELECT d.status, d.reason, a.response FROM deliveries d
+         LEFT JOIN delivery_attempts a ON a.delivery_id = d.id
+         WHERE d.event_id = ? ORDER BY d.created_at",
+        event_id,
+        |row| row.0.as_str(),
+    )
     .await
-    .expect("deliveries did not settle within 10 s")
 }
 
 async fn deliveries_of(server: &TestServer, event_id: &str) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE event_id = ?")
         .bind(event_id)
-        .fetch_one(&db(server).await)
+        .fetch_one(&server.db().await)
         .await
         .unwrap()
 }
@@ -165,7 +124,7 @@ async fn the_seed_scenario_delivers_the_message_to_slack() {
     assert_eq!(rows[0].0, "delivered");
     let id_in_db: String =
         sqlx::query_scalar("SELECT id FROM deliveries WHERE event_id = 'event-dev'")
-            .fetch_one(&db(&server).await)
+            .fetch_one(&server.db().await)
             .await
             .unwrap();
     assert_eq!(id_in_db, webhook_id);
@@ -247,14 +206,7 @@ async fn a_slack_error_fails_the_delivery_and_shows_as_an_error_event() {
     assert_eq!(rows[0].0, "failed");
     assert_eq!(rows[0].1.as_deref(), Some("HTTP 400: invalid_payload"));
 
-    let (_, list) = call(
-        &server,
-        Method::GET,
-        &format!("{REGISTRATION}?name=webhook-service"),
-        None,
-    )
-    .await;
-    let integration = list[0]["id"].as_str().unwrap().to_string();
+    let integration = webhook_service_id(&server).await;
     let (status, logs) = call(
         &server,
         Method::GET,
@@ -349,25 +301,15 @@ async fn a_receiver_echoing_the_secret_is_stored_masked_and_never_logged() {
         dir.path(),
         &[("UNIFORM_WEBHOOK_ALLOW_CIDRS", "127.0.0.1/32")],
     );
-    let client = reqwest::Client::new();
-    let api = |method: Method, path: &str| {
-        client
-            .request(method, server.url(path))
-            .header("x-token", TOKEN)
-    };
     let secret = "s3cr3t-Echo-Value";
-    api(Method::POST, "/api/secrets/v1/secret")
+    server.api(Method::POST, "/api/secrets/v1/secret")
         .json(&json!({"name": "slack-secret", "scope": "keptn-webhook-service", "data": {"webhook-identifier": secret}}))
         .send().await.unwrap();
-    let list: Value = api(Method::GET, &format!("{REGISTRATION}?name=webhook-service"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = server
+        .get_json(&format!("{REGISTRATION}?name=webhook-service"))
+        .await;
     let id = list[0]["id"].as_str().unwrap();
-    let created = api(Method::POST, &format!("{REGISTRATION}/{id}/subscription"))
+    let created = server.api(Method::POST, &format!("{REGISTRATION}/{id}/subscription"))
         .json(&json!({"event": "sh.keptn.event.evaluation.finished",
             "webhook": {"method": "POST", "url": slack_url(&receiver), "headers": [{"key": "X-Token", "value": "{{.secret.slack-secret.webhook-identifier}}"}],
                         "payload": "{\"token\": \"{{.secret.slack-secret.webhook-identifier}}\"}"}}))
@@ -375,7 +317,8 @@ async fn a_receiver_echoing_the_secret_is_stored_masked_and_never_logged() {
     assert_eq!(created.status(), 201);
     let mut event = evaluation("dev", json!(1));
     event["id"] = json!("e-echo");
-    api(Method::POST, "/api/v1/event")
+    server
+        .api(Method::POST, "/api/v1/event")
         .json(&event)
         .send()
         .await
@@ -390,13 +333,7 @@ async fn a_receiver_echoing_the_secret_is_stored_masked_and_never_logged() {
     // Wait for the failure to be recorded, through the log API.
     let logs = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            let logs: Value = api(Method::GET, "/api/controlPlane/v1/log")
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let logs = server.get_json("/api/controlPlane/v1/log").await;
             if logs["totalCount"] == 1 {
                 return logs;
             }
@@ -417,12 +354,7 @@ async fn a_receiver_echoing_the_secret_is_stored_masked_and_never_logged() {
         !raw.windows(secret.len()).any(|w| w == secret.as_bytes()),
         "the secret is in the database"
     );
-    let pool = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("uniform.db").display()
-    ))
-    .await
-    .unwrap();
+    let pool = open_db(dir.path()).await;
     let (request, response): (String, String) =
         sqlx::query_as("SELECT request, response FROM delivery_attempts")
             .fetch_one(&pool)
@@ -555,14 +487,7 @@ async fn the_ui_sees_error_events_with_an_unread_count_and_seen_values() {
         .await
         .unwrap();
     assert_eq!(unread, json!(1));
-    let (_, list) = call(
-        &server,
-        Method::GET,
-        &format!("{REGISTRATION}?name=webhook-service"),
-        None,
-    )
-    .await;
-    let integration = list[0]["id"].as_str().unwrap().to_string();
+    let integration = webhook_service_id(&server).await;
     let errors: Value = rpc("/rpc/uniform/errors", vec![("integration_id", integration)])
         .await
         .unwrap()
@@ -593,7 +518,7 @@ async fn the_ui_sees_error_events_with_an_unread_count_and_seen_values() {
 
 /// A server whose retries come quickly (100 ms, 200 ms).
 async fn quick_retries() -> TestServer {
-    start_with(true, |config| {
+    TestServer::start_allowing(LOOPBACK, |config| {
         config.retry_schedule = server::config::RetrySchedule(vec![
             Duration::from_millis(100),
             Duration::from_millis(200),
@@ -609,7 +534,7 @@ async fn attempts_of(server: &TestServer, event_id: &str) -> Vec<(i64, Option<St
          WHERE d.event_id = ? ORDER BY a.number",
     )
     .bind(event_id)
-    .fetch_all(&db(server).await)
+    .fetch_all(&server.db().await)
     .await
     .unwrap()
 }
@@ -765,22 +690,12 @@ async fn nothing_is_lost_when_the_process_is_killed() {
 }
 
 async fn subscribe_to(server: &TestServer, event: &str, url: &str, started: bool, finished: bool) {
-    let (_, list) = call(
+    let (status, body) = create_subscription(
         server,
-        Method::GET,
-        &format!("{REGISTRATION}?name=webhook-service"),
-        None,
-    )
-    .await;
-    let id = list[0]["id"].as_str().unwrap().to_string();
-    let (status, body) = call(
-        server,
-        Method::POST,
-        &format!("{REGISTRATION}/{id}/subscription"),
-        Some(json!({
+        json!({
         "event": event,
         "webhook": {"method": "POST", "url": url, "payload": "{\"stage\": \"{{.data.stage}}\"}",
-                    "sendStarted": started, "sendFinished": finished}})),
+                    "sendStarted": started, "sendFinished": finished}}),
     )
     .await;
     assert_eq!(status, 201, "{body}");
@@ -792,8 +707,11 @@ async fn task_events_of(
     context: &str,
     count: usize,
 ) -> Vec<(String, Value, Value, Value, Value)> {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
+    eventually(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        "the task events did not appear within 10 s",
+        || async move {
             let (_, page) = call(
                 server,
                 Method::GET,
@@ -802,8 +720,8 @@ async fn task_events_of(
             )
             .await;
             let events = page["events"].as_array().unwrap().clone();
-            if events.len() >= count {
-                return events
+            (events.len() >= count).then(|| {
+                events
                     .iter()
                     .rev()
                     .map(|e| {
@@ -815,13 +733,11 @@ async fn task_events_of(
                             e["triggeredid"].clone(),
                         )
                     })
-                    .collect();
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
+                    .collect()
+            })
+        },
+    )
     .await
-    .expect("the task events did not appear within 10 s")
 }
 
 fn triggered(context: &str, id: &str) -> Value {
@@ -927,7 +843,7 @@ async fn no_task_events_by_webhook_receiver_or_for_finished_subscriptions() {
 #[tokio::test]
 async fn the_slack_lane_paces_one_webhook_url_after_a_burst() {
     let receiver = MockReceiver::start().await;
-    let server = start_with(true, |config| {
+    let server = TestServer::start_allowing(LOOPBACK, |config| {
         config.slack_hosts = vec!["127.0.0.1".to_string()];
         config.slack_interval = Duration::from_millis(300);
     })
@@ -993,12 +909,7 @@ async fn sigterm_leaves_no_delivery_half_done() {
         .unwrap();
     assert!(log.contains("shutting down"), "{log}");
 
-    let pool = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("uniform.db").display()
-    ))
-    .await
-    .unwrap();
+    let pool = open_db(dir.path()).await;
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT d.status, (SELECT COUNT(*) FROM delivery_attempts a WHERE a.delivery_id = d.id) FROM deliveries d",
     )
@@ -1221,16 +1132,10 @@ async fn preview_renders_the_seed_with_secrets_masked_and_reports_template_error
     );
 }
 
-/// An API request with the test token to the real binary.
-fn binary_api(server: &BinaryServer, method: Method, path: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
-        .request(method, server.url(path))
-        .header("x-token", TOKEN)
-}
-
 /// The walkthrough's secret and seed subscription on the real binary, sending to `receiver`.
 async fn seed_binary(server: &BinaryServer, receiver: &MockReceiver) {
-    let secret = binary_api(server, Method::POST, "/api/secrets/v1/secret")
+    let secret = server
+        .api(Method::POST, "/api/secrets/v1/secret")
         .json(
             &json!({"name": "slack-secret", "scope": "keptn-webhook-service",
                       "data": {"webhook-identifier": "k"}}),
@@ -1239,28 +1144,17 @@ async fn seed_binary(server: &BinaryServer, receiver: &MockReceiver) {
         .await
         .unwrap();
     assert_eq!(secret.status(), 201);
-    let list: Value = binary_api(
-        server,
-        Method::GET,
-        &format!("{REGISTRATION}?name=webhook-service"),
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let list = server
+        .get_json(&format!("{REGISTRATION}?name=webhook-service"))
+        .await;
     let id = list[0]["id"].as_str().unwrap();
-    let created = binary_api(
-        server,
-        Method::POST,
-        &format!("{REGISTRATION}/{id}/subscription"),
-    )
-    .json(&json!({"event": "sh.keptn.event.evaluation.finished",
+    let created = server
+        .api(Method::POST, &format!("{REGISTRATION}/{id}/subscription"))
+        .json(&json!({"event": "sh.keptn.event.evaluation.finished",
             "webhook": {"method": "POST", "url": slack_url(receiver), "payload": SEED_PAYLOAD}}))
-    .send()
-    .await
-    .unwrap();
+        .send()
+        .await
+        .unwrap();
     assert_eq!(created.status(), 201);
 }
 
@@ -1269,7 +1163,8 @@ async fn post_events(server: &BinaryServer, prefix: &str, count: usize) {
     for n in 0..count {
         let mut event = evaluation("dev", json!(n));
         event["id"] = json!(format!("{prefix}-{n}"));
-        let response = binary_api(server, Method::POST, "/api/v1/event")
+        let response = server
+            .api(Method::POST, "/api/v1/event")
             .json(&event)
             .send()
             .await
@@ -1401,7 +1296,7 @@ async fn a_test_send_to_a_forbidden_target_is_refused_by_the_guard() {
         error.contains("127.0.0.1") && error.contains("loopback"),
         "{error}"
     );
-    let (_, metrics) = metrics_text(&server).await;
+    let (_, metrics) = server.metrics().await;
     assert!(
         metrics.contains("uniform_refused_targets_total 0"),
         "test sends are not deliveries: {metrics}"
@@ -1447,24 +1342,16 @@ async fn retry_all_failed_sends_every_failed_delivery_of_a_subscription_again() 
     assert_eq!((status, body), (202, json!({"count": 0})));
 }
 
-async fn metrics_text(server: &TestServer) -> (u16, String) {
-    let response = server.api(Method::GET, "/metrics").send().await.unwrap();
-    (
-        response.status().as_u16(),
-        response.text().await.unwrap_or_default(),
-    )
-}
-
 #[tokio::test]
 async fn metrics_move_as_deliveries_happen() {
     let receiver = MockReceiver::start().await;
-    let server = start_with(true, |config| {
+    let server = TestServer::start_allowing(LOOPBACK, |config| {
         config.retry_schedule.0 = vec![Duration::from_millis(10); 3];
     })
     .await;
     let anonymous = reqwest::get(server.url("/metrics")).await.unwrap();
     assert_eq!(anonymous.status(), 401, "metrics need a token");
-    let (status, before) = metrics_text(&server).await;
+    let (status, before) = server.metrics().await;
     assert_eq!(status, 200);
     assert!(before.contains("uniform_queue_depth 0"), "{before}");
 
@@ -1497,7 +1384,7 @@ async fn metrics_move_as_deliveries_happen() {
         send_event(&server, event).await;
         settled(&server, id).await;
     }
-    let (_, text) = metrics_text(&server).await;
+    let (_, text) = server.metrics().await;
     let expect = [
         "uniform_events_received_total{type=\"sh.keptn.event.evaluation.finished\"} 4".to_string(),
         format!(
@@ -1525,7 +1412,7 @@ async fn metrics_move_as_deliveries_happen() {
 async fn the_queue_gauges_count_what_waits_for_a_retry() {
     let receiver = MockReceiver::start().await;
     receiver.reply_with(503, "busy");
-    let server = start_with(true, |config| {
+    let server = TestServer::start_allowing(LOOPBACK, |config| {
         config.retry_schedule.0 = vec![Duration::from_secs(3600)];
     })
     .await;
@@ -1533,17 +1420,17 @@ async fn the_queue_gauges_count_what_waits_for_a_retry() {
     subscribe(&server, &slack_url(&receiver), &[], SEED_PAYLOAD).await;
     send_event(&server, evaluation("dev", json!(1))).await;
     receiver.next().await;
-    let text = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let (_, text) = metrics_text(&server).await;
-            if text.contains("outcome=\"retrying\"") {
-                return text;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the attempt was not recorded");
+    let served = &server;
+    let text = eventually(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        "the attempt was not recorded",
+        || async move {
+            let (_, text) = served.metrics().await;
+            text.contains("outcome=\"retrying\"").then_some(text)
+        },
+    )
+    .await;
     assert!(text.lines().any(|l| l == "uniform_queue_depth 1"), "{text}");
     let age: f64 = text
         .lines()
@@ -1558,7 +1445,7 @@ async fn the_queue_gauges_count_what_waits_for_a_retry() {
 async fn finished_deliveries_older_than_the_retention_are_pruned_and_waiting_ones_kept() {
     let receiver = MockReceiver::start().await;
     receiver.script(vec![Reply::new(200, "ok"), Reply::new(503, "busy")]);
-    let server = start_with(true, |config| {
+    let server = TestServer::start_allowing(LOOPBACK, |config| {
         config.delivery_retention = Duration::from_secs(2);
         config.retry_schedule.0 = vec![Duration::from_secs(3600)];
     })
@@ -1571,22 +1458,22 @@ async fn finished_deliveries_older_than_the_retention_are_pruned_and_waiting_one
         send_event(&server, event).await;
         receiver.next().await;
     }
-    let pool = db(&server).await;
-    let remaining = tokio::time::timeout(Duration::from_secs(15), async {
-        loop {
+    let pool = server.db().await;
+    let polled = &pool;
+    let remaining = eventually(
+        Duration::from_secs(15),
+        Duration::from_millis(100),
+        "the delivered delivery was not pruned within 15 s",
+        || async move {
             let rows: Vec<(String, String)> =
                 sqlx::query_as("SELECT event_id, status FROM deliveries ORDER BY event_id")
-                    .fetch_all(&pool)
+                    .fetch_all(polled)
                     .await
                     .unwrap();
-            if rows.len() == 1 {
-                return rows;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .expect("the delivered delivery was not pruned within 15 s");
+            (rows.len() == 1).then_some(rows)
+        },
+    )
+    .await;
     assert_eq!(
         remaining,
         vec![("waiting-1".to_string(), "retrying".to_string())]
@@ -1623,7 +1510,8 @@ async fn log_lines_carry_request_and_delivery_ids_as_json_without_secrets() {
     );
     seed_binary(&server, &receiver).await;
     let secret = "log-secret-value-9f3a";
-    let changed = binary_api(&server, Method::PUT, "/api/secrets/v1/secret")
+    let changed = server
+        .api(Method::PUT, "/api/secrets/v1/secret")
         .json(
             &json!({"name": "slack-secret", "scope": "keptn-webhook-service",
                       "data": {"webhook-identifier": secret}}),
@@ -1632,14 +1520,16 @@ async fn log_lines_carry_request_and_delivery_ids_as_json_without_secrets() {
         .await
         .unwrap();
     assert_eq!(changed.status(), 200);
-    let response = binary_api(&server, Method::POST, "/api/v1/event")
+    let response = server
+        .api(Method::POST, "/api/v1/event")
         .header("x-request-id", "req-42")
         .json(&evaluation("dev", json!(1)))
         .send()
         .await
         .unwrap();
     assert_eq!(response.headers()["x-request-id"], "req-42");
-    let generated = binary_api(&server, Method::GET, "/api/v1/event")
+    let generated = server
+        .api(Method::GET, "/api/v1/event")
         .send()
         .await
         .unwrap();
@@ -1687,7 +1577,7 @@ async fn a_slow_receiver_cannot_take_every_sending_slot() {
         ..Reply::new(200, "ok")
     });
     let fast = MockReceiver::start().await;
-    let server = start_with(true, |config| {
+    let server = TestServer::start_allowing(LOOPBACK, |config| {
         config.delivery_concurrency = 4;
         config.destination_concurrency = 2;
         config.webhook_timeout = Duration::from_secs(3);

@@ -284,12 +284,7 @@ async fn a_ciphertext_copied_to_another_place_does_not_open() {
     let server = TestServer::start().await;
     post(&server, json!({"name": "a", "data": {"k": "value-a"}})).await;
     post(&server, json!({"name": "b", "data": {"k": "value-b"}})).await;
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        server.data_path().join("uniform.db").display()
-    ))
-    .await
-    .unwrap();
+    let db = server.db().await;
     sqlx::query(
         "UPDATE secret_values SET sealed = (SELECT sealed FROM secret_values WHERE secret_name = 'a')
          WHERE secret_name = 'b'",
@@ -311,9 +306,7 @@ async fn a_ciphertext_copied_to_another_place_does_not_open() {
 
 /// Every row of the tables a start-up could touch, for "nothing changed" checks.
 async fn snapshot(dir: &std::path::Path) -> Vec<String> {
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join("uniform.db").display()))
-        .await
-        .unwrap();
+    let db = common::open_db(dir).await;
     let mut rows = Vec::new();
     for query in [
         "SELECT name || '|' || scope || '|' || updated_at FROM secrets ORDER BY name",
@@ -479,12 +472,7 @@ async fn rotation_keeps_every_secret_readable_under_the_new_key() {
 
     // Every stored value is sealed under the new key id; none under the old one.
     let new_id = rotation.key.key_id();
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("uniform.db").display()
-    ))
-    .await
-    .unwrap();
+    let db = common::open_db(dir.path()).await;
     for (_, _, blob) in server::db::secrets::all_sealed(&db).await.unwrap() {
         assert_eq!(server::crypto::key_id_of(&blob).unwrap(), new_id);
     }

@@ -6,23 +6,9 @@
 
 mod common;
 
-use common::{call, TestServer};
+use common::{call, webhook_service_id, TestServer, REGISTRATION as BASE};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-const BASE: &str = "/api/controlPlane/v1/uniform/registration";
-
-async fn webhook_service_id(server: &TestServer) -> String {
-    let (status, list) = call(
-        server,
-        Method::GET,
-        &format!("{BASE}?name=webhook-service"),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200);
-    list[0]["id"].as_str().unwrap().to_string()
-}
 
 async fn slack_secret(server: &TestServer) {
     let (status, _) = call(
