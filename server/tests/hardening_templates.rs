@@ -165,13 +165,25 @@ async fn undocumented_helpers_are_refused_at_save_with_line_and_column() {
 #[tokio::test]
 async fn a_native_secret_reference_is_refused_in_the_api_and_the_ui() {
     let server = start().await;
-    let expected = "webhook.url: line 1, column 3: native handlebars cannot read secrets: use the Keptn form {{.secret.<name>.<key>}}, here {{.secret.keptn.url}}";
+    // A URL that is only a template must use Keptn's form (the rule the form shows as you
+    // type, app::validation::url_error).
     let (status, answer) = try_subscribe(&server, "{{secret.keptn.url}}", "").await;
     assert_eq!(
         (status, answer),
         (
             400,
-            json!({"code": 400, "line": 1, "column": 3, "message": expected})
+            json!({"code": 400, "message": format!("webhook.url: {}", app::validation::URL_PATTERN_MESSAGE)})
+        )
+    );
+    // Inside a URL, the template check names the Keptn form, with line and column.
+    let url = "https://hooks.example/{{secret.keptn.url}}";
+    let expected = "webhook.url: line 1, column 25: native handlebars cannot read secrets: use the Keptn form {{.secret.<name>.<key>}}, here {{.secret.keptn.url}}";
+    let (status, answer) = try_subscribe(&server, url, "").await;
+    assert_eq!(
+        (status, answer),
+        (
+            400,
+            json!({"code": 400, "line": 1, "column": 25, "message": expected})
         )
     );
 
@@ -183,14 +195,14 @@ async fn a_native_secret_reference_is_refused_in_the_api_and_the_ui() {
         &client,
         "/rpc/uniform/subscription/create",
         json!({"integration_id": integration,
-               "subscription": subscription("{{secret.keptn.url}}", "")}),
+               "subscription": subscription(url, "")}),
     )
     .await;
     assert_eq!(status, 400, "{answer}");
     assert_eq!(
         answer,
         json!({"Invalid": {"field": "webhook.url",
-            "message": "line 1, column 3: native handlebars cannot read secrets: use the Keptn form {{.secret.<name>.<key>}}, here {{.secret.keptn.url}}"}})
+            "message": "line 1, column 25: native handlebars cannot read secrets: use the Keptn form {{.secret.<name>.<key>}}, here {{.secret.keptn.url}}"}})
     );
     assert_eq!(subscription_count(&server).await, 0);
 }
