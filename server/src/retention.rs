@@ -39,13 +39,7 @@ pub async fn run(
     retention: Duration,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    tokio::pin!(shutdown);
-    let mut ticker = tokio::time::interval(interval(retention));
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            _ = ticker.tick() => {}
-        }
+    crate::util::every(interval(retention), shutdown, || async {
         match prune(&db, retention).await {
             Ok((0, 0)) => {}
             Ok((deliveries, events)) => {
@@ -57,7 +51,8 @@ pub async fn run(
             }
             Err(error) => tracing::error!(%error, "retention: pruning failed"),
         }
-    }
+    })
+    .await;
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Small helpers shared across modules: clock, random tokens, hashing.
+//! Small helpers shared across modules: clock, random tokens, hashing, periodic tasks.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -81,4 +81,26 @@ pub fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Re
     let mut file = options.open(path)?;
     file.write_all(contents.as_bytes())?;
     file.sync_all()
+}
+
+/// Runs `job` at once and then every `period` until `shutdown` completes (a job already
+/// running is finished first). The shape of every background task: WAL checkpoints,
+/// retention, session pruning.
+pub async fn every<F, Fut>(
+    period: std::time::Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+    mut job: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    tokio::pin!(shutdown);
+    let mut ticker = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            _ = ticker.tick() => {}
+        }
+        job().await;
+    }
 }

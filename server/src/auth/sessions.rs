@@ -77,19 +77,14 @@ pub async fn run_pruner(
     idle_timeout: std::time::Duration,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    tokio::pin!(shutdown);
-    let mut ticker = tokio::time::interval(prune_interval(idle_timeout));
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            _ = ticker.tick() => {}
-        }
+    util::every(prune_interval(idle_timeout), shutdown, || async {
         match prune(&db, idle_timeout).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(sessions = pruned, "pruned idle sessions"),
             Err(error) => tracing::error!(%error, "pruning idle sessions failed"),
         }
-    }
+    })
+    .await;
 }
 
 /// The `Set-Cookie` value carrying `value` (empty `value` with `Max-Age=0` clears it).

@@ -72,20 +72,15 @@ pub async fn write<T>(
 /// blocks, readers and writers), so no request pays for a checkpoint inside its commit, as
 /// SQLite's automatic checkpoint makes the committing writer do.
 pub async fn checkpoints(db: SqlitePool, shutdown: impl std::future::Future<Output = ()>) {
-    tokio::pin!(shutdown);
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            _ = ticker.tick() => {}
-        }
+    crate::util::every(Duration::from_secs(1), shutdown, || async {
         if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
             .execute(&db)
             .await
         {
             tracing::warn!(%error, "WAL checkpoint failed");
         }
-    }
+    })
+    .await;
     // A last full copy at a clean stop keeps the WAL file small between runs.
     let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(&db)
@@ -226,9 +221,12 @@ pub async fn read_sealed_untouched(
             .await
             .map_err(|e| fail(format!("cannot read {shown}: {e}")));
     }
-    let scratch = ScratchDir::create(scratch_in)
+    // A private (0700) directory, removed with everything in it when dropped.
+    let scratch = tempfile::Builder::new()
+        .prefix(".uniform-key-check-")
+        .tempdir_in(scratch_in)
         .map_err(|e| fail(format!("cannot check the master key against {shown}: cannot create a scratch directory in {}: {e}", scratch_in.display())))?;
-    let copy = scratch.path.join("copy.db");
+    let copy = scratch.path().join("copy.db");
     std::fs::copy(&path, &copy)
         .map_err(|e| fail(format!("cannot copy {shown} to check the master key: {e}")))?;
     for suffix in ["-wal", "-journal"] {
@@ -264,32 +262,6 @@ async fn read_sealed(
     };
     conn.close().await?;
     Ok(sealed)
-}
-
-/// A private (0700) directory removed with everything in it on drop.
-struct ScratchDir {
-    path: PathBuf,
-}
-
-impl ScratchDir {
-    fn create(parent: &Path) -> std::io::Result<Self> {
-        use rand::RngCore as _;
-        let mut builder = std::fs::DirBuilder::new();
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        let suffix = rand::rngs::OsRng.next_u64();
-        let path = parent.join(format!(".uniform-key-check-{suffix:016x}"));
-        builder.create(&path)?;
-        Ok(Self { path })
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        if let Err(error) = std::fs::remove_dir_all(&self.path) {
-            tracing::warn!(path = %self.path.display(), %error, "cannot remove the scratch copy of the database");
-        }
-    }
 }
 
 #[cfg(test)]
