@@ -1,0 +1,16 @@
+-- Secrets: names and scopes in clear, every value sealed with AES-256-GCM (see server/src/crypto).
+-- PostgreSQL twin of migrations/sqlite/20261127000003_secrets.sql.
+CREATE TABLE secrets (
+    name        TEXT PRIMARY KEY,
+    scope       TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+
+CREATE TABLE secret_values (
+    secret_name  TEXT NOT NULL REFERENCES secrets(name) ON DELETE CASCADE,
+    key          TEXT NOT NULL,
+    -- version | key id | nonce | ciphertext+tag; the AAD binds it to (secret_name, key)
+    sealed       BYTEA NOT NULL,
+    PRIMARY KEY (secret_name, key)
+);

@@ -1,0 +1,6 @@
+-- When the error events of an integration were last viewed (for the unread badge).
+-- PostgreSQL twin of migrations/sqlite/20261127000006_error_reads.sql.
+CREATE TABLE error_event_reads (
+    integration_id  TEXT PRIMARY KEY,
+    seen_until      TEXT NOT NULL        -- RFC 3339; failures updated after this are unread
+);
