@@ -197,9 +197,16 @@ pub struct Config {
     pub destination_concurrency: usize,
 
     /// How long a claimed delivery stays leased to its sender between renewals (renewed
-    /// every third of it while the delivery waits in its lane or is being sent). Not an
-    /// option: tests shorten it.
-    #[arg(skip = std::time::Duration::from_secs(60))]
+    /// every third of it while the delivery waits in its lane or is being sent). With
+    /// several replicas, the deliveries a dead replica had in flight are taken over by the
+    /// others this long after its last renewal.
+    #[arg(
+        long,
+        env = "UNIFORM_DELIVERY_LEASE",
+        default_value = "60s",
+        value_parser = parse_lease,
+        global = true
+    )]
     pub delivery_lease: std::time::Duration,
 
     /// How many checked events may wait for the database writer; when full,
@@ -250,6 +257,15 @@ pub enum LogFormat {
     Text,
     // One JSON object per line.
     Json,
+}
+
+/// A lease of at least 1 s (humantime, e.g. `60s`).
+fn parse_lease(text: &str) -> Result<std::time::Duration, String> {
+    let lease = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if lease < std::time::Duration::from_secs(1) {
+        return Err("must be at least 1s".to_string());
+    }
+    Ok(lease)
 }
 
 impl Config {

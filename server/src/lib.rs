@@ -113,6 +113,12 @@ pub async fn serve(
     };
     let sender = tokio::spawn(dispatcher.run(stopped(stop_rx.clone())));
     let checkpointer = tokio::spawn(db::checkpoints(state.db.clone(), stopped(stop_rx.clone())));
+    // PostgreSQL: deliveries queued by other replicas wake this one's sender.
+    let notifications = tokio::spawn({
+        let store = state.db.clone();
+        let stop = stopped(stop_rx.clone());
+        async move { store.listen(stop).await }
+    });
     tokio::spawn(retention::run(
         state.db.clone(),
         state.config.delivery_retention,
@@ -131,6 +137,7 @@ pub async fn serve(
     serve_http(listener, router, header_read_timeout, stopped(stop_rx)).await;
     let _ = sender.await;
     let _ = checkpointer.await;
+    let _ = notifications.await;
     let _ = session_pruner.await;
     Ok(())
 }

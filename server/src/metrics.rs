@@ -7,6 +7,7 @@
 //! metrics`). Label values are escaped here (prometheus-client writes them verbatim), and the
 //! number of event types is capped so a sender cannot grow the exposition without bound.
 
+use crate::db::Store;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::{EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
@@ -14,7 +15,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use sqlx::SqlitePool;
 use std::collections::HashSet;
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
@@ -216,13 +216,8 @@ impl Metrics {
     }
 
     /// The exposition in `format`, with the queue gauges read from `db` now.
-    pub async fn render(&self, db: &SqlitePool, format: Format) -> Result<String, sqlx::Error> {
-        let (depth, oldest): (i64, Option<String>) = sqlx::query_as(
-            "SELECT COUNT(*), MIN(created_at) FROM deliveries
-             WHERE status IN ('pending', 'retrying')",
-        )
-        .fetch_one(db)
-        .await?;
+    pub async fn render(&self, db: &Store, format: Format) -> Result<String, sqlx::Error> {
+        let (depth, oldest) = crate::db::events::queue(db).await?;
         self.queue_depth.set(depth);
         let age = oldest
             .and_then(|at| crate::util::parse_rfc3339(&at))

@@ -4,10 +4,13 @@
 
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use crate::db::Store;
 
 /// Rows deleted per transaction.
 const BATCH: i64 = 500;
+
+/// The PostgreSQL advisory lock a replica holds while it prunes ("uniform retention").
+const RETENTION_LOCK: i64 = 0x756e_6966_7265_7431;
 
 /// How often the pruner looks: a tenth of the retention, between 1 s and 1 h.
 pub fn interval(retention: Duration) -> Duration {
@@ -15,7 +18,7 @@ pub fn interval(retention: Duration) -> Duration {
 }
 
 /// Deletes everything older than `retention` now; returns (deliveries, events) deleted.
-pub async fn prune(db: &SqlitePool, retention: Duration) -> sqlx::Result<(u64, u64)> {
+pub async fn prune(db: &Store, retention: Duration) -> sqlx::Result<(u64, u64)> {
     // A retention beyond the calendar prunes nothing.
     let cutoff = time::Duration::try_from(retention)
         .ok()
@@ -34,13 +37,14 @@ pub async fn prune(db: &SqlitePool, retention: Duration) -> sqlx::Result<(u64, u
 }
 
 /// Prunes at start and then every [`interval`] until `shutdown` completes.
-pub async fn run(
-    db: SqlitePool,
-    retention: Duration,
-    shutdown: impl std::future::Future<Output = ()>,
-) {
+pub async fn run(db: Store, retention: Duration, shutdown: impl std::future::Future<Output = ()>) {
     crate::util::every(interval(retention), shutdown, || async {
-        match prune(&db, retention).await {
+        // Replicas take turns (pruning twice at once would be correct, only wasted work).
+        match db
+            .exclusively(RETENTION_LOCK, prune(&db, retention))
+            .await
+            .and_then(|pruned| pruned.unwrap_or(Ok((0, 0))))
+        {
             Ok((0, 0)) => {}
             Ok((deliveries, events)) => {
                 tracing::info!(

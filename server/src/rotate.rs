@@ -59,14 +59,14 @@ pub async fn rotate_key_with_output(
 
 async fn rotate_in(
     config: &Config,
-    db: &sqlx::SqlitePool,
+    db: &crate::db::Store,
     old: &Keyring,
     source: KeySource,
     out: &mut impl Write,
 ) -> Result<Rotation, StartupError> {
     let db_error = |e: sqlx::Error| StartupError::new("--database-url", e.to_string());
-    let mut tx = crate::db::write_tx(db).await.map_err(db_error)?;
-    let sealed = crate::db::secrets::all_sealed(&mut **tx)
+    let mut tx = db.write_tx().await.map_err(db_error)?;
+    let sealed = crate::db::secrets::all_sealed(&mut *tx)
         .await
         .map_err(db_error)?;
 

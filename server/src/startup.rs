@@ -22,8 +22,18 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
     ensure_data_dir(&config.data_dir)?;
     // The key check reads the database without writing to it, before anything opens it
     // for writing: a wrong key leaves the database exactly as it was.
-    let keyring = load_keyring(&config).await?;
-    let db = db::open(&config.database_url()).await?;
+    let url = config.database_url();
+    let (keyring, db) = if db::is_postgres(&url) {
+        require_master_key(&config)?;
+        let db = db::open(&url).await?;
+        let sealed = db::secrets::all_sealed(&db)
+            .await
+            .map_err(|e| StartupError::new("--database-url", e.to_string()))?;
+        (keyring_for(&config, sealed)?, db)
+    } else {
+        let keyring = load_keyring(&config).await?;
+        (keyring, db::open(&url).await?)
+    };
     crate::auth::bootstrap(&db, &config).await?;
     crate::domain::integrations::ensure_builtin(&db)
         .await
@@ -34,7 +44,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         .site_pkg_dir("pkg")
         .build();
     let keyring = Arc::new(keyring);
-    let wake: Arc<tokio::sync::Notify> = Arc::default();
+    let wake = db.wake().clone();
     let dispatcher = Dispatcher::new(&config, db.clone(), keyring.clone(), wake.clone())
         .map_err(|e| StartupError::other(format!("cannot build the HTTP client: {e}")))?;
     Ok(AppState {
@@ -55,7 +65,38 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
 /// The database is read without writing anything (see [`db::read_sealed_untouched`]), and a
 /// missing key file is not created when the database already holds sealed values.
 pub async fn load_keyring(config: &Config) -> Result<Keyring, StartupError> {
-    let sealed = db::read_sealed_untouched(&config.database_url(), &config.data_dir).await?;
+    let url = config.database_url();
+    if db::is_postgres(&url) {
+        require_master_key(config)?;
+        let db = db::open(&url).await?;
+        let sealed = db::secrets::all_sealed(&db)
+            .await
+            .map_err(|e| StartupError::new("--database-url", e.to_string()));
+        db.close().await;
+        return keyring_for(config, sealed?);
+    }
+    let sealed = db::read_sealed_untouched(&url, &config.data_dir).await?;
+    keyring_for(config, sealed)
+}
+
+/// Replicas share the database, so they must share the key: a key file made on one host
+/// would seal values the others cannot open.
+fn require_master_key(config: &Config) -> Result<(), StartupError> {
+    if config.master_key.is_none() {
+        return Err(StartupError::new(
+            "UNIFORM_MASTER_KEY",
+            "is required with a PostgreSQL database (--database-url): every replica must use the same master key, and a key file on one host cannot be shared",
+        ));
+    }
+    Ok(())
+}
+
+/// The keyring of `config` (see [`load_keyring`]), checked against `sealed`, every stored
+/// (secret name, key, sealed value).
+fn keyring_for(
+    config: &Config,
+    sealed: Vec<(String, String, Vec<u8>)>,
+) -> Result<Keyring, StartupError> {
     let key_path = config.data_dir.join(crypto::KEY_FILE_NAME);
     if let (None, Some((_, _, blob))) = (&config.master_key, sealed.first()) {
         if !key_path.exists() {

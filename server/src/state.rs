@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::db::Store;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use sqlx::SqlitePool;
 
 use crate::auth::login::LoginLimiter;
 use crate::config::Config;
@@ -15,7 +15,7 @@ use crate::dispatcher::Dispatcher;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     /// The one SQLite pool of the process.
-    pub db: SqlitePool,
+    pub db: Store,
     /// Where the site's assets are and what they are called.
     pub leptos_options: LeptosOptions,
     /// The configuration the server started with.

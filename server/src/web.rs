@@ -170,10 +170,7 @@ async fn healthz() -> &'static str {
 
 /// Readiness: the database answers a query.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(&state.db)
-        .await
-    {
+    match state.db.ping().await {
         Ok(_) => (StatusCode::OK, "ready"),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");

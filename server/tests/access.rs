@@ -108,6 +108,7 @@ async fn tokens_work_in_both_headers() {
 
 #[tokio::test]
 async fn a_created_token_works_and_a_revoked_one_stops_at_once() {
+    common::sqlite_only();
     let server = TestServer::start().await;
     let response = server
         .api(Method::POST, "/api/v1/tokens")
@@ -365,6 +366,7 @@ async fn secure_cookie_when_the_public_url_is_https() {
 
 #[tokio::test]
 async fn an_idle_session_expires() {
+    common::sqlite_only();
     let server = TestServer::start().await;
     let client = server.login().await;
     assert_eq!(

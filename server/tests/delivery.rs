@@ -87,6 +87,7 @@ async fn deliveries_of(server: &TestServer, event_id: &str) -> i64 {
 
 #[tokio::test]
 async fn the_seed_scenario_delivers_the_message_to_slack() {
+    common::sqlite_only();
     let receiver = MockReceiver::start().await;
     let server = start(true).await;
     put_secret(&server, "XXXXXXXXXXXXXXXXXXXXXXXX", Method::POST).await;
@@ -159,6 +160,7 @@ async fn the_seed_scenario_delivers_the_message_to_slack() {
 
 #[tokio::test]
 async fn overlapping_subscriptions_each_get_a_delivery_and_hostile_values_stay_json() {
+    common::sqlite_only();
     let receiver = MockReceiver::start().await;
     let server = start(true).await;
     put_secret(&server, "id-1", Method::POST).await;
@@ -294,6 +296,7 @@ async fn a_changed_secret_is_used_from_the_next_send_on() {
 
 #[tokio::test]
 async fn a_receiver_echoing_the_secret_is_stored_masked_and_never_logged() {
+    common::sqlite_only();
     let receiver = MockReceiver::start().await;
     receiver.reply_with(400, "you sent: {body}");
     let dir = tempfile::tempdir().unwrap();
@@ -541,6 +544,7 @@ async fn attempts_of(server: &TestServer, event_id: &str) -> Vec<(i64, Option<St
 
 #[tokio::test]
 async fn transient_failures_are_retried_with_the_same_webhook_id() {
+    common::sqlite_only();
     let receiver = MockReceiver::start().await;
     receiver.script(vec![Reply::new(500, "oops"), Reply::new(408, "")]);
     let server = quick_retries().await;
@@ -563,6 +567,7 @@ async fn transient_failures_are_retried_with_the_same_webhook_id() {
 
 #[tokio::test]
 async fn retries_end_failed_when_the_schedule_is_used_up_and_4xx_is_final() {
+    common::sqlite_only();
     let receiver = MockReceiver::start().await;
     receiver.reply_with(503, "no_service");
     let server = quick_retries().await;
@@ -622,6 +627,7 @@ async fn retry_after_is_honoured() {
 
 #[tokio::test]
 async fn a_hanging_receiver_times_out_and_is_retried() {
+    common::sqlite_only();
     let receiver = MockReceiver::start().await;
     let mut hang = Reply::new(200, "ok");
     hang.delay = Duration::from_secs(5);
@@ -653,7 +659,12 @@ async fn nothing_is_lost_when_the_process_is_killed() {
     slow.delay = Duration::from_millis(40);
     receiver.reply(slow);
     let dir = tempfile::tempdir().unwrap();
-    let env = [("UNIFORM_WEBHOOK_ALLOW_CIDRS", "127.0.0.1/32")];
+    // On PostgreSQL the leases of the killed process run out (no replica may void another's
+    // leases at start), so they are short here.
+    let env = [
+        ("UNIFORM_WEBHOOK_ALLOW_CIDRS", "127.0.0.1/32"),
+        ("UNIFORM_DELIVERY_LEASE", "2s"),
+    ];
     let first = BinaryServer::start(dir.path(), &env);
     seed_binary(&first, &receiver).await;
     post_events(&first, "kill", 200).await;
@@ -893,6 +904,7 @@ async fn the_slack_lane_paces_one_webhook_url_after_a_burst() {
 
 #[tokio::test]
 async fn sigterm_leaves_no_delivery_half_done() {
+    common::sqlite_only();
     let receiver = MockReceiver::start().await;
     let mut slow = Reply::new(200, "ok");
     slow.delay = Duration::from_millis(300);
@@ -1443,6 +1455,7 @@ async fn the_queue_gauges_count_what_waits_for_a_retry() {
 
 #[tokio::test]
 async fn finished_deliveries_older_than_the_retention_are_pruned_and_waiting_ones_kept() {
+    common::sqlite_only();
     let receiver = MockReceiver::start().await;
     receiver.script(vec![Reply::new(200, "ok"), Reply::new(503, "busy")]);
     let server = TestServer::start_allowing(LOOPBACK, |config| {

@@ -13,6 +13,7 @@ use common::TestServer;
 
 #[tokio::test]
 async fn health_and_readiness_answer() {
+    common::sqlite_only();
     let server = TestServer::start().await;
     let health = server.get("/healthz").await;
     assert_eq!(health.status(), 200);

@@ -179,6 +179,7 @@ where
 
 #[tokio::test]
 async fn a_changed_admin_password_ends_its_sessions() {
+    common::sqlite_only();
     let server = TestServer::start().await;
     let cookie = session_cookie(&server, PASSWORD).await;
     assert_eq!(secrets_page(&server, &cookie).await, 200);
@@ -207,6 +208,7 @@ async fn a_changed_admin_password_ends_its_sessions() {
 
 #[tokio::test]
 async fn idle_sessions_are_pruned_in_the_background() {
+    common::sqlite_only();
     let dir = tempfile::tempdir().unwrap();
     let mut config = TestServer::config(&dir);
     // Pruned every second (a tenth of the idle timeout, at least 1 s).

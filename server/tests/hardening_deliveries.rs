@@ -171,6 +171,7 @@ async fn delivery_state(pool: &sqlx::SqlitePool, event_id: &str) -> (String, i64
 
 #[tokio::test]
 async fn a_delivery_waiting_in_the_slack_lane_longer_than_its_lease_is_sent_once() {
+    common::sqlite_only();
     // One request of the lane at a time, 400 ms each: the tenth waits about 3.6 s for its
     // turn, far longer than the 1.5 s lease.
     let receiver = Receiver::start(Duration::from_millis(400), false).await;
@@ -219,6 +220,7 @@ async fn a_delivery_waiting_in_the_slack_lane_longer_than_its_lease_is_sent_once
 
 #[tokio::test]
 async fn an_attempt_that_cannot_be_recorded_is_not_sent_again_and_again() {
+    common::sqlite_only();
     let receiver = Receiver::start(Duration::ZERO, false).await;
     let server = start(|config| config.delivery_lease = Duration::from_millis(500)).await;
     subscribe(&server, &receiver.url("/hook"), &[]).await;
@@ -280,6 +282,7 @@ async fn an_attempt_that_cannot_be_recorded_is_not_sent_again_and_again() {
 
 #[tokio::test]
 async fn redeliver_of_a_delivery_in_flight_is_refused_and_nothing_is_sent_twice() {
+    common::sqlite_only();
     let receiver = Receiver::start(Duration::ZERO, true).await;
     let server = start(|_| {}).await;
     subscribe(&server, &receiver.url("/hook"), &[]).await;
@@ -318,6 +321,7 @@ async fn redeliver_of_a_delivery_in_flight_is_refused_and_nothing_is_sent_twice(
 
 #[tokio::test]
 async fn a_database_error_while_loading_the_subscription_is_retried_not_final() {
+    common::sqlite_only();
     let receiver = Receiver::start(Duration::ZERO, false).await;
     let dir = tempfile::tempdir().unwrap();
     let quick = |config: &mut server::Config| {
@@ -403,6 +407,7 @@ async fn a_database_error_while_loading_the_subscription_is_retried_not_final() 
 
 #[tokio::test]
 async fn a_stored_filter_that_does_not_parse_matches_no_event() {
+    common::sqlite_only();
     let receiver = Receiver::start(Duration::ZERO, false).await;
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_with(config(&dir, |_| {}), dir).await;
@@ -445,6 +450,7 @@ async fn a_stored_filter_that_does_not_parse_matches_no_event() {
 
 #[tokio::test]
 async fn a_full_ingest_queue_answers_503_with_retry_after_and_loses_nothing() {
+    common::sqlite_only();
     let server = start(|config| config.ingest_queue = 1).await;
     // (answered once the server has started and created its database)
     assert_eq!(

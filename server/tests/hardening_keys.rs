@@ -191,6 +191,7 @@ async fn the_data_dir_and_database_files_are_created_private() {
 
 #[tokio::test]
 async fn existing_database_files_others_can_read_are_made_private_at_start() {
+    common::sqlite_only();
     let server = TestServer::start().await;
     add_expected_secrets(&server).await;
     let dir = server.stop_keep_dir().await;
@@ -245,6 +246,7 @@ fn assert_wrong_key_refused_untouched(dir: &Path) {
 
 #[tokio::test]
 async fn a_start_refused_for_a_wrong_key_leaves_the_database_untouched() {
+    common::sqlite_only();
     let dir = tempfile::tempdir().unwrap();
     let server = BinaryServer::start(dir.path(), &[]);
     add_secret(&server, "s", json!({"k": "the-value"})).await;
@@ -265,6 +267,7 @@ async fn a_start_refused_for_a_wrong_key_leaves_the_database_untouched() {
 
 #[tokio::test]
 async fn a_start_refused_after_a_crash_leaves_the_database_untouched() {
+    common::sqlite_only();
     let dir = tempfile::tempdir().unwrap();
     let server = BinaryServer::start(dir.path(), &[]);
     add_secret(&server, "s", json!({"k": "the-value"})).await;
@@ -308,6 +311,7 @@ async fn repair_commits(dir: &Path) {
 
 #[tokio::test]
 async fn failed_rotations_never_lose_the_key_that_opens_the_secrets() {
+    common::sqlite_only();
     let server = TestServer::start().await;
     add_expected_secrets(&server).await;
     let dir = server.stop_keep_dir().await;
@@ -377,6 +381,7 @@ async fn failed_rotations_never_lose_the_key_that_opens_the_secrets() {
 
 #[tokio::test]
 async fn rotate_key_is_refused_while_a_server_runs() {
+    common::sqlite_only();
     let dir = tempfile::tempdir().unwrap();
     let server = BinaryServer::start(dir.path(), &[]);
     add_secret(&server, "s", json!({"k": "the-value"})).await;
@@ -442,6 +447,7 @@ async fn a_second_server_on_the_same_data_dir_is_refused() {
 
 #[tokio::test]
 async fn rotation_with_an_environment_key_prints_the_new_key_before_committing() {
+    common::sqlite_only();
     let dir = tempfile::tempdir().unwrap();
     let old_key = key_b64(7);
     let server = BinaryServer::start(dir.path(), &[("UNIFORM_MASTER_KEY", &old_key)]);

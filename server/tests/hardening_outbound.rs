@@ -266,6 +266,7 @@ async fn a_test_send_through_a_refused_proxy_address_reaches_nothing() {
 
 #[tokio::test]
 async fn a_named_proxy_is_resolved_through_the_guard_and_its_refusal_fails_the_delivery() {
+    common::sqlite_only();
     let server = start_allowing("127.0.0.2/32").await;
     let proxy = Sink::bind("127.0.0.1");
     let target = Sink::bind("127.0.0.2");
@@ -344,6 +345,7 @@ async fn an_allowed_proxy_carries_the_request() {
 
 #[tokio::test]
 async fn a_huge_answer_is_read_only_as_far_as_it_is_kept() {
+    common::sqlite_only();
     let server = start_allowing("127.0.0.1/32").await;
     let (port, report) = streaming_receiver().await;
     let (status, body) = subscribe_to(
@@ -429,6 +431,7 @@ async fn a_header_http_does_not_allow_is_refused_at_save() {
 
 #[tokio::test]
 async fn a_stored_request_that_cannot_be_built_fails_for_good() {
+    common::sqlite_only();
     let server = start_allowing("127.0.0.1/32").await;
     let receiver = MockReceiver::start().await;
     let mut hook = webhook(

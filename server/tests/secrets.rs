@@ -241,6 +241,7 @@ fn raw_database(dir: &std::path::Path) -> Vec<u8> {
 
 #[tokio::test]
 async fn no_plaintext_value_in_the_database_its_wal_or_the_log() {
+    common::sqlite_only();
     let dir = tempfile::tempdir().unwrap();
     let server = BinaryServer::start(dir.path(), &[]);
     let client = reqwest::Client::new();
@@ -281,6 +282,7 @@ async fn no_plaintext_value_in_the_database_its_wal_or_the_log() {
 
 #[tokio::test]
 async fn a_ciphertext_copied_to_another_place_does_not_open() {
+    common::sqlite_only();
     let server = TestServer::start().await;
     post(&server, json!({"name": "a", "data": {"k": "value-a"}})).await;
     post(&server, json!({"name": "b", "data": {"k": "value-b"}})).await;
@@ -328,6 +330,7 @@ fn key_b64(byte: u8) -> String {
 
 #[tokio::test]
 async fn a_wrong_key_refuses_to_start_and_changes_nothing() {
+    common::sqlite_only();
     let dir = tempfile::tempdir().unwrap();
     let mut config = TestServer::config(&dir);
     config.master_key = Some(key_b64(1));
@@ -423,6 +426,7 @@ fn a_malformed_or_exposed_key_refuses_to_start() {
 
 #[tokio::test]
 async fn the_key_file_is_created_private_at_first_start() {
+    common::sqlite_only();
     use std::os::unix::fs::PermissionsExt as _;
     let server = TestServer::start().await;
     assert_eq!(server.get("/readyz").await.status(), 200);
@@ -448,6 +452,7 @@ async fn open_all(dir: &tempfile::TempDir) -> Vec<(String, String, String)> {
 
 #[tokio::test]
 async fn rotation_keeps_every_secret_readable_under_the_new_key() {
+    common::sqlite_only();
     let server = TestServer::start().await;
     for (name, value) in [("alpha", "value-1"), ("beta", "value-2")] {
         let (status, _) = post(
@@ -492,6 +497,7 @@ async fn rotation_keeps_every_secret_readable_under_the_new_key() {
 
 #[tokio::test]
 async fn rotation_with_an_environment_key_hands_out_the_new_key() {
+    common::sqlite_only();
     let dir = tempfile::tempdir().unwrap();
     let mut config = TestServer::config(&dir);
     config.master_key = Some(key_b64(7));

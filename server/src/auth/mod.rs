@@ -9,7 +9,7 @@ pub mod tokens;
 
 use std::path::Path;
 
-use sqlx::SqlitePool;
+use crate::db::Store;
 
 use crate::config::Config;
 use crate::error::StartupError;
@@ -26,7 +26,7 @@ pub const ADMIN: &str = "admin";
 ///   not exist, a password is generated into `<data-dir>/admin-password` (0600).
 ///
 /// The log says where a generated credential is, never the credential.
-pub async fn bootstrap(db: &SqlitePool, config: &Config) -> Result<(), StartupError> {
+pub async fn bootstrap(db: &Store, config: &Config) -> Result<(), StartupError> {
     let db_error = |e: sqlx::Error| StartupError::new("--database-url", e.to_string());
     match &config.api_token {
         Some(token) if token.len() < 16 => {
@@ -93,7 +93,7 @@ pub async fn bootstrap(db: &SqlitePool, config: &Config) -> Result<(), StartupEr
 
 /// Sets `admin`'s password and ends every session opened with the previous one. Sessions
 /// go first: if the password write then fails, the next start retries both.
-async fn set_admin_password(db: &SqlitePool, password: &str) -> Result<(), StartupError> {
+async fn set_admin_password(db: &Store, password: &str) -> Result<(), StartupError> {
     let db_error = |e: sqlx::Error| StartupError::new("--database-url", e.to_string());
     let hash = passwords::hash(password.to_string())
         .await

@@ -1,8 +1,8 @@
 //! UI sessions: a random cookie value whose SHA-256 is the row key in `sessions`; idle
 //! expiry enforced on every request, and idle sessions pruned in the background.
 
+use crate::db::Store;
 use axum::http::header::{HeaderMap, COOKIE};
-use sqlx::SqlitePool;
 
 use crate::{db, util};
 
@@ -10,7 +10,7 @@ use crate::{db, util};
 pub const COOKIE_NAME: &str = "uniform_session";
 
 /// Starts a session for `user_id`; returns the cookie value.
-pub async fn start(db: &SqlitePool, user_id: i64) -> sqlx::Result<String> {
+pub async fn start(db: &Store, user_id: i64) -> sqlx::Result<String> {
     let value = util::random_url_safe(32);
     db::sessions::insert(
         db,
@@ -26,7 +26,7 @@ pub async fn start(db: &SqlitePool, user_id: i64) -> sqlx::Result<String> {
 /// The user of the session in `headers`' cookie, when it exists and has not idled out.
 /// Refreshes the session's last use (at most once a minute, to spare writes).
 pub async fn resolve(
-    db: &SqlitePool,
+    db: &Store,
     headers: &HeaderMap,
     idle_timeout_secs: i64,
 ) -> sqlx::Result<Option<app::model::SessionUser>> {
@@ -49,7 +49,7 @@ pub async fn resolve(
 }
 
 /// Ends the session in `headers`' cookie, if any.
-pub async fn end(db: &SqlitePool, headers: &HeaderMap) -> sqlx::Result<()> {
+pub async fn end(db: &Store, headers: &HeaderMap) -> sqlx::Result<()> {
     if let Some(value) = cookie_value(headers) {
         db::sessions::delete(db, &util::sha256(&value)).await?;
     }
@@ -65,7 +65,7 @@ pub fn prune_interval(idle_timeout: std::time::Duration) -> std::time::Duration 
 }
 
 /// Deletes the sessions idle for longer than `idle_timeout` now; returns how many.
-pub async fn prune(db: &SqlitePool, idle_timeout: std::time::Duration) -> sqlx::Result<u64> {
+pub async fn prune(db: &Store, idle_timeout: std::time::Duration) -> sqlx::Result<u64> {
     let idle = i64::try_from(idle_timeout.as_secs()).unwrap_or(i64::MAX);
     db::sessions::delete_idle(db, util::now_unix().saturating_sub(idle)).await
 }
@@ -73,7 +73,7 @@ pub async fn prune(db: &SqlitePool, idle_timeout: std::time::Duration) -> sqlx::
 /// Prunes idle sessions at start and then every [`prune_interval`] until `shutdown`
 /// completes.
 pub async fn run_pruner(
-    db: SqlitePool,
+    db: Store,
     idle_timeout: std::time::Duration,
     shutdown: impl std::future::Future<Output = ()>,
 ) {

@@ -1,7 +1,7 @@
 //! API tokens: generated with 32 random bytes, stored as SHA-256 only, checked in constant
 //! time. The operations here serve both the REST API and the API tokens page.
 
-use sqlx::SqlitePool;
+use crate::db::Store;
 use subtle::ConstantTimeEq as _;
 
 use crate::db;
@@ -17,11 +17,7 @@ pub fn generate() -> String {
 }
 
 /// Stores `token` (its hash) under `name`; returns (id, created at).
-pub async fn insert_token(
-    db: &SqlitePool,
-    name: &str,
-    token: &str,
-) -> sqlx::Result<(String, String)> {
+pub async fn insert_token(db: &Store, name: &str, token: &str) -> sqlx::Result<(String, String)> {
     let id = uuid::Uuid::new_v4().to_string();
     let created_at = util::now_rfc3339();
     db::tokens::insert(db, &id, name, &util::sha256(token), &created_at).await?;
@@ -29,14 +25,14 @@ pub async fn insert_token(
 }
 
 /// Whether `token` is a stored token.
-pub async fn exists(db: &SqlitePool, token: &str) -> sqlx::Result<bool> {
+pub async fn exists(db: &Store, token: &str) -> sqlx::Result<bool> {
     Ok(db::tokens::find_by_hash(db, &util::sha256(token))
         .await?
         .is_some())
 }
 
 /// The id of the token `presented`, recording its use, or `None` when it is not valid.
-pub async fn authenticate(db: &SqlitePool, presented: &str) -> sqlx::Result<Option<String>> {
+pub async fn authenticate(db: &Store, presented: &str) -> sqlx::Result<Option<String>> {
     let hash = util::sha256(presented);
     let Some((id, stored, last_used_at)) = db::tokens::find_by_hash(db, &hash).await? else {
         return Ok(None);
@@ -56,7 +52,7 @@ pub async fn authenticate(db: &SqlitePool, presented: &str) -> sqlx::Result<Opti
 }
 
 /// Creates a token named `name`; the answer carries the plaintext, the only time it exists.
-pub async fn create(db: &SqlitePool, name: &str) -> Result<app::model::NewToken, DomainError> {
+pub async fn create(db: &Store, name: &str) -> Result<app::model::NewToken, DomainError> {
     let name = name.trim();
     if name.is_empty() {
         return Err(DomainError::invalid("name", "Must not be empty"));
@@ -79,7 +75,7 @@ pub async fn create(db: &SqlitePool, name: &str) -> Result<app::model::NewToken,
 }
 
 /// Every token, oldest first.
-pub async fn list(db: &SqlitePool) -> Result<Vec<app::model::TokenInfo>, DomainError> {
+pub async fn list(db: &Store) -> Result<Vec<app::model::TokenInfo>, DomainError> {
     Ok(db::tokens::list(db)
         .await?
         .into_iter()
@@ -93,7 +89,7 @@ pub async fn list(db: &SqlitePool) -> Result<Vec<app::model::TokenInfo>, DomainE
 }
 
 /// Revokes token `id`; it stops working at once.
-pub async fn revoke(db: &SqlitePool, id: &str) -> Result<(), DomainError> {
+pub async fn revoke(db: &Store, id: &str) -> Result<(), DomainError> {
     if db::tokens::delete(db, id).await? {
         tracing::info!(token_id = %id, "API token revoked");
         Ok(())

@@ -1,6 +1,6 @@
 //! Queries on `events`, `deliveries` and `delivery_attempts`.
 
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use super::{Store, Tx};
 
 /// An event as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -18,14 +18,11 @@ pub struct EventRow {
 }
 
 /// Stores `event` unless its id exists; true when stored.
-pub async fn insert(
-    tx: &mut Transaction<'_, Sqlite>,
-    event: &EventRow,
-    received_at: &str,
-) -> sqlx::Result<bool> {
-    let result = sqlx::query(
+pub async fn insert(tx: &mut Tx, event: &EventRow, received_at: &str) -> sqlx::Result<bool> {
+    let result = on!(&mut *tx, |c| {
+        sqlx::query(
         "INSERT INTO events (id, type, source, shkeptncontext, triggeredid, time, project, stage, service, body, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&event.id)
     .bind(&event.r#type)
@@ -38,69 +35,71 @@ pub async fn insert(
     .bind(&event.service)
     .bind(&event.body)
     .bind(received_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(result.rows_affected() > 0)
+    .execute(c)
+    .await.map(|r| r.rows_affected())
+    })?;
+    Ok(result > 0)
 }
 
 /// The keptn context of event `id`.
-pub async fn context_of(
-    tx: &mut Transaction<'_, Sqlite>,
-    id: &str,
-) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT shkeptncontext FROM events WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await
+pub async fn context_of(tx: &mut Tx, id: &str) -> sqlx::Result<Option<String>> {
+    on!(&mut *tx, |c| sqlx::query_scalar(
+        "SELECT shkeptncontext FROM events WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)
 }
 
 /// Event `id`.
-pub async fn get(db: &SqlitePool, id: &str) -> sqlx::Result<Option<EventRow>> {
-    sqlx::query_as(
+pub async fn get(db: &Store, id: &str) -> sqlx::Result<Option<EventRow>> {
+    on!(db, |c| sqlx::query_as(
         "SELECT id, type, source, shkeptncontext, triggeredid, time, project, stage, service, body
-         FROM events WHERE id = ?",
+         FROM events WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(db)
-    .await
+    .fetch_optional(c)
+    .await)
 }
 
 /// A page of events, newest first: (rowid, body) rows after `before` (a rowid), and the
 /// total (both read from one snapshot).
 pub async fn page(
-    db: &SqlitePool,
+    db: &Store,
     context: Option<&str>,
     event_type: Option<&str>,
     before: Option<i64>,
     limit: i64,
 ) -> sqlx::Result<(Vec<(i64, String)>, i64)> {
     let mut tx = db.begin().await?;
-    let rows = sqlx::query_as(
+    let rows = on!(&mut tx, |c| sqlx::query_as(
         "SELECT rowid, body FROM events
-         WHERE (?1 IS NULL OR shkeptncontext = ?1) AND (?2 IS NULL OR type = ?2)
-           AND (?3 IS NULL OR rowid < ?3)
-         ORDER BY rowid DESC LIMIT ?4",
+         WHERE ($1 IS NULL OR shkeptncontext = $1) AND ($2 IS NULL OR type = $2)
+           AND ($3 IS NULL OR rowid < $3)
+         ORDER BY rowid DESC LIMIT $4",
     )
     .bind(context)
     .bind(event_type)
     .bind(before)
     .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
-    let total = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM events WHERE (?1 IS NULL OR shkeptncontext = ?1) AND (?2 IS NULL OR type = ?2)",
+    .fetch_all(c)
+    .await)?;
+    let total = on!(&mut tx, |c| {
+        sqlx::query_scalar(
+        "SELECT COUNT(*) FROM events WHERE ($1 IS NULL OR shkeptncontext = $1) AND ($2 IS NULL OR type = $2)",
     )
     .bind(context)
     .bind(event_type)
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_one(c)
+    .await
+    })?;
     tx.commit().await?;
     Ok((rows, total))
 }
 
 /// Queues a delivery of `event_id` to `subscription_id`, due at once.
 pub async fn insert_delivery(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx,
     id: &str,
     subscription_id: &str,
     integration_id: &str,
@@ -108,9 +107,10 @@ pub async fn insert_delivery(
     now: &str,
     now_millis: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    on!(&mut *tx, |c| {
+        sqlx::query(
         "INSERT INTO deliveries (id, subscription_id, integration_id, event_id, status, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7)",
     )
     .bind(id)
     .bind(subscription_id)
@@ -119,8 +119,9 @@ pub async fn insert_delivery(
     .bind(now_millis)
     .bind(now)
     .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    .execute(c)
+    .await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -140,32 +141,58 @@ pub struct Claim {
 /// each claim gets a fresh token. Only deliveries whose lease ran out (their holder is gone)
 /// or that are not leased are claimed.
 pub async fn claim_due(
-    db: &SqlitePool,
+    db: &Store,
     now_millis: i64,
     lease_until: i64,
     limit: i64,
     skip: &[String],
 ) -> sqlx::Result<Vec<Claim>> {
-    let skip = serde_json::to_string(skip).unwrap_or_else(|_| "[]".to_string());
-    let mut claimed: Vec<(i64, i64, String, String, String, i64)> = super::write(
-        sqlx::query_as(
-            "UPDATE deliveries SET lease_until = ?2, claim_token = lower(hex(randomblob(16))),
-                 unrecorded = unrecorded + 1
-         WHERE id IN (
-             SELECT id FROM deliveries
-             WHERE status IN ('pending', 'retrying') AND next_attempt_at <= ?1
-               AND (lease_until IS NULL OR lease_until < ?1)
-               AND subscription_id NOT IN (SELECT value FROM json_each(?4))
-             ORDER BY next_attempt_at, rowid LIMIT ?3)
-         RETURNING next_attempt_at, rowid, id, subscription_id, claim_token, unrecorded",
-        )
-        .bind(now_millis)
-        .bind(lease_until)
-        .bind(limit)
-        .bind(skip)
-        .fetch_all(db),
-    )
-    .await?;
+    let mut claimed: Vec<(i64, i64, String, String, String, i64)> = db
+        .write(async {
+            on!(db, sqlite |c| {
+                let skip = serde_json::to_string(skip).unwrap_or_else(|_| "[]".to_string());
+                sqlx::query_as(
+                    "UPDATE deliveries SET lease_until = $2, claim_token = lower(hex(randomblob(16))),
+                         unrecorded = unrecorded + 1
+                     WHERE id IN (
+                         SELECT id FROM deliveries
+                         WHERE status IN ('pending', 'retrying') AND next_attempt_at <= $1
+                           AND (lease_until IS NULL OR lease_until < $1)
+                           AND subscription_id NOT IN (SELECT value FROM json_each($4))
+                         ORDER BY next_attempt_at, rowid LIMIT $3)
+                     RETURNING next_attempt_at, rowid, id, subscription_id, claim_token, unrecorded",
+                )
+                .bind(now_millis)
+                .bind(lease_until)
+                .bind(limit)
+                .bind(skip)
+                .fetch_all(c)
+                .await
+            }, postgres |c| {
+                // Replicas claim at the same time: rows another replica is claiming are
+                // skipped, not waited for.
+                sqlx::query_as(
+                    "UPDATE deliveries d SET lease_until = $2,
+                         claim_token = replace(gen_random_uuid()::text, '-', ''),
+                         unrecorded = d.unrecorded + 1
+                     FROM (SELECT id FROM deliveries
+                           WHERE status IN ('pending', 'retrying') AND next_attempt_at <= $1
+                             AND (lease_until IS NULL OR lease_until < $1)
+                             AND subscription_id <> ALL($4)
+                           ORDER BY next_attempt_at, rowid LIMIT $3
+                           FOR UPDATE SKIP LOCKED) due
+                     WHERE d.id = due.id
+                     RETURNING d.next_attempt_at, d.rowid, d.id, d.subscription_id, d.claim_token, d.unrecorded",
+                )
+                .bind(now_millis)
+                .bind(lease_until)
+                .bind(limit)
+                .bind(skip)
+                .fetch_all(c)
+                .await
+            })
+        })
+        .await?;
     // RETURNING does not keep the subquery's order.
     claimed.sort_by_key(|(due, rowid, ..)| (*due, *rowid));
     Ok(claimed
@@ -181,18 +208,36 @@ pub async fn claim_due(
 
 /// Gives up `claims` (claimed but not started), so they are due again; they do not count
 /// as unrecorded.
-pub async fn release(db: &SqlitePool, claims: &[Claim]) -> sqlx::Result<()> {
-    let tokens: Vec<&str> = claims.iter().map(|c| c.token.as_str()).collect();
-    let tokens = serde_json::to_string(&tokens).unwrap_or_else(|_| "[]".to_string());
-    super::write(
-        sqlx::query(
-            "UPDATE deliveries SET lease_until = NULL, claim_token = NULL,
-                 unrecorded = MAX(unrecorded - 1, 0)
-             WHERE claim_token IN (SELECT value FROM json_each(?))",
+pub async fn release(db: &Store, claims: &[Claim]) -> sqlx::Result<()> {
+    let tokens: Vec<String> = claims.iter().map(|c| c.token.clone()).collect();
+    db.write(async {
+        on!(
+            db,
+            sqlite | c | {
+                let tokens = serde_json::to_string(&tokens).unwrap_or_else(|_| "[]".to_string());
+                sqlx::query(
+                    "UPDATE deliveries SET lease_until = NULL, claim_token = NULL,
+                     unrecorded = CASE WHEN unrecorded > 0 THEN unrecorded - 1 ELSE 0 END
+                 WHERE claim_token IN (SELECT value FROM json_each($1))",
+                )
+                .bind(tokens)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+            },
+            postgres | c | {
+                sqlx::query(
+                    "UPDATE deliveries SET lease_until = NULL, claim_token = NULL,
+                     unrecorded = CASE WHEN unrecorded > 0 THEN unrecorded - 1 ELSE 0 END
+                 WHERE claim_token = ANY($1)",
+                )
+                .bind(&tokens)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+            }
         )
-        .bind(tokens)
-        .execute(db),
-    )
+    })
     .await?;
     Ok(())
 }
@@ -200,51 +245,70 @@ pub async fn release(db: &SqlitePool, claims: &[Claim]) -> sqlx::Result<()> {
 /// Extends the lease of `claim` until `lease_until` (unix ms); false when the claim is no
 /// longer this sender's (the lease ran out and the delivery was claimed again, or it was
 /// settled): the holder must then stop.
-pub async fn renew(db: &SqlitePool, claim: &Claim, lease_until: i64) -> sqlx::Result<bool> {
-    let result = super::write(
-        sqlx::query("UPDATE deliveries SET lease_until = ? WHERE id = ? AND claim_token = ?")
+pub async fn renew(db: &Store, claim: &Claim, lease_until: i64) -> sqlx::Result<bool> {
+    let result = db
+        .write(async {
+            on!(db, |c| sqlx::query(
+                "UPDATE deliveries SET lease_until = $1 WHERE id = $2 AND claim_token = $3"
+            )
             .bind(lease_until)
             .bind(&claim.id)
             .bind(&claim.token)
-            .execute(db),
-    )
-    .await?;
-    Ok(result.rows_affected() > 0)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+        })
+        .await?;
+    Ok(result > 0)
 }
 
 /// Settles `claim` failed with `reason` without recording an attempt (used when attempts
 /// cannot be recorded); false when the claim is no longer this sender's.
 pub async fn settle_failed(
-    db: &SqlitePool,
+    db: &Store,
     claim: &Claim,
     reason: &str,
     now: &str,
 ) -> sqlx::Result<bool> {
-    let result = super::write(
-        sqlx::query(
-            "UPDATE deliveries SET status = 'failed', reason = ?, next_attempt_at = NULL,
-                 lease_until = NULL, claim_token = NULL, updated_at = ?
-             WHERE id = ? AND claim_token = ?",
-        )
-        .bind(reason)
-        .bind(now)
-        .bind(&claim.id)
-        .bind(&claim.token)
-        .execute(db),
-    )
-    .await?;
-    Ok(result.rows_affected() > 0)
+    let result = db
+        .write(async {
+            on!(db, |c| sqlx::query(
+                "UPDATE deliveries SET status = 'failed', reason = $1, next_attempt_at = NULL,
+                     lease_until = NULL, claim_token = NULL, updated_at = $2
+                 WHERE id = $3 AND claim_token = $4",
+            )
+            .bind(reason)
+            .bind(now)
+            .bind(&claim.id)
+            .bind(&claim.token)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+        })
+        .await?;
+    Ok(result > 0)
 }
 
 /// Clears every lease (at start-up: leases of a previous process are void).
-pub async fn release_leases(db: &SqlitePool) -> sqlx::Result<u64> {
-    let result = sqlx::query(
+pub async fn release_leases(db: &Store) -> sqlx::Result<u64> {
+    let result = on!(db, |c| sqlx::query(
         "UPDATE deliveries SET lease_until = NULL, claim_token = NULL
          WHERE lease_until IS NOT NULL AND status IN ('pending', 'retrying')",
     )
-    .execute(db)
-    .await?;
-    Ok(result.rows_affected())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(result)
+}
+
+/// How many deliveries wait (pending or retrying) and when the oldest of them was created.
+pub async fn queue(db: &Store) -> sqlx::Result<(i64, Option<String>)> {
+    on!(db, |c| sqlx::query_as(
+        "SELECT COUNT(*), MIN(created_at) FROM deliveries
+         WHERE status IN ('pending', 'retrying')",
+    )
+    .fetch_one(c)
+    .await)
 }
 
 /// A delivery with what its attempt needs.
@@ -258,13 +322,15 @@ pub struct DeliveryRow {
 }
 
 /// Delivery `id`.
-pub async fn delivery(db: &SqlitePool, id: &str) -> sqlx::Result<Option<DeliveryRow>> {
-    sqlx::query_as(
-        "SELECT id, subscription_id, integration_id, event_id, attempt_count FROM deliveries WHERE id = ?",
+pub async fn delivery(db: &Store, id: &str) -> sqlx::Result<Option<DeliveryRow>> {
+    on!(db, |c| {
+        sqlx::query_as(
+        "SELECT id, subscription_id, integration_id, event_id, attempt_count FROM deliveries WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(db)
+    .fetch_optional(c)
     .await
+    })
 }
 
 /// One attempt to record, with the delivery's new state.
@@ -293,15 +359,16 @@ pub struct AttemptRow {
 /// commit: one turn of the writer for many attempts). An attempt whose claim is no longer
 /// the delivery's current one is not recorded (false in its place): its sender lost the
 /// delivery to another claim.
-pub async fn record_attempts(db: &SqlitePool, rows: &[AttemptRow]) -> sqlx::Result<Vec<bool>> {
-    let mut tx = super::write_tx(db).await?;
+pub async fn record_attempts(db: &Store, rows: &[AttemptRow]) -> sqlx::Result<Vec<bool>> {
+    let mut tx = db.write_tx().await?;
     let mut recorded = Vec::with_capacity(rows.len());
     for row in rows {
-        let settled = sqlx::query(
-            "UPDATE deliveries SET status = ?, attempt_count = ?, last_status_code = ?, reason = ?,
-                 duration_ms = ?, next_attempt_at = ?, lease_until = NULL, claim_token = NULL,
-                 unrecorded = 0, updated_at = ?
-             WHERE id = ? AND claim_token = ?",
+        let settled = on!(&mut *tx, |c| {
+            sqlx::query(
+            "UPDATE deliveries SET status = $1, attempt_count = $2, last_status_code = $3, reason = $4,
+                 duration_ms = $5, next_attempt_at = $6, lease_until = NULL, claim_token = NULL,
+                 unrecorded = 0, updated_at = $7
+             WHERE id = $8 AND claim_token = $9",
         )
         .bind(row.status)
         .bind(row.number)
@@ -312,14 +379,14 @@ pub async fn record_attempts(db: &SqlitePool, rows: &[AttemptRow]) -> sqlx::Resu
         .bind(&row.updated_at)
         .bind(&row.delivery_id)
         .bind(&row.claim_token)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected()
-            > 0;
+        .execute(c)
+        .await.map(|r| r.rows_affected())
+        })? > 0;
         if settled {
-            sqlx::query(
+            on!(&mut *tx, |c| {
+                sqlx::query(
                 "INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, request, response, error)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&row.delivery_id)
             .bind(row.number)
@@ -328,8 +395,9 @@ pub async fn record_attempts(db: &SqlitePool, rows: &[AttemptRow]) -> sqlx::Resu
             .bind(&row.request)
             .bind(&row.response)
             .bind(&row.error)
-            .execute(&mut **tx)
-            .await?;
+            .execute(c)
+            .await.map(|r| r.rows_affected())
+            })?;
         }
         recorded.push(settled);
     }
@@ -339,7 +407,7 @@ pub async fn record_attempts(db: &SqlitePool, rows: &[AttemptRow]) -> sqlx::Resu
 
 /// Attempt records written by group commit ([`super::group`]); each answer says whether
 /// the attempt was recorded (false: its claim was no longer current).
-pub struct AttemptRecords(pub SqlitePool);
+pub struct AttemptRecords(pub Store);
 
 impl super::group::BatchWrite for AttemptRecords {
     type Item = AttemptRow;
@@ -373,34 +441,38 @@ pub struct FailureRow {
 /// Failed deliveries, newest first, optionally of one integration, and their total (both
 /// read from one snapshot).
 pub async fn failures(
-    db: &SqlitePool,
+    db: &Store,
     integration_id: Option<&str>,
     limit: i64,
 ) -> sqlx::Result<(Vec<FailureRow>, i64)> {
     let mut tx = db.begin().await?;
-    let rows = sqlx::query_as(
+    let rows = on!(&mut tx, |c| {
+        sqlx::query_as(
         "SELECT d.integration_id, d.reason, d.updated_at, e.shkeptncontext, e.type AS event_type,
                 e.id AS event_id, e.triggeredid
          FROM deliveries d JOIN events e ON e.id = d.event_id
-         WHERE d.status = 'failed' AND (?1 IS NULL OR d.integration_id = ?1)
-         ORDER BY d.updated_at DESC, d.id LIMIT ?2",
+         WHERE d.status = 'failed' AND ($1 IS NULL OR d.integration_id = $1)
+         ORDER BY d.updated_at DESC, d.id LIMIT $2",
     )
     .bind(integration_id)
     .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
-    let total = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM deliveries WHERE status = 'failed' AND (?1 IS NULL OR integration_id = ?1)",
+    .fetch_all(c)
+    .await
+    })?;
+    let total = on!(&mut tx, |c| {
+        sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deliveries WHERE status = 'failed' AND ($1 IS NULL OR integration_id = $1)",
     )
     .bind(integration_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_one(c)
+    .await
+    })?;
     tx.commit().await?;
     Ok((rows, total))
 }
 
 /// Distinct event types, projects, stages and services seen, each sorted.
-pub async fn seen(db: &SqlitePool) -> sqlx::Result<[Vec<String>; 4]> {
+pub async fn seen(db: &Store) -> sqlx::Result<[Vec<String>; 4]> {
     const QUERIES: [&str; 4] = [
         "SELECT DISTINCT type FROM events ORDER BY 1 LIMIT 200",
         "SELECT DISTINCT project FROM events WHERE project IS NOT NULL ORDER BY 1 LIMIT 200",
@@ -409,37 +481,34 @@ pub async fn seen(db: &SqlitePool) -> sqlx::Result<[Vec<String>; 4]> {
     ];
     let mut out: [Vec<String>; 4] = Default::default();
     for (slot, query) in out.iter_mut().zip(QUERIES) {
-        *slot = sqlx::query_scalar(query).fetch_all(db).await?;
+        *slot = on!(db, |c| sqlx::query_scalar(query).fetch_all(c).await)?;
     }
     Ok(out)
 }
 
 /// Marks the error events of `integration_id` as read up to `until`.
-pub async fn mark_errors_read(
-    db: &SqlitePool,
-    integration_id: &str,
-    until: &str,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO error_event_reads (integration_id, seen_until) VALUES (?, ?)
+pub async fn mark_errors_read(db: &Store, integration_id: &str, until: &str) -> sqlx::Result<()> {
+    on!(db, |c| sqlx::query(
+        "INSERT INTO error_event_reads (integration_id, seen_until) VALUES ($1, $2)
          ON CONFLICT (integration_id) DO UPDATE SET seen_until = excluded.seen_until",
     )
     .bind(integration_id)
     .bind(until)
-    .execute(db)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Failed deliveries not viewed yet, over all integrations.
-pub async fn unread_errors(db: &SqlitePool) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+pub async fn unread_errors(db: &Store) -> sqlx::Result<i64> {
+    on!(db, |c| sqlx::query_scalar(
         "SELECT COUNT(*) FROM deliveries d
          LEFT JOIN error_event_reads r ON r.integration_id = d.integration_id
          WHERE d.status = 'failed' AND (r.seen_until IS NULL OR d.updated_at > r.seen_until)",
     )
-    .fetch_one(db)
-    .await
+    .fetch_one(c)
+    .await)
 }
 
 /// A delivery as listed by the API.
@@ -478,19 +547,19 @@ pub struct DeliveryFilter<'a> {
 
 /// Deliveries newest first, filtered, at most `limit`.
 pub async fn list_deliveries(
-    db: &SqlitePool,
+    db: &Store,
     filter: &DeliveryFilter<'_>,
     limit: i64,
 ) -> sqlx::Result<Vec<DeliveryListRow>> {
-    sqlx::query_as(
+    on!(db, |c| sqlx::query_as(
         "SELECT d.rowid AS rowid, d.id, d.subscription_id, d.event_id, e.type AS event_type,
                 e.project, e.stage, e.service, d.status, d.attempt_count, d.last_status_code,
                 d.reason, d.duration_ms, d.next_attempt_at, d.created_at
          FROM deliveries d JOIN events e ON e.id = d.event_id
-         WHERE (?1 IS NULL OR d.id = ?1) AND (?2 IS NULL OR d.subscription_id = ?2)
-           AND (?3 IS NULL OR d.status = ?3) AND (?4 IS NULL OR d.rowid < ?4)
-           AND (?5 IS NULL OR d.created_at >= ?5) AND (?6 IS NULL OR d.created_at < ?6)
-         ORDER BY d.rowid DESC LIMIT ?7",
+         WHERE ($1 IS NULL OR d.id = $1) AND ($2 IS NULL OR d.subscription_id = $2)
+           AND ($3 IS NULL OR d.status = $3) AND ($4 IS NULL OR d.rowid < $4)
+           AND ($5 IS NULL OR d.created_at >= $5) AND ($6 IS NULL OR d.created_at < $6)
+         ORDER BY d.rowid DESC LIMIT $7",
     )
     .bind(filter.id)
     .bind(filter.subscription_id)
@@ -499,57 +568,60 @@ pub async fn list_deliveries(
     .bind(filter.from)
     .bind(filter.to)
     .bind(limit)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
 /// How many deliveries of `subscription_id` have status `status`.
 pub async fn count_deliveries(
-    db: &SqlitePool,
+    db: &Store,
     subscription_id: &str,
     status: &str,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE subscription_id = ? AND status = ?")
-        .bind(subscription_id)
-        .bind(status)
-        .fetch_one(db)
-        .await
+    on!(db, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deliveries WHERE subscription_id = $1 AND status = $2"
+    )
+    .bind(subscription_id)
+    .bind(status)
+    .fetch_one(c)
+    .await)
 }
 
 /// Makes every failed delivery of `subscription_id` due now (same ids, new attempts);
 /// returns how many.
 pub async fn redeliver_failed(
-    db: &SqlitePool,
+    db: &Store,
     subscription_id: &str,
     now_millis: i64,
     now: &str,
 ) -> sqlx::Result<u64> {
-    let result = sqlx::query(
-        "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL,
-             claim_token = NULL, unrecorded = 0, updated_at = ?
-         WHERE subscription_id = ? AND status = 'failed'",
+    let result = on!(db, |c| sqlx::query(
+        "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, lease_until = NULL,
+             claim_token = NULL, unrecorded = 0, updated_at = $2
+         WHERE subscription_id = $3 AND status = 'failed'",
     )
     .bind(now_millis)
     .bind(now)
     .bind(subscription_id)
-    .execute(db)
-    .await?;
-    Ok(result.rows_affected())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(result)
 }
 
 /// The attempts of delivery `id`, oldest first:
 /// (number, started_at, duration_ms, request JSON, response JSON, error).
 pub async fn attempts(
-    db: &SqlitePool,
+    db: &Store,
     id: &str,
 ) -> sqlx::Result<Vec<(i64, String, i64, String, Option<String>, Option<String>)>> {
-    sqlx::query_as(
+    on!(db, |c| sqlx::query_as(
         "SELECT number, started_at, duration_ms, request, response, error
-         FROM delivery_attempts WHERE delivery_id = ? ORDER BY number",
+         FROM delivery_attempts WHERE delivery_id = $1 ORDER BY number",
     )
     .bind(id)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
 /// What [`redeliver`] did.
@@ -566,31 +638,36 @@ pub enum Redelivered {
 /// Makes delivery `id` due now again (same id, a new attempt), unless a sender holds it
 /// right now (its lease has not run out): that one is left alone, never sent in parallel.
 pub async fn redeliver(
-    db: &SqlitePool,
+    db: &Store,
     id: &str,
     now_millis: i64,
     now: &str,
 ) -> sqlx::Result<Redelivered> {
-    let result = super::write(
-        sqlx::query(
-            "UPDATE deliveries SET status = CASE WHEN status = 'retrying' THEN 'retrying' ELSE 'pending' END,
-                 next_attempt_at = ?1, lease_until = NULL, claim_token = NULL, unrecorded = 0,
-                 updated_at = ?2
-             WHERE id = ?3 AND (lease_until IS NULL OR lease_until < ?1)",
-        )
-        .bind(now_millis)
-        .bind(now)
-        .bind(id)
-        .execute(db),
-    )
-    .await?;
-    if result.rows_affected() > 0 {
+    let result = db
+        .write(async {
+            on!(db, |c| sqlx::query(
+                "UPDATE deliveries SET status = CASE WHEN status = 'retrying' THEN 'retrying' ELSE 'pending' END,
+                     next_attempt_at = $1, lease_until = NULL, claim_token = NULL, unrecorded = 0,
+                     updated_at = $2
+                 WHERE id = $3 AND (lease_until IS NULL OR lease_until < $1)",
+            )
+            .bind(now_millis)
+            .bind(now)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+        })
+        .await?;
+    if result > 0 {
         return Ok(Redelivered::Due);
     }
-    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM deliveries WHERE id = ?")
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
+    let exists: Option<i64> = on!(db, |c| sqlx::query_scalar(
+        "SELECT CAST(1 AS BIGINT) FROM deliveries WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
     Ok(match exists {
         Some(_) => Redelivered::InFlight,
         None => Redelivered::Unknown,
@@ -600,38 +677,40 @@ pub async fn redeliver(
 /// Deletes up to `batch` finished deliveries (with their attempts) last changed before
 /// `cutoff` (RFC 3339), then up to `batch` events older than `cutoff` that no delivery refers
 /// to; returns (deliveries, events) deleted. Small batches keep each write lock short.
-pub async fn prune(db: &SqlitePool, cutoff: &str, batch: i64) -> sqlx::Result<(u64, u64)> {
-    let mut tx = super::write_tx(db).await?;
-    sqlx::query(
+pub async fn prune(db: &Store, cutoff: &str, batch: i64) -> sqlx::Result<(u64, u64)> {
+    let mut tx = db.write_tx().await?;
+    on!(&mut *tx, |c| sqlx::query(
         "DELETE FROM delivery_attempts WHERE delivery_id IN (
-             SELECT id FROM deliveries WHERE status IN ('delivered', 'failed') AND updated_at < ?1
-             LIMIT ?2)",
+             SELECT id FROM deliveries WHERE status IN ('delivered', 'failed') AND updated_at < $1
+             LIMIT $2)",
     )
     .bind(cutoff)
     .bind(batch)
-    .execute(&mut **tx)
-    .await?;
-    let deliveries = sqlx::query(
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    let deliveries = on!(&mut *tx, |c| {
+        sqlx::query(
         "DELETE FROM deliveries WHERE rowid IN (
-             SELECT rowid FROM deliveries WHERE status IN ('delivered', 'failed') AND updated_at < ?1
-             LIMIT ?2)",
+             SELECT rowid FROM deliveries WHERE status IN ('delivered', 'failed') AND updated_at < $1
+             LIMIT $2)",
     )
     .bind(cutoff)
     .bind(batch)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    let events = sqlx::query(
+    .execute(c)
+    .await.map(|r| r.rows_affected())
+    })?;
+    let events = on!(&mut *tx, |c| sqlx::query(
         "DELETE FROM events WHERE rowid IN (
-             SELECT e.rowid FROM events e WHERE e.received_at < ?1
+             SELECT e.rowid FROM events e WHERE e.received_at < $1
                AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
-             LIMIT ?2)",
+             LIMIT $2)",
     )
     .bind(cutoff)
     .bind(batch)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok((deliveries, events))
 }

@@ -1,7 +1,7 @@
 //! Queries on `integrations` and `subscriptions`. Metadata, filters and webhooks are stored
 //! as JSON text (they are read and written whole).
 
-use sqlx::SqlitePool;
+use super::Store;
 
 /// An integration row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -22,51 +22,41 @@ pub struct SubscriptionRow {
     pub webhook: Option<String>,
 }
 
-/// Counts writes to integrations and subscriptions, so cached copies know they are stale.
-static VERSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Marks every cached copy of integrations and subscriptions stale.
-fn changed() {
-    VERSION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-}
-
-/// The current write count (read before loading what is to be cached).
-pub fn version() -> u64 {
-    VERSION.load(std::sync::atomic::Ordering::SeqCst)
-}
-
 /// Integrations matching the optional filters: built-in first, then by name.
 pub async fn list(
-    db: &SqlitePool,
+    db: &Store,
     id: Option<&str>,
     name: Option<&str>,
 ) -> sqlx::Result<Vec<IntegrationRow>> {
-    sqlx::query_as(
+    on!(db, |c| sqlx::query_as(
         "SELECT id, name, metadata, builtin FROM integrations
-         WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR name = ?2)
+         WHERE ($1 IS NULL OR id = $1) AND ($2 IS NULL OR name = $2)
          ORDER BY builtin DESC, name, id",
     )
     .bind(id)
     .bind(name)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
 /// Adds an integration, or replaces its name and metadata when `id` exists; true when new.
 pub async fn upsert(
-    db: &SqlitePool,
+    db: &Store,
     id: &str,
     name: &str,
     metadata: &str,
     builtin: bool,
     now: &str,
 ) -> sqlx::Result<bool> {
-    let existed: Option<String> = sqlx::query_scalar("SELECT id FROM integrations WHERE id = ?")
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
-    sqlx::query(
-        "INSERT INTO integrations (id, name, metadata, builtin, created_at) VALUES (?, ?, ?, ?, ?)
+    let existed: Option<String> = on!(db, |c| sqlx::query_scalar(
+        "SELECT id FROM integrations WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
+    on!(db, |c| {
+        sqlx::query(
+        "INSERT INTO integrations (id, name, metadata, builtin, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, metadata = excluded.metadata",
     )
     .bind(id)
@@ -74,64 +64,69 @@ pub async fn upsert(
     .bind(metadata)
     .bind(builtin)
     .bind(now)
-    .execute(db)
-    .await
-    .inspect(|_| changed())?;
+    .execute(c)
+    .await.map(|r| r.rows_affected())
+    })?;
+    db.changed().await?;
     Ok(existed.is_none())
 }
 
 /// The built-in integration's id, when it was created before.
-pub async fn builtin_id(db: &SqlitePool) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT id FROM integrations WHERE builtin = 1 LIMIT 1")
-        .fetch_optional(db)
-        .await
+pub async fn builtin_id(db: &Store) -> sqlx::Result<Option<String>> {
+    on!(db, |c| sqlx::query_scalar(
+        "SELECT id FROM integrations WHERE builtin LIMIT 1"
+    )
+    .fetch_optional(c)
+    .await)
 }
 
 /// Replaces the metadata of `id`; false when there is no such integration.
-pub async fn set_metadata(db: &SqlitePool, id: &str, metadata: &str) -> sqlx::Result<bool> {
-    let result = sqlx::query("UPDATE integrations SET metadata = ? WHERE id = ?")
-        .bind(metadata)
-        .bind(id)
-        .execute(db)
-        .await
-        .inspect(|_| changed())?;
-    Ok(result.rows_affected() > 0)
+pub async fn set_metadata(db: &Store, id: &str, metadata: &str) -> sqlx::Result<bool> {
+    let result = on!(db, |c| sqlx::query(
+        "UPDATE integrations SET metadata = $1 WHERE id = $2"
+    )
+    .bind(metadata)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    db.changed().await?;
+    Ok(result > 0)
 }
 
 /// Deletes integration `id` (and its subscriptions); false when there was none.
-pub async fn delete(db: &SqlitePool, id: &str) -> sqlx::Result<bool> {
-    let result = sqlx::query("DELETE FROM integrations WHERE id = ?")
-        .bind(id)
-        .execute(db)
-        .await
-        .inspect(|_| changed())?;
-    Ok(result.rows_affected() > 0)
+pub async fn delete(db: &Store, id: &str) -> sqlx::Result<bool> {
+    let result = on!(db, |c| sqlx::query(
+        "DELETE FROM integrations WHERE id = $1"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    db.changed().await?;
+    Ok(result > 0)
 }
 
 /// Subscriptions of `integration_id` (all when `None`), oldest first.
 pub async fn subscriptions(
-    db: &SqlitePool,
+    db: &Store,
     integration_id: Option<&str>,
 ) -> sqlx::Result<Vec<SubscriptionRow>> {
-    sqlx::query_as(
+    on!(db, |c| sqlx::query_as(
         "SELECT id, integration_id, event, filter, webhook FROM subscriptions
-         WHERE (?1 IS NULL OR integration_id = ?1)
+         WHERE ($1 IS NULL OR integration_id = $1)
          ORDER BY created_at, id",
     )
     .bind(integration_id)
-    .fetch_all(db)
-    .await
+    .fetch_all(c)
+    .await)
 }
 
 /// Adds a subscription.
-pub async fn insert_subscription(
-    db: &SqlitePool,
-    row: &SubscriptionRow,
-    now: &str,
-) -> sqlx::Result<()> {
-    sqlx::query(
+pub async fn insert_subscription(db: &Store, row: &SubscriptionRow, now: &str) -> sqlx::Result<()> {
+    on!(db, |c| sqlx::query(
         "INSERT INTO subscriptions (id, integration_id, event, filter, webhook, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&row.id)
     .bind(&row.integration_id)
@@ -139,39 +134,41 @@ pub async fn insert_subscription(
     .bind(&row.filter)
     .bind(&row.webhook)
     .bind(now)
-    .execute(db)
+    .execute(c)
     .await
-    .inspect(|_| changed())?;
+    .map(|r| r.rows_affected()))?;
+    db.changed().await?;
     Ok(())
 }
 
 /// Replaces subscription `row.id` of `row.integration_id`; false when there is none.
-pub async fn update_subscription(db: &SqlitePool, row: &SubscriptionRow) -> sqlx::Result<bool> {
-    let result = sqlx::query(
-        "UPDATE subscriptions SET event = ?, filter = ?, webhook = ? WHERE id = ? AND integration_id = ?",
+pub async fn update_subscription(db: &Store, row: &SubscriptionRow) -> sqlx::Result<bool> {
+    let result = on!(db, |c| {
+        sqlx::query(
+        "UPDATE subscriptions SET event = $1, filter = $2, webhook = $3 WHERE id = $4 AND integration_id = $5",
     )
     .bind(&row.event)
     .bind(&row.filter)
     .bind(&row.webhook)
     .bind(&row.id)
     .bind(&row.integration_id)
-    .execute(db)
-    .await
-        .inspect(|_| changed())?;
-    Ok(result.rows_affected() > 0)
+    .execute(c)
+    .await.map(|r| r.rows_affected())
+    })?;
+    db.changed().await?;
+    Ok(result > 0)
 }
 
 /// Deletes subscription `id` of `integration_id`; false when there was none.
-pub async fn delete_subscription(
-    db: &SqlitePool,
-    integration_id: &str,
-    id: &str,
-) -> sqlx::Result<bool> {
-    let result = sqlx::query("DELETE FROM subscriptions WHERE id = ? AND integration_id = ?")
-        .bind(id)
-        .bind(integration_id)
-        .execute(db)
-        .await
-        .inspect(|_| changed())?;
-    Ok(result.rows_affected() > 0)
+pub async fn delete_subscription(db: &Store, integration_id: &str, id: &str) -> sqlx::Result<bool> {
+    let result = on!(db, |c| sqlx::query(
+        "DELETE FROM subscriptions WHERE id = $1 AND integration_id = $2"
+    )
+    .bind(id)
+    .bind(integration_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    db.changed().await?;
+    Ok(result > 0)
 }

@@ -1,6 +1,25 @@
 //! Everything that speaks SQL: opening the pool, the embedded migrations, and one module of
 //! queries per table. No rules live here; the callers (`auth`, `domain`) decide.
 
+/// Runs `body` on `target` (anything [`Target`] is made from: `&Store`, `&mut Tx`, `&mut
+/// WriteTx`), expanded once per engine so each expansion is type-checked against its own
+/// driver; `|c| …` names the executor. Queries use `$1`-style placeholders, which both
+/// engines accept. For the few statements whose SQL (or bound types) differ between the
+/// engines: `on!(target, sqlite |c| …, postgres |c| …)`.
+macro_rules! on {
+    ($target:expr, |$c:ident| $body:expr) => {
+        on!($target, sqlite | $c | $body, postgres | $c | $body)
+    };
+    ($target:expr, sqlite |$c:ident| $lite:expr, postgres |$p:ident| $pg:expr) => {
+        match $crate::db::Target::from($target) {
+            $crate::db::Target::SqlitePool($c) => $lite,
+            $crate::db::Target::SqliteConn($c) => $lite,
+            $crate::db::Target::PgPool($p) => $pg,
+            $crate::db::Target::PgConn($p) => $pg,
+        }
+    };
+}
+
 pub mod events;
 pub mod group;
 pub mod integrations;
@@ -8,6 +27,8 @@ pub mod secrets;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
+
+pub mod store;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -18,60 +39,16 @@ use sqlx::SqlitePool;
 
 use crate::error::StartupError;
 
-/// Writers of this process take turns here before `BEGIN IMMEDIATE`: SQLite has one writer
-/// at a time, and a writer that finds the lock taken sleeps in SQLite's busy handler (1, 2,
-/// 5, 10 … 100 ms steps), which made the latency tails. Waiting on this async mutex instead
-/// wakes the next writer the moment the previous one commits.
-static WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// A write transaction holding this process's writer turn until commit or drop.
-pub struct WriteTx {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    _turn: tokio::sync::MutexGuard<'static, ()>,
-}
-
-impl WriteTx {
-    /// Commits, then gives the turn to the next writer.
-    pub async fn commit(self) -> sqlx::Result<()> {
-        self.tx.commit().await
-    }
-}
-
-impl std::ops::Deref for WriteTx {
-    type Target = sqlx::Transaction<'static, sqlx::Sqlite>;
-    fn deref(&self) -> &Self::Target {
-        &self.tx
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
-    }
-}
-
-/// Starts a write transaction: waits for this process's writer turn, then `BEGIN
-/// IMMEDIATE` takes SQLite's write lock up front, so a transaction that reads before it
-/// writes never fails with "database is locked" when it upgrades (another process, such as
-/// `rotate-key`, is still waited for by the busy timeout).
-pub async fn write_tx(db: &SqlitePool) -> sqlx::Result<WriteTx> {
-    let turn = WRITER.lock().await;
-    let tx = db.begin_with("BEGIN IMMEDIATE").await?;
-    Ok(WriteTx { tx, _turn: turn })
-}
-
-/// Runs one write statement in its own writer turn (see [`write_tx`]).
-pub async fn write<T>(
-    statement: impl std::future::Future<Output = sqlx::Result<T>>,
-) -> sqlx::Result<T> {
-    let _turn = WRITER.lock().await;
-    statement.await
-}
+pub use store::{Backend, Store, Target, Tx, WriteTx};
 
 /// Copies the WAL back into the database file every second (PASSIVE: never waits for, nor
 /// blocks, readers and writers), so no request pays for a checkpoint inside its commit, as
-/// SQLite's automatic checkpoint makes the committing writer do.
-pub async fn checkpoints(db: SqlitePool, shutdown: impl std::future::Future<Output = ()>) {
+/// SQLite's automatic checkpoint makes the committing writer do. Nothing to do on
+/// PostgreSQL.
+pub async fn checkpoints(store: Store, shutdown: impl std::future::Future<Output = ()>) {
+    let Some(db) = store.sqlite_pool().cloned() else {
+        return;
+    };
     crate::util::every(Duration::from_secs(1), shutdown, || async {
         if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
             .execute(&db)
@@ -87,17 +64,36 @@ pub async fn checkpoints(db: SqlitePool, shutdown: impl std::future::Future<Outp
         .await;
 }
 
-/// The migrations in `migrations/`, compiled into the binary.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+/// The SQLite migrations in `migrations/sqlite/`, compiled into the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
-/// Opens (creating when missing) the database at `url` with WAL, foreign keys and a busy
-/// timeout, then applies every pending migration.
+/// The PostgreSQL migrations in `migrations/postgres/`, compiled into the binary (same
+/// versions as their SQLite twins).
+pub static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`).
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Opens the database at `url`, PostgreSQL or SQLite by its scheme, and applies every
+/// pending migration (on PostgreSQL one replica at a time: sqlx's migrator holds an
+/// advisory lock while it runs, the others wait for it).
+pub async fn open(url: &str) -> Result<Store, StartupError> {
+    if is_postgres(url) {
+        return open_postgres(url).await;
+    }
+    Ok(Store::sqlite(open_sqlite(url).await?))
+}
+
+/// Opens (creating when missing) the SQLite database at `url` with WAL, foreign keys and a
+/// busy timeout, then applies every pending migration.
 ///
 /// The database file is created mode 0600 before SQLite opens it (SQLite gives its `-wal`
 /// and `-shm` files the mode of the database file), and an existing database, `-wal`,
 /// `-shm` or `-journal` file that its group or others can access is narrowed to its owner:
 /// they hold the delivery log and the password and token hashes.
-pub async fn open(url: &str) -> Result<SqlitePool, StartupError> {
+pub async fn open_sqlite(url: &str) -> Result<SqlitePool, StartupError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| StartupError::new("--database-url", format!("invalid URL {url:?}: {e}")))?;
     if let Some(path) = database_file(url, &options) {
@@ -123,6 +119,27 @@ pub async fn open(url: &str) -> Result<SqlitePool, StartupError> {
         )
     })?;
     Ok(pool)
+}
+
+/// Connects to the PostgreSQL database at `url` and applies every pending migration. The
+/// URL is never echoed in errors: it may hold a password.
+async fn open_postgres(url: &str) -> Result<Store, StartupError> {
+    let shown = store::redact(url);
+    let options = sqlx::postgres::PgConnectOptions::from_str(url)
+        .map_err(|e| StartupError::new("--database-url", format!("invalid URL {shown}: {e}")))?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(|e| StartupError::new("--database-url", format!("cannot open {shown}: {e}")))?;
+    PG_MIGRATOR.run(&pool).await.map_err(|e| {
+        StartupError::new(
+            "--database-url",
+            format!("database migration failed for {shown}: {e}"),
+        )
+    })?;
+    Ok(Store::postgres(pool))
 }
 
 /// The file behind `url`, or `None` for an in-memory database.
@@ -291,7 +308,7 @@ mod tests {
     }
 
     async fn store(pool: &SqlitePool, name: &str, blob: &[u8]) {
-        let mut tx = write_tx(pool).await.unwrap();
+        let mut tx = Store::sqlite(pool.clone()).write_tx().await.unwrap();
         secrets::insert(&mut tx, name, "keptn-default", "2026-01-01T00:00:00Z")
             .await
             .unwrap();
@@ -303,7 +320,7 @@ mod tests {
     async fn reads_what_only_the_wal_holds_and_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("u.db").display());
-        let pool = open(&url).await.unwrap();
+        let pool = open_sqlite(&url).await.unwrap();
         store(&pool, "a", b"sealed-a").await;
         // No checkpoint has run: the row is only in the WAL, which the pool keeps open.
         assert!(
@@ -377,7 +394,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("u.db");
         let url = format!("sqlite://{}", path.display());
-        let pool = open(&url).await.unwrap();
+        let pool = open_sqlite(&url).await.unwrap();
         store(&pool, "a", b"x").await;
         let mode = |suffix: &str| {
             std::fs::metadata(sibling(&path, suffix))
@@ -391,7 +408,7 @@ mod tests {
         }
         pool.close().await;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o664)).unwrap();
-        let pool = open(&url).await.unwrap();
+        let pool = open_sqlite(&url).await.unwrap();
         for suffix in ["", "-wal", "-shm"] {
             assert_eq!(mode(suffix), 0o600, "u.db{suffix}");
         }

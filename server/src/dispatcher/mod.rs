@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use crate::db::Store;
 use tokio::sync::Notify;
 use tracing::Instrument as _;
 
@@ -24,7 +24,7 @@ use guard::TargetPolicy;
 
 /// What the sender needs; shared with every attempt.
 pub struct Dispatcher {
-    pub db: SqlitePool,
+    pub db: Store,
     pub keyring: Arc<Keyring>,
     pub wake: Arc<Notify>,
     pub policy: Arc<TargetPolicy>,
@@ -61,7 +61,7 @@ impl Dispatcher {
     /// A dispatcher for `config`, sharing the pool, keys and wake-up signal.
     pub fn new(
         config: &Config,
-        db: SqlitePool,
+        db: Store,
         keyring: Arc<Keyring>,
         wake: Arc<Notify>,
     ) -> Result<Self, reqwest::Error> {
@@ -126,10 +126,13 @@ impl Dispatcher {
     /// Runs until `shutdown` completes: claims due deliveries and sends them.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
-        // Leases held by a previous process (crash, kill -9) are void: this process is the
-        // only sender of this database, so what was in flight is due again now.
-        if let Err(error) = crate::db::events::release_leases(&self.db).await {
-            tracing::error!(%error, "cannot release old leases");
+        // Leases held by a previous process (crash, kill -9) are void on SQLite: this
+        // process is the only sender of the database, so what was in flight is due again
+        // now. On PostgreSQL other replicas hold leases: theirs run out on their own.
+        if self.db.backend() == crate::db::Backend::Sqlite {
+            if let Err(error) = crate::db::events::release_leases(&self.db).await {
+                tracing::error!(%error, "cannot release old leases");
+            }
         }
         let permits = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let mut in_flight = tokio::task::JoinSet::new();

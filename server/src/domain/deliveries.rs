@@ -6,12 +6,12 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use crate::db::Store;
 use app::model::{
     Attempt, Delivery, DeliveryPage, DeliveryQuery, Header, Preview, ReceivedResponse,
     RenderProblem, SentRequest, TestResponse, TestSend, Webhook,
 };
 use serde_json::Value;
-use sqlx::SqlitePool;
 
 use crate::crypto::SecretValue;
 use crate::db;
@@ -29,7 +29,7 @@ pub const RESPONSE_PREVIEW: usize = 4096;
 pub const STATUSES: [&str; 4] = ["pending", "retrying", "delivered", "failed"];
 
 /// A page of deliveries, newest first, as `query` asks.
-pub async fn list(db: &SqlitePool, query: &DeliveryQuery) -> Result<DeliveryPage, DomainError> {
+pub async fn list(db: &Store, query: &DeliveryQuery) -> Result<DeliveryPage, DomainError> {
     let status = query.status.as_deref().filter(|s| !s.is_empty());
     if let Some(status) = status {
         if !STATUSES.contains(&status) {
@@ -70,7 +70,7 @@ pub async fn list(db: &SqlitePool, query: &DeliveryQuery) -> Result<DeliveryPage
 }
 
 /// One delivery with every attempt (response bodies cut at 4 KiB).
-pub async fn get(db: &SqlitePool, id: &str) -> Result<Delivery, DomainError> {
+pub async fn get(db: &Store, id: &str) -> Result<Delivery, DomainError> {
     let filter = DeliveryFilter {
         id: Some(id),
         ..DeliveryFilter::default()
@@ -123,7 +123,7 @@ pub async fn redeliver(dispatcher: &Dispatcher, id: &str) -> Result<(), DomainEr
 }
 
 /// How many deliveries of a subscription ended failed.
-pub async fn failed_count(db: &SqlitePool, subscription_id: &str) -> Result<i64, DomainError> {
+pub async fn failed_count(db: &Store, subscription_id: &str) -> Result<i64, DomainError> {
     Ok(db::events::count_deliveries(db, subscription_id, "failed").await?)
 }
 

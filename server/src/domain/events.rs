@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
+use crate::db::Store;
 use app::model::{Integration, Subscription};
 use serde_json::{Map, Value};
-use sqlx::SqlitePool;
 use tokio::sync::Notify;
 
 use crate::db;
@@ -182,7 +182,7 @@ pub struct Busy;
 impl Ingestor {
     /// Starts the writer task for `db` (needs a tokio runtime) with room for `capacity`
     /// waiting events; it ends with the last handle.
-    pub fn start(db: SqlitePool, wake: Arc<Notify>, capacity: usize) -> Self {
+    pub fn start(db: Store, wake: Arc<Notify>, capacity: usize) -> Self {
         Self {
             writer: GroupWriter::start(EventWrites { db, wake }, INGEST_BATCH, capacity),
         }
@@ -216,7 +216,7 @@ impl Ingestor {
 /// Events written by group commit: the batch, then a log line per new event and one wake-up
 /// of the sender.
 struct EventWrites {
-    db: SqlitePool,
+    db: Store,
     wake: Arc<Notify>,
 }
 
@@ -244,11 +244,11 @@ impl BatchWrite for EventWrites {
 
 /// Stores `events` and their deliveries in one transaction (the transactional outbox).
 async fn write_events(
-    db: &SqlitePool,
+    db: &Store,
     subscriptions: &[Integration],
     events: &[EventRow],
 ) -> sqlx::Result<Vec<Ingested>> {
-    let mut tx = db::write_tx(db).await?;
+    let mut tx = db.write_tx().await?;
     let now = util::now_rfc3339();
     let now_millis = util::now_millis();
     let mut results = Vec::with_capacity(events.len());
@@ -291,6 +291,10 @@ async fn write_events(
             deliveries,
             event_type: event.r#type.clone(),
         });
+    }
+    if results.iter().any(|one| one.deliveries > 0) {
+        // Every replica's sender hears of them when they commit.
+        Store::notify_due(&mut tx).await?;
     }
     tx.commit().await?;
     Ok(results)

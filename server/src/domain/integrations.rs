@@ -9,11 +9,9 @@ use app::model::{
 };
 use app::validation;
 use sha1::{Digest as _, Sha1};
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::Arc;
 
-use sqlx::SqlitePool;
+use crate::db::Store;
 
 use crate::db;
 use crate::db::integrations::{IntegrationRow, SubscriptionRow};
@@ -42,7 +40,7 @@ pub fn hostname() -> String {
 }
 
 /// Creates the built-in webhook-service at first start and refreshes its metadata.
-pub async fn ensure_builtin(db: &SqlitePool) -> sqlx::Result<String> {
+pub async fn ensure_builtin(db: &Store) -> sqlx::Result<String> {
     let host = hostname();
     let id = match db::integrations::builtin_id(db).await? {
         Some(id) => id,
@@ -125,7 +123,7 @@ fn subscription(row: SubscriptionRow) -> Subscription {
 
 /// Integrations matching the optional filters, with their subscriptions.
 pub async fn list(
-    db: &SqlitePool,
+    db: &Store,
     id: Option<&str>,
     name: Option<&str>,
 ) -> Result<Vec<Integration>, DomainError> {
@@ -144,30 +142,23 @@ pub async fn list(
 }
 
 /// Every integration with its subscriptions, from memory while nothing changed (ingress and
-/// the sender read this for every event and delivery). Cached per database file.
-pub async fn all_cached(db: &SqlitePool) -> Result<Arc<Vec<Integration>>, DomainError> {
-    /// Per database file: the write count it was loaded at, and the integrations.
-    type Cached = HashMap<PathBuf, (u64, Arc<Vec<Integration>>)>;
-    static CACHE: LazyLock<Mutex<Cached>> = LazyLock::new(Mutex::default);
-    let key = db.connect_options().get_filename().to_path_buf();
+/// the sender read this for every event and delivery). Cached in the store, keyed by its
+/// configuration version (on PostgreSQL read from the database each time, so a change
+/// made through another replica counts at once).
+pub async fn all_cached(db: &Store) -> Result<Arc<Vec<Integration>>, DomainError> {
     // Read before loading: a write landing meanwhile leaves a copy marked stale.
-    let version = db::integrations::version();
-    if let Some((cached, list)) = CACHE.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        if *cached == version {
-            return Ok(list.clone());
-        }
+    let version = db.version().await?;
+    if let Some(cached) = db.derived::<Vec<Integration>>(version) {
+        return Ok(cached);
     }
     let fresh = Arc::new(list(db, None, None).await?);
-    CACHE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(key, (version, fresh.clone()));
+    db.set_derived(version, fresh.clone());
     Ok(fresh)
 }
 
 /// Subscription `id` of `integration_id` from [`all_cached`], or `NotFound`.
 pub async fn cached_subscription(
-    db: &SqlitePool,
+    db: &Store,
     integration_id: &str,
     id: &str,
 ) -> Result<Subscription, DomainError> {
@@ -182,7 +173,7 @@ pub async fn cached_subscription(
 }
 
 /// Integration `id`, or `NotFound`.
-pub async fn get(db: &SqlitePool, id: &str) -> Result<Integration, DomainError> {
+pub async fn get(db: &Store, id: &str) -> Result<Integration, DomainError> {
     list(db, Some(id), None)
         .await?
         .into_iter()
@@ -193,7 +184,7 @@ pub async fn get(db: &SqlitePool, id: &str) -> Result<Integration, DomainError> 
 /// Registers an integration (Keptn's `POST /uniform/registration`): returns its id and
 /// whether it is new. An existing one gets the new metadata and keeps its subscriptions.
 pub async fn register(
-    db: &SqlitePool,
+    db: &Store,
     policy: &TargetPolicy,
     body: Integration,
 ) -> Result<(String, bool), DomainError> {
@@ -247,7 +238,7 @@ pub async fn register(
 }
 
 /// Records that integration `id` is alive; returns it.
-pub async fn ping(db: &SqlitePool, id: &str) -> Result<Integration, DomainError> {
+pub async fn ping(db: &Store, id: &str) -> Result<Integration, DomainError> {
     let current = get(db, id).await?;
     let mut metadata = current.metadata;
     metadata.lastseen = Some(util::now_rfc3339());
@@ -256,7 +247,7 @@ pub async fn ping(db: &SqlitePool, id: &str) -> Result<Integration, DomainError>
 }
 
 /// Removes integration `id` and its subscriptions (not the built-in one).
-pub async fn unregister(db: &SqlitePool, id: &str) -> Result<(), DomainError> {
+pub async fn unregister(db: &Store, id: &str) -> Result<(), DomainError> {
     let current = get(db, id).await?;
     if current.name == WEBHOOK_SERVICE
         && db::integrations::builtin_id(db).await?.as_deref() == Some(id)
@@ -270,13 +261,13 @@ pub async fn unregister(db: &SqlitePool, id: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-async fn is_webhook_service(db: &SqlitePool, integration_id: &str) -> Result<bool, DomainError> {
+async fn is_webhook_service(db: &Store, integration_id: &str) -> Result<bool, DomainError> {
     Ok(db::integrations::builtin_id(db).await?.as_deref() == Some(integration_id))
 }
 
 /// The subscription of `integration_id` with id `id`, or `NotFound`.
 pub async fn get_subscription(
-    db: &SqlitePool,
+    db: &Store,
     integration_id: &str,
     id: &str,
 ) -> Result<Subscription, DomainError> {
@@ -290,7 +281,7 @@ pub async fn get_subscription(
 
 /// Adds a subscription to `integration_id`; returns its id.
 pub async fn create_subscription(
-    db: &SqlitePool,
+    db: &Store,
     policy: &TargetPolicy,
     integration_id: &str,
     subscription: Subscription,
@@ -307,7 +298,7 @@ pub async fn create_subscription(
 }
 
 async fn insert(
-    db: &SqlitePool,
+    db: &Store,
     integration_id: &str,
     subscription: Subscription,
     now: &str,
@@ -331,7 +322,7 @@ fn row(integration_id: &str, id: &str, subscription: Subscription) -> Subscripti
 
 /// Replaces subscription `id` of `integration_id`.
 pub async fn update_subscription(
-    db: &SqlitePool,
+    db: &Store,
     policy: &TargetPolicy,
     integration_id: &str,
     id: &str,
@@ -352,7 +343,7 @@ pub async fn update_subscription(
 
 /// Deletes subscription `id` of `integration_id`.
 pub async fn delete_subscription(
-    db: &SqlitePool,
+    db: &Store,
     integration_id: &str,
     id: &str,
 ) -> Result<(), DomainError> {
@@ -368,7 +359,7 @@ pub async fn delete_subscription(
 
 /// Ids of the subscriptions whose webhook references secret `name`.
 pub async fn subscriptions_using_secret(
-    db: &SqlitePool,
+    db: &Store,
     name: &str,
 ) -> Result<Vec<String>, DomainError> {
     subscriptions_using_secret_keys(db, name, None).await
@@ -377,7 +368,7 @@ pub async fn subscriptions_using_secret(
 /// Ids of the subscriptions whose webhook references secret `name` — only through one of
 /// `keys` when given.
 pub async fn subscriptions_using_secret_keys(
-    db: &SqlitePool,
+    db: &Store,
     name: &str,
     keys: Option<&[String]>,
 ) -> Result<Vec<String>, DomainError> {
@@ -422,7 +413,7 @@ pub fn webhook_templates(webhook: &Webhook) -> Vec<(String, &str)> {
 /// webhook-service (which requires a webhook; others must not have one). `policy` is the
 /// sender's SSRF guard (a proxy written as an address it refuses is refused here).
 pub async fn validate(
-    db: &SqlitePool,
+    db: &Store,
     policy: &TargetPolicy,
     webhook_service: bool,
     subscription: &Subscription,
@@ -509,7 +500,7 @@ fn validate_filter(filter: &SubscriptionFilter) -> Result<(), DomainError> {
 }
 
 async fn validate_webhook(
-    db: &SqlitePool,
+    db: &Store,
     policy: &TargetPolicy,
     webhook: &Webhook,
 ) -> Result<(), DomainError> {

@@ -2,7 +2,7 @@
 //! key with its place as associated data, and the create / update / delete / list rules.
 //! Values are never returned; plaintext exists only in [`SecretValue`]s while being sealed.
 
-use sqlx::SqlitePool;
+use crate::db::Store;
 
 use crate::crypto::{secret_aad, Keyring, SecretValue};
 use crate::db;
@@ -144,7 +144,7 @@ fn validate_entries(entries: &[Entry], update: bool) -> Result<(), DomainError> 
 
 /// Secrets matching the optional filters, sorted by name (keys sorted).
 pub async fn list(
-    db: &SqlitePool,
+    db: &Store,
     name: Option<&str>,
     scope: Option<&str>,
 ) -> Result<Vec<SecretInfo>, DomainError> {
@@ -160,7 +160,7 @@ pub async fn list(
 }
 
 /// Secret `name`, or `NotFound`.
-pub async fn get(db: &SqlitePool, name: &str) -> Result<SecretInfo, DomainError> {
+pub async fn get(db: &Store, name: &str) -> Result<SecretInfo, DomainError> {
     list(db, Some(name), None)
         .await?
         .into_iter()
@@ -170,7 +170,7 @@ pub async fn get(db: &SqlitePool, name: &str) -> Result<SecretInfo, DomainError>
 
 /// Creates a secret; `Conflict("secret already exists")` when the name is taken.
 pub async fn create(
-    db: &SqlitePool,
+    db: &Store,
     keyring: &Keyring,
     submission: Submission,
 ) -> Result<SecretInfo, DomainError> {
@@ -184,7 +184,7 @@ pub async fn create(
     let name = submission.name;
     let sealed = seal_all(keyring, &name, &submission.entries);
 
-    let mut tx = db::write_tx(db).await?;
+    let mut tx = db.write_tx().await?;
     if db::secrets::scope_of(&mut tx, &name).await?.is_some() {
         return Err(DomainError::Conflict("secret already exists".to_string()));
     }
@@ -199,7 +199,7 @@ pub async fn create(
 /// Replaces the key set of secret `name` (entries without a value keep the stored one);
 /// `NotFound` when it does not exist.
 pub async fn update(
-    db: &SqlitePool,
+    db: &Store,
     keyring: &Keyring,
     submission: Submission,
 ) -> Result<SecretInfo, DomainError> {
@@ -210,7 +210,7 @@ pub async fn update(
     validate_entries(&submission.entries, true)?;
     let name = submission.name;
 
-    let mut tx = db::write_tx(db).await?;
+    let mut tx = db.write_tx().await?;
     let Some(current_scope) = db::secrets::scope_of(&mut tx, &name).await? else {
         return Err(DomainError::NotFound("secret not found".to_string()));
     };
@@ -252,8 +252,8 @@ pub async fn update(
 }
 
 /// Deletes secret `name` of `scope`; `NotFound` when there is no such secret in that scope.
-pub async fn delete(db: &SqlitePool, name: &str, scope: &str) -> Result<(), DomainError> {
-    let mut tx = db::write_tx(db).await?;
+pub async fn delete(db: &Store, name: &str, scope: &str) -> Result<(), DomainError> {
+    let mut tx = db.write_tx().await?;
     match db::secrets::scope_of(&mut tx, name).await? {
         Some(found) if found == scope => {}
         _ => {
@@ -270,7 +270,7 @@ pub async fn delete(db: &SqlitePool, name: &str, scope: &str) -> Result<(), Doma
 }
 
 /// `Conflict` naming the subscriptions that reference secret `name`, if any.
-async fn refuse_if_used(db: &SqlitePool, name: &str, action: &str) -> Result<(), DomainError> {
+async fn refuse_if_used(db: &Store, name: &str, action: &str) -> Result<(), DomainError> {
     let users = crate::domain::integrations::subscriptions_using_secret(db, name).await?;
     if users.is_empty() {
         Ok(())
@@ -283,7 +283,7 @@ async fn refuse_if_used(db: &SqlitePool, name: &str, action: &str) -> Result<(),
 }
 
 /// `Conflict` naming the subscriptions that reference key `key` of secret `name`, if any.
-async fn refuse_if_key_used(db: &SqlitePool, name: &str, key: &str) -> Result<(), DomainError> {
+async fn refuse_if_key_used(db: &Store, name: &str, key: &str) -> Result<(), DomainError> {
     let keys = [key.to_string()];
     let users =
         crate::domain::integrations::subscriptions_using_secret_keys(db, name, Some(&keys)).await?;
@@ -299,7 +299,7 @@ async fn refuse_if_key_used(db: &SqlitePool, name: &str, key: &str) -> Result<()
 
 /// Opens the value of `name`.`key` (for rendering a request, just in time).
 pub async fn open_value(
-    db: &SqlitePool,
+    db: &Store,
     keyring: &Keyring,
     name: &str,
     key: &str,

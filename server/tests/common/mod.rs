@@ -1,5 +1,10 @@
 //! Shared support for the integration tests: the real server started in-process on a
 //! pre-bound port 0, a real SQLite file in a temporary data directory, and an HTTP client.
+//!
+//! With `UNIFORM_TEST_DATABASE_URL` set (a PostgreSQL server; `make test` starts one), every
+//! server a test starts uses a fresh PostgreSQL database on it instead, and the test master
+//! key ([`PG_MASTER_KEY`]), except in tests about the SQLite file itself, which call
+//! [`sqlite_only`] first.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,11 +28,92 @@ pub const REGISTRATION: &str = "/api/controlPlane/v1/uniform/registration";
 /// refuses loopback by default).
 pub const LOOPBACK: &str = "127.0.0.1/32";
 
+/// The master key of every PostgreSQL-backed test server (base64 of 32 bytes).
+pub const PG_MASTER_KEY: &str = "dGVzdC1tYXN0ZXIta2V5LWZvci1wb3N0Z3Jlcy0wMSE=";
+
+thread_local! {
+    static SQLITE_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the calling test as one about the SQLite file (its bytes, modes, key file): its
+/// servers use SQLite even when `UNIFORM_TEST_DATABASE_URL` is set. Each `#[tokio::test]`
+/// runs on its own thread, so the mark stays with the test.
+pub fn sqlite_only() {
+    SQLITE_ONLY.with(|flag| flag.set(true));
+}
+
+/// The PostgreSQL server the tests run against, unless the test is SQLite-only.
+pub fn postgres_admin_url() -> Option<String> {
+    if SQLITE_ONLY.with(|flag| flag.get()) {
+        return None;
+    }
+    std::env::var("UNIFORM_TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// Creates an empty database on the test PostgreSQL server; its URL.
+pub fn fresh_postgres_database(admin_url: &str) -> String {
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = admin_url.to_string();
+    let statement = format!("CREATE DATABASE {name}");
+    // A runtime of its own: callers may be inside a current-thread runtime, or none.
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                use sqlx::Connection as _;
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                conn.close().await.unwrap();
+            })
+    })
+    .join()
+    .unwrap();
+    let mut url = url::Url::parse(admin_url).unwrap();
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// The PostgreSQL database of the install in `data_dir`: made at its first start and
+/// remembered in the data directory, so a restart on the same directory finds its data.
+pub fn database_of(admin_url: &str, data_dir: &Path) -> String {
+    let note = data_dir.join("test-database-url");
+    if let Ok(url) = std::fs::read_to_string(&note) {
+        return url;
+    }
+    let url = fresh_postgres_database(admin_url);
+    std::fs::create_dir_all(data_dir).unwrap();
+    std::fs::write(&note, &url).unwrap();
+    url
+}
+
+/// Points `config` at its data directory's PostgreSQL database with the test master key,
+/// when the tests run against PostgreSQL.
+pub fn use_test_database(config: &mut Config) {
+    if let Some(admin) = postgres_admin_url() {
+        config.database_url = Some(database_of(&admin, &config.data_dir));
+        config.master_key = Some(PG_MASTER_KEY.to_string());
+    }
+}
+
+/// Whether servers of the calling test run on PostgreSQL.
+pub fn on_postgres() -> bool {
+    postgres_admin_url().is_some()
+}
+
 /// A running server and what a test needs to talk to it.
 pub struct TestServer {
     pub addr: SocketAddr,
     pub data_dir: tempfile::TempDir,
     pub client: reqwest::Client,
+    /// The PostgreSQL database the server runs on (`None`: SQLite in the data directory).
+    pub postgres_url: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), server::RunError>>>,
 }
@@ -46,6 +132,7 @@ impl TestServer {
         let mut config = Config::with_data_dir(data_dir.path());
         config.api_token = Some(TOKEN.to_string());
         config.admin_password = Some(PASSWORD.to_string());
+        use_test_database(&mut config);
         config
     }
 
@@ -69,6 +156,10 @@ impl TestServer {
     pub async fn start_with(config: Config, data_dir: tempfile::TempDir) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let postgres_url = config
+            .database_url
+            .clone()
+            .filter(|url| url.starts_with("postgres"));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(server::run(config, listener, async move {
             let _ = rx.await;
@@ -82,6 +173,7 @@ impl TestServer {
             addr,
             data_dir,
             client,
+            postgres_url,
             shutdown: Some(tx),
             task: Some(task),
         }
@@ -126,8 +218,13 @@ impl TestServer {
             .header("x-token", TOKEN)
     }
 
-    /// The bytes of the database file and its WAL, for searching for plaintext.
+    /// The bytes of the database file and its WAL, for searching for plaintext (on
+    /// PostgreSQL: every table of the server's database, copied out in binary form, so
+    /// text and bytea values appear as stored).
     pub fn raw_database(&self) -> Vec<u8> {
+        if let Some(url) = &self.postgres_url {
+            return raw_postgres(url);
+        }
         let mut bytes = Vec::new();
         for name in ["uniform.db", "uniform.db-wal", "uniform.db-shm"] {
             if let Ok(mut content) = std::fs::read(self.data_path().join(name)) {
@@ -144,6 +241,10 @@ impl TestServer {
 
     /// A connection pool on the server's own SQLite database, to inspect or fault it.
     pub async fn db(&self) -> sqlx::SqlitePool {
+        assert!(
+            self.postgres_url.is_none(),
+            "this test reads the SQLite file: call common::sqlite_only() first"
+        );
         open_db(self.data_dir.path()).await
     }
 
@@ -180,6 +281,42 @@ impl TestServer {
     }
 }
 
+/// Every table of the PostgreSQL database at `url`, `COPY … (FORMAT binary)`.
+pub fn raw_postgres(url: &str) -> Vec<u8> {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                use futures_util::StreamExt as _;
+                use sqlx::Connection as _;
+                let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+                assert!(!tables.is_empty());
+                let mut bytes = Vec::new();
+                for table in tables {
+                    let mut stream = conn
+                        .copy_out_raw(&format!("COPY \"{table}\" TO STDOUT (FORMAT binary)"))
+                        .await
+                        .unwrap();
+                    while let Some(chunk) = stream.next().await {
+                        bytes.extend_from_slice(&chunk.unwrap());
+                    }
+                }
+                bytes
+            })
+    })
+    .join()
+    .unwrap()
+}
+
 /// The real `uniform` binary running on port 0, its stderr (the log) captured.
 pub struct BinaryServer {
     pub addr: SocketAddr,
@@ -203,6 +340,11 @@ impl BinaryServer {
             .env_remove("UNIFORM_MASTER_KEY")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
+        if let Some(admin) = postgres_admin_url() {
+            command
+                .env("UNIFORM_DATABASE_URL", database_of(&admin, data_dir))
+                .env("UNIFORM_MASTER_KEY", PG_MASTER_KEY);
+        }
         for (name, value) in extra_env {
             command.env(name, value);
         }
@@ -517,6 +659,12 @@ pub async fn send_event(server: &TestServer, event: serde_json::Value) -> (u16, 
     call(server, reqwest::Method::POST, "/api/v1/event", Some(event)).await
 }
 
+/// A connection pool on a test server's database, whichever engine it runs on.
+pub enum TestDb {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
 /// Waits (at most 10 s, looking every 20 ms) until every delivery of `event_id` has settled
 /// (delivered or failed): `query`, with `event_id` bound, returns at least one row and
 /// `status` of each row is final. Returns those rows.
@@ -527,19 +675,35 @@ pub async fn settled<R>(
     status: fn(&R) -> &str,
 ) -> Vec<R>
 where
-    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
 {
-    let pool = &server.db().await;
+    let pool = &match &server.postgres_url {
+        Some(url) => TestDb::Postgres(sqlx::PgPool::connect(url).await.unwrap()),
+        None => TestDb::Sqlite(server.db().await),
+    };
+    // The query's one `?` is PostgreSQL's `$1`.
+    let pg_query = query.replace('?', "$1");
+    let pg_query = &pg_query;
     eventually(
         Duration::from_secs(10),
         Duration::from_millis(20),
         "deliveries did not settle within 10 s",
         || async move {
-            let rows: Vec<R> = sqlx::query_as(query)
-                .bind(event_id)
-                .fetch_all(pool)
-                .await
-                .unwrap();
+            let rows: Vec<R> = match pool {
+                TestDb::Sqlite(pool) => sqlx::query_as(query)
+                    .bind(event_id)
+                    .fetch_all(pool)
+                    .await
+                    .unwrap(),
+                TestDb::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(pg_query.to_string()))
+                    .bind(event_id)
+                    .fetch_all(pool)
+                    .await
+                    .unwrap(),
+            };
             (!rows.is_empty()
                 && rows
                     .iter()

@@ -1,0 +1,415 @@
+//! The store: one value per database, built in `startup` and held in `AppState`, holding
+//! everything that used to be process-global — the pool (SQLite or PostgreSQL), SQLite's
+//! writer turn, the configuration version and the cache derived from it, and the wake-up
+//! signal. Two servers in one process share nothing. Also the glue that lets one query
+//! module speak both engines: [`Target`] (a pool or a transaction of either engine) and
+//! the `on!` macro (in `db/mod.rs`) that expands a query once per engine.
+
+use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::postgres::PgPool;
+use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use tokio::sync::Notify;
+
+/// Which engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One process, one file (the embedded default).
+    Sqlite,
+    /// Any number of replicas on one database.
+    Postgres,
+}
+
+/// The engine's pool.
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The notification channel that wakes every replica's sender (new deliveries are due).
+pub const WAKE_CHANNEL: &str = "uniform_wake";
+
+/// One database and what this process keeps about it; cheap to clone.
+#[derive(Clone)]
+pub struct Store(Arc<Inner>);
+
+struct Inner {
+    pool: Pool,
+    /// SQLite has one writer at a time: writers of this process take turns here before
+    /// `BEGIN IMMEDIATE` rather than sleeping in SQLite's busy handler (1 to 100 ms steps),
+    /// so the next writer starts the moment the previous one commits. Unused on PostgreSQL.
+    writer: Arc<tokio::sync::Mutex<()>>,
+    /// SQLite: counts writes to integrations and subscriptions (this process is their only
+    /// writer). PostgreSQL keeps the count in `instance.config_version`, shared by replicas.
+    version: AtomicU64,
+    /// Data derived from integrations and subscriptions, with the version it was read at.
+    derived: Mutex<Option<(u64, Arc<dyn Any + Send + Sync>)>>,
+    /// Wakes this process's sender (new deliveries are due).
+    wake: Arc<Notify>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    fn new(pool: Pool) -> Self {
+        Self(Arc::new(Inner {
+            pool,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+            version: AtomicU64::new(0),
+            derived: Mutex::new(None),
+            wake: Arc::new(Notify::new()),
+        }))
+    }
+
+    /// A store on an open (migrated) SQLite pool.
+    pub fn sqlite(pool: SqlitePool) -> Self {
+        Self::new(Pool::Sqlite(pool))
+    }
+
+    /// A store on an open (migrated) PostgreSQL pool.
+    pub fn postgres(pool: PgPool) -> Self {
+        Self::new(Pool::Postgres(pool))
+    }
+
+    /// Which engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        match self.0.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The SQLite pool, when this store is on SQLite.
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        match &self.0.pool {
+            Pool::Sqlite(pool) => Some(pool),
+            Pool::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL pool, when this store is on PostgreSQL.
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.0.pool {
+            Pool::Postgres(pool) => Some(pool),
+            Pool::Sqlite(_) => None,
+        }
+    }
+
+    /// The signal that wakes this process's sender.
+    pub fn wake(&self) -> &Arc<Notify> {
+        &self.0.wake
+    }
+
+    /// Closes the pool (waits for its connections to be returned).
+    pub async fn close(&self) {
+        match &self.0.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// A read transaction (one snapshot for several queries).
+    pub async fn begin(&self) -> sqlx::Result<Tx> {
+        Ok(match &self.0.pool {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Starts a write transaction. On SQLite it waits for this process's writer turn, then
+    /// `BEGIN IMMEDIATE` takes the write lock up front, so a transaction that reads before
+    /// it writes never fails with "database is locked" when it upgrades (another process,
+    /// such as `rotate-key`, is still waited for by the busy timeout). On PostgreSQL it is
+    /// a plain transaction: the engine has many writers.
+    pub async fn write_tx(&self) -> sqlx::Result<WriteTx> {
+        match &self.0.pool {
+            Pool::Sqlite(pool) => {
+                let turn = self.0.writer.clone().lock_owned().await;
+                let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(WriteTx {
+                    tx: Tx::Sqlite(tx),
+                    _turn: Some(turn),
+                })
+            }
+            Pool::Postgres(pool) => Ok(WriteTx {
+                tx: Tx::Postgres(pool.begin().await?),
+                _turn: None,
+            }),
+        }
+    }
+
+    /// Runs one write statement in its own writer turn on SQLite (see [`Store::write_tx`]);
+    /// just runs it on PostgreSQL.
+    pub async fn write<T>(
+        &self,
+        statement: impl std::future::Future<Output = sqlx::Result<T>>,
+    ) -> sqlx::Result<T> {
+        match self.backend() {
+            Backend::Sqlite => {
+                let _turn = self.0.writer.lock().await;
+                statement.await
+            }
+            Backend::Postgres => statement.await,
+        }
+    }
+
+    /// The current configuration version (integrations and subscriptions); read it before
+    /// loading what is to be cached, so a write landing meanwhile leaves the copy stale.
+    /// On PostgreSQL it is read from the database every time: a subscription written
+    /// through another replica counts for the very next event here.
+    pub async fn version(&self) -> sqlx::Result<u64> {
+        match &self.0.pool {
+            Pool::Sqlite(_) => Ok(self.0.version.load(Ordering::SeqCst)),
+            Pool::Postgres(pool) => {
+                let version: i64 =
+                    sqlx::query_scalar("SELECT config_version FROM instance WHERE id = 1")
+                        .fetch_one(pool)
+                        .await?;
+                Ok(u64::try_from(version).unwrap_or_default())
+            }
+        }
+    }
+
+    /// Marks every cached copy of integrations and subscriptions stale, in this process
+    /// and (PostgreSQL) in every replica. Call it after the write committed.
+    pub async fn changed(&self) -> sqlx::Result<()> {
+        self.0.version.fetch_add(1, Ordering::SeqCst);
+        if let Pool::Postgres(pool) = &self.0.pool {
+            sqlx::query("UPDATE instance SET config_version = config_version + 1 WHERE id = 1")
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The derived value cached at `version`, when it is of type `T`.
+    pub fn derived<T: Any + Send + Sync>(&self, version: u64) -> Option<Arc<T>> {
+        let slot = self.0.derived.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_ref() {
+            Some((at, value)) if *at == version => value.clone().downcast::<T>().ok(),
+            _ => None,
+        }
+    }
+
+    /// Caches `value`, derived from what was read at `version`.
+    pub fn set_derived<T: Any + Send + Sync>(&self, version: u64, value: Arc<T>) {
+        *self.0.derived.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, value));
+    }
+
+    /// Tells every replica's sender that deliveries are due: in `tx`, so the hint leaves
+    /// when the deliveries are committed (PostgreSQL); nothing on SQLite, whose only sender
+    /// is woken in-process.
+    pub async fn notify_due(tx: &mut Tx) -> sqlx::Result<()> {
+        if let Tx::Postgres(tx) = tx {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(WAKE_CHANNEL)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Listens for [`WAKE_CHANNEL`] (PostgreSQL) and wakes this process's sender for each
+    /// hint, reconnecting after errors, until `shutdown`. The sender's slow poll is the
+    /// backstop for hints lost while the listener reconnects. Returns at once on SQLite.
+    pub async fn listen(&self, shutdown: impl std::future::Future<Output = ()>) {
+        let Pool::Postgres(pool) = &self.0.pool else {
+            return;
+        };
+        tokio::pin!(shutdown);
+        loop {
+            let listener = async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                listener.listen(WAKE_CHANNEL).await?;
+                // Anything sent while this replica was not listening is due now.
+                self.0.wake.notify_one();
+                loop {
+                    let _hint = listener.recv().await?;
+                    self.0.wake.notify_one();
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), sqlx::Error>(())
+            };
+            tokio::select! {
+                () = &mut shutdown => return,
+                result = listener => {
+                    if let Err(error) = result {
+                        tracing::warn!(%error, "lost the database notification listener; reconnecting");
+                    }
+                }
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    /// Runs `job` only when no other replica runs it at the same time (a PostgreSQL
+    /// advisory lock named by `key`, held for the job's duration); on SQLite there is one
+    /// process, so it just runs. `None` when another replica holds the lock.
+    pub async fn exclusively<T, F>(&self, key: i64, job: F) -> sqlx::Result<Option<T>>
+    where
+        F: std::future::Future<Output = T>,
+    {
+        let Pool::Postgres(pool) = &self.0.pool else {
+            return Ok(Some(job.await));
+        };
+        let mut conn = pool.acquire().await?;
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !got {
+            return Ok(None);
+        }
+        let out = job.await;
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+        Ok(Some(out))
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        on!(self, |c| sqlx::query("SELECT 1")
+            .execute(c)
+            .await
+            .map(|_| ()))
+    }
+}
+
+/// A transaction on either engine.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    /// Commits.
+    pub async fn commit(self) -> sqlx::Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    /// Which engine the transaction runs on.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// A write transaction holding this process's writer turn (SQLite) until commit or drop.
+pub struct WriteTx {
+    tx: Tx,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// Commits, then gives the turn to the next writer.
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = Tx;
+    fn deref(&self) -> &Tx {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+}
+
+/// Where one query runs: a pool or an open transaction, of either engine.
+pub enum Target<'a> {
+    SqlitePool(&'a SqlitePool),
+    SqliteConn(&'a mut SqliteConnection),
+    PgPool(&'a PgPool),
+    PgConn(&'a mut PgConnection),
+}
+
+impl<'a> From<&'a Store> for Target<'a> {
+    fn from(store: &'a Store) -> Self {
+        match &store.0.pool {
+            Pool::Sqlite(pool) => Target::SqlitePool(pool),
+            Pool::Postgres(pool) => Target::PgPool(pool),
+        }
+    }
+}
+
+impl<'a> From<&'a mut Tx> for Target<'a> {
+    fn from(tx: &'a mut Tx) -> Self {
+        match tx {
+            Tx::Sqlite(tx) => Target::SqliteConn(tx),
+            Tx::Postgres(tx) => Target::PgConn(tx),
+        }
+    }
+}
+
+impl<'a> From<&'a mut WriteTx> for Target<'a> {
+    fn from(tx: &'a mut WriteTx) -> Self {
+        Target::from(&mut tx.tx)
+    }
+}
+
+impl<'a> From<&'a SqlitePool> for Target<'a> {
+    fn from(pool: &'a SqlitePool) -> Self {
+        Target::SqlitePool(pool)
+    }
+}
+
+impl<'a> From<&'a mut SqliteConnection> for Target<'a> {
+    fn from(conn: &'a mut SqliteConnection) -> Self {
+        Target::SqliteConn(conn)
+    }
+}
+
+/// `url` with any password replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "(unparsable URL)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_leave_in_messages() {
+        assert_eq!(
+            redact("postgres://u:hunter2@127.0.0.1:5432/db"),
+            "postgres://u:***@127.0.0.1:5432/db"
+        );
+        assert_eq!(
+            redact("postgres://u@127.0.0.1/db"),
+            "postgres://u@127.0.0.1/db"
+        );
+        assert_eq!(redact("postgres://u:pw@[bad"), "(unparsable URL)");
+    }
+}
