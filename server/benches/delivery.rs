@@ -22,6 +22,11 @@
 //! Run: `cargo bench -p server --bench delivery` (bench profile = release). Everything shares
 //! the machine's cores: load generator, receiver and server compete for the same CPUs.
 //! `BENCH_EVENTS=2000` shortens phase 1 for a quick look.
+//!
+//! `BENCH_DATABASE_URL=postgres://…` (an empty database) runs the server on PostgreSQL
+//! instead, and `BENCH_REPLICAS=2` starts that many servers on it in this process, the load
+//! spread over them round-robin (each replica is a whole server: its own pool, sender and
+//! caches; they share nothing but the database).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -95,15 +100,29 @@ async fn start_receiver(seen: Arc<Seen>) -> SocketAddr {
 }
 
 struct Bench {
-    base: String,
+    /// One base URL per server (replica); API calls and events go round-robin.
+    bases: Vec<String>,
+    next: std::sync::atomic::AtomicUsize,
     client: reqwest::Client,
-    db: sqlx::SqlitePool,
+    db: BenchDb,
+}
+
+/// Where the benchmark counts recorded deliveries.
+enum BenchDb {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
 }
 
 impl Bench {
+    /// The next server, round-robin.
+    fn base(&self) -> &str {
+        let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        &self.bases[turn % self.bases.len()]
+    }
+
     fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
-            .request(method, format!("{}{path}", self.base))
+            .request(method, format!("{}{path}", self.base()))
             .header("x-token", TOKEN)
     }
 
@@ -139,10 +158,11 @@ impl Bench {
     }
 
     async fn delivered(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'")
-            .fetch_one(&self.db)
-            .await
-            .unwrap()
+        const COUNT: &str = "SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'";
+        match &self.db {
+            BenchDb::Sqlite(pool) => sqlx::query_scalar(COUNT).fetch_one(pool).await.unwrap(),
+            BenchDb::Postgres(pool) => sqlx::query_scalar(COUNT).fetch_one(pool).await.unwrap(),
+        }
     }
 
     /// Waits until `target` deliveries are delivered (at most `limit`); returns the count.
@@ -245,40 +265,85 @@ async fn main() {
     // The receiver, then the server.
     let seen = Arc::new(Seen::default());
     let receiver = start_receiver(seen.clone()).await;
-    let data_dir = tempfile::tempdir().unwrap();
-    let mut config = server::Config::with_data_dir(data_dir.path());
-    config.api_token = Some(TOKEN.to_string());
-    config.admin_password = Some(PASSWORD.to_string());
-    config.webhook_allow_cidrs = vec!["127.0.0.1/32".parse().unwrap()];
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server_task = tokio::spawn(server::run(config, listener, async move {
-        let _ = stop_rx.await;
-    }));
+    let database_url = std::env::var("BENCH_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty());
+    let replicas: usize = std::env::var("BENCH_REPLICAS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let data_dirs: Vec<_> = (0..replicas)
+        .map(|_| tempfile::tempdir().unwrap())
+        .collect();
+    let mut bases = Vec::new();
+    let mut stops = Vec::new();
+    let mut server_tasks = Vec::new();
+    for data_dir in &data_dirs {
+        let mut config = server::Config::with_data_dir(data_dir.path());
+        config.api_token = Some(TOKEN.to_string());
+        config.admin_password = Some(PASSWORD.to_string());
+        config.webhook_allow_cidrs = vec!["127.0.0.1/32".parse().unwrap()];
+        if let Some(url) = &database_url {
+            config.database_url = Some(url.clone());
+            config.master_key = Some("YmVuY2gtbWFzdGVyLWtleS0wMTIzNDU2Nzg5YWJjZGU=".to_string());
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        bases.push(format!("http://{}", listener.local_addr().unwrap()));
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        stops.push(stop_tx);
+        server_tasks.push(tokio::spawn(server::run(config, listener, async move {
+            let _ = stop_rx.await;
+        })));
+    }
 
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(256)
         .build()
         .unwrap();
-    // Wait for the listener to answer (migrations run before it serves).
-    let base = format!("http://{addr}");
-    for _ in 0..200 {
-        if client.get(format!("{base}/")).send().await.is_ok() {
-            break;
+    // Wait for the listeners to answer (migrations run before they serve).
+    for base in &bases {
+        for _ in 0..200 {
+            if client.get(format!("{base}/")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let db = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect(&format!(
-            "sqlite://{}",
-            data_dir.path().join("uniform.db").display()
-        ))
-        .await
-        .unwrap();
-    let bench = Arc::new(Bench { base, client, db });
+    let db = match &database_url {
+        Some(url) => BenchDb::Postgres(
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(url)
+                .await
+                .unwrap(),
+        ),
+        None => BenchDb::Sqlite(
+            sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect(&format!(
+                    "sqlite://{}",
+                    data_dirs[0].path().join("uniform.db").display()
+                ))
+                .await
+                .unwrap(),
+        ),
+    };
+    println!(
+        "database: {}, replicas: {replicas}",
+        if database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    );
+    let bench = Arc::new(Bench {
+        bases,
+        next: Default::default(),
+        client,
+        db,
+    });
 
     // The seed: secret, subscription of the webhook service.
     let (status, body) = bench
@@ -459,6 +524,10 @@ async fn main() {
         verdict(hwm <= 150 * 1024)
     );
 
-    let _ = stop_tx.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(15), server_task).await;
+    for stop in stops {
+        let _ = stop.send(());
+    }
+    for task in server_tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+    }
 }

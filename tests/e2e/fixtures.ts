@@ -3,12 +3,15 @@
 // uncaught page error or failed request; `withOwnServer` for specs that need a server per test,
 // the REST API token header, and the helpers for logging in, hydration and refused calls.
 import { test as base, expect, type Page } from '@playwright/test';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 
+/** Debian's psql (postgresql package), to create a database per PostgreSQL-backed server. */
+const PSQL = process.env.PSQL ?? '/usr/lib/postgresql/15/bin/psql';
 export const binary =
   process.env.UNIFORM_BIN ?? path.resolve(__dirname, '../../target/release/uniform');
 
@@ -27,6 +30,19 @@ export type Uniform = {
 /** Starts the release binary on port 0 and resolves once it logs the address it listens on. */
 export async function startUniform(extraEnv: Record<string, string> = {}): Promise<Uniform> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'uniform-e2e-'));
+  const admin = process.env.UNIFORM_E2E_DATABASE_URL;
+  if (admin) {
+    // PostgreSQL-backed: a fresh database on the test server, and the test master key.
+    const name = `e2e_${randomUUID().replace(/-/g, '')}`;
+    execFileSync(PSQL, [admin, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `CREATE DATABASE ${name}`]);
+    const url = new URL(admin);
+    url.pathname = `/${name}`;
+    extraEnv = {
+      UNIFORM_DATABASE_URL: url.toString(),
+      UNIFORM_MASTER_KEY: 'dGVzdC1tYXN0ZXIta2V5LWZvci1wb3N0Z3Jlcy0wMSE=',
+      ...extraEnv,
+    };
+  }
   const child = spawn(binary, ['--bind', '127.0.0.1:0', '--data-dir', dataDir], {
     env: {
       ...process.env,
