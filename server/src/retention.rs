@@ -39,6 +39,11 @@ pub async fn prune(db: &Store, retention: Duration) -> sqlx::Result<(u64, u64)> 
 /// Prunes at start and then every [`interval`] until `shutdown` completes.
 pub async fn run(db: Store, retention: Duration, shutdown: impl std::future::Future<Output = ()>) {
     crate::util::every(interval(retention), shutdown, || async {
+        // Slack-lane state an hour past use holds nothing back any more.
+        let hour_ago = crate::util::now_millis() - 3_600_000;
+        if let Err(error) = crate::db::lanes::prune(&db, hour_ago).await {
+            tracing::warn!(%error, "retention: cannot prune Slack-lane state");
+        }
         // Replicas take turns (pruning twice at once would be correct, only wasted work).
         match db
             .exclusively(RETENTION_LOCK, prune(&db, retention))

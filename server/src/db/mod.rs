@@ -23,6 +23,7 @@ macro_rules! on {
 pub mod events;
 pub mod group;
 pub mod integrations;
+pub mod lanes;
 pub mod secrets;
 pub mod sessions;
 pub mod tokens;

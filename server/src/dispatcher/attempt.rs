@@ -197,6 +197,27 @@ pub async fn lane_of(dispatcher: &Dispatcher, subscription_id: &str) -> Option<V
         .then(|| subscription.id.into_bytes())
 }
 
+/// The subscriptions whose deliveries go through the Slack lane (their URL's host is a Slack
+/// host), each its own lane.
+pub async fn lane_subscriptions(dispatcher: &Dispatcher) -> Vec<String> {
+    let Ok(all) = crate::domain::integrations::all_cached(&dispatcher.db).await else {
+        return Vec::new();
+    };
+    all.iter()
+        .flat_map(|integration| integration.subscriptions.iter())
+        .filter(|subscription| {
+            subscription.webhook.as_ref().is_some_and(|webhook| {
+                let literal = webhook.url.split("{{").next().unwrap_or_default();
+                url::Url::parse(literal)
+                    .ok()
+                    .and_then(|url| url.host_str().map(str::to_string))
+                    .is_some_and(|host| dispatcher.slack_hosts.contains(&host))
+            })
+        })
+        .map(|subscription| subscription.id.clone())
+        .collect()
+}
+
 /// Most claims of one delivery in a row whose attempt could not be recorded (each may have
 /// reached the receiver); the next claim settles it failed instead of sending it again.
 pub const MAX_UNRECORDED_SENDS: i64 = 3;
@@ -645,10 +666,23 @@ pub async fn send(
             ..failed(request_record, masker.mask(&reason))
         };
     }
-    if let Ok(parsed) = url::Url::parse(&url) {
-        let host = parsed.host_str().unwrap_or_default();
-        if dispatcher.slack_hosts.iter().any(|h| h == host) {
-            dispatcher.pacer.acquire(&crate::util::sha256(&url)).await;
+    // The Slack lane's pacing key: the URL's hash (the URL may hold a secret).
+    let paced = url::Url::parse(&url)
+        .ok()
+        .filter(|parsed| {
+            let host = parsed.host_str().unwrap_or_default();
+            dispatcher.slack_hosts.iter().any(|h| h == host)
+        })
+        .map(|_| crate::util::sha256(&url));
+    if let Some(key) = &paced {
+        match dispatcher.db.backend() {
+            crate::db::Backend::Sqlite => dispatcher.pacer.acquire(key).await,
+            crate::db::Backend::Postgres => {
+                dispatcher
+                    .lanes
+                    .pace(&dispatcher.db, &hex::encode(key))
+                    .await
+            }
         }
     }
     let client = match dispatcher.client_for(compiled.proxy.as_deref()) {
@@ -693,6 +727,18 @@ pub async fn send(
                 .map(|(k, v)| json!({"key": k.as_str(), "value": masker.mask(&String::from_utf8_lossy(v.as_bytes()))}))
                 .collect();
             let text = masker.mask(&read_capped(response, MAX_RESPONSE_BODY).await);
+            // Slack said "too many": every request of the lane waits out its Retry-After.
+            if let (Some(key), Some(wait), true) = (&paced, retry_after, status.as_u16() == 429) {
+                match dispatcher.db.backend() {
+                    crate::db::Backend::Sqlite => dispatcher.pacer.block(key, wait),
+                    crate::db::Backend::Postgres => {
+                        dispatcher
+                            .lanes
+                            .block(&dispatcher.db, &hex::encode(key), wait)
+                            .await
+                    }
+                }
+            }
             let delivered = status.is_success();
             let reason = if delivered {
                 None

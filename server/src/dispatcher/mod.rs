@@ -6,6 +6,7 @@
 pub mod attempt;
 pub mod clients;
 pub mod guard;
+pub mod lanes;
 pub mod pacing;
 pub mod retry;
 
@@ -38,6 +39,8 @@ pub struct Dispatcher {
     /// The Slack lane's pacer and its per-lane order.
     pub pacer: pacing::Pacer,
     pub tickets: pacing::Tickets,
+    /// The Slack lane shared with other replicas (PostgreSQL).
+    pub lanes: lanes::SharedLanes,
     /// Waits between attempts (from the configuration).
     pub schedule: Vec<Duration>,
     /// Translated templates by subscription id and webhook text: translated once.
@@ -95,6 +98,7 @@ impl Dispatcher {
             slack_hosts: config.slack_hosts.clone(),
             pacer: pacing::Pacer::new(config.slack_burst, config.slack_interval),
             tickets: pacing::Tickets::default(),
+            lanes: lanes::SharedLanes::new(config.slack_burst, config.slack_interval),
             compiled: Mutex::new(HashMap::new()),
             metrics: Arc::default(),
             concurrency: config.delivery_concurrency,
@@ -126,6 +130,7 @@ impl Dispatcher {
     /// Runs until `shutdown` completes: claims due deliveries and sends them.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        tracing::info!(replica = %self.lanes.holder(), backend = ?self.db.backend(), "sender started");
         // Leases held by a previous process (crash, kill -9) are void on SQLite: this
         // process is the only sender of the database, so what was in flight is due again
         // now. On PostgreSQL other replicas hold leases: theirs run out on their own.
@@ -144,7 +149,16 @@ impl Dispatcher {
             let now = crate::util::now_millis();
             let lease_until = self.lease_until(now);
             let free = i64::try_from(permits.available_permits()).unwrap_or(0);
-            let saturated = destinations.saturated(self.per_destination);
+            let mut saturated = destinations.saturated(self.per_destination);
+            // Lanes another replica holds are its to send (in event order).
+            if self.db.backend() == crate::db::Backend::Postgres {
+                let lanes = attempt::lane_subscriptions(&self).await;
+                saturated.extend(
+                    self.lanes
+                        .held_elsewhere(&self.db, &lanes, self.lease)
+                        .await,
+                );
+            }
             let claimed = if free == 0 {
                 Vec::new()
             } else {
@@ -214,6 +228,8 @@ impl Dispatcher {
             );
             in_flight.abort_all();
         }
+        // Another replica may take this one's lanes at once.
+        self.lanes.release(&self.db).await;
     }
 }
 

@@ -79,6 +79,26 @@ impl Pacer {
         }
     }
 
+    /// Holds back every request to `key` for `wait` from now (a 429's `Retry-After`):
+    /// the next one leaves after it at the earliest.
+    pub fn block(&self, key: &[u8], wait: Duration) {
+        self.block_at(key, wait, Instant::now());
+    }
+
+    fn block_at(&self, key: &[u8], wait: Duration, now: Instant) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let burst = self.burst;
+        let bucket = state.buckets.entry(key.to_vec()).or_insert(Bucket {
+            tokens: burst,
+            at: now,
+        });
+        // The next reservation takes a token and waits -tokens / rate: with at most
+        // 1 - wait * rate tokens now, that is at least `wait`.
+        let ceiling = 1.0 - wait.as_secs_f64() * self.per_second();
+        bucket.tokens = self.refilled(bucket, now).min(ceiling);
+        bucket.at = now;
+    }
+
     /// Waits for `key`'s turn.
     pub async fn acquire(&self, key: &[u8]) {
         let wait = self.reserve(key, Instant::now());
@@ -197,6 +217,17 @@ mod tests {
         let later = t0 + Duration::from_secs(60);
         let waits: Vec<Duration> = (0..4).map(|_| pacer.reserve(b"b", later)).collect();
         assert_eq!(waits, [0, 0, 0, 1].map(Duration::from_secs).to_vec());
+    }
+
+    #[test]
+    fn a_retry_after_holds_the_url_back_then_the_pace_resumes() {
+        let pacer = Pacer::new(3, Duration::from_secs(1));
+        let t0 = Instant::now();
+        pacer.block_at(b"a", Duration::from_secs(30), t0);
+        assert_eq!(pacer.reserve(b"a", t0), Duration::from_secs(30));
+        assert_eq!(pacer.reserve(b"a", t0), Duration::from_secs(31));
+        // Other URLs are not held back.
+        assert_eq!(pacer.reserve(b"b", t0), Duration::ZERO);
     }
 
     #[tokio::test]
