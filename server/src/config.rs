@@ -32,6 +32,9 @@ pub enum Command {
     Serve,
     /// Re-seal every secret under a new master key (run while the server is stopped).
     RotateKey,
+    /// Copy this (SQLite) install into an empty PostgreSQL database, for replicas (run
+    /// while the server is stopped).
+    CopyData(crate::copy::CopyArgs),
 }
 
 /// Everything the server needs to start.

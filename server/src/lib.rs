@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod copy;
 pub mod crypto;
 pub mod db;
 pub mod dispatcher;

@@ -24,7 +24,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(cli.config.log_format);
+    // copy-data's output is its count lines: only warnings and errors are logged.
+    let default_filter = match cli.command {
+        Some(Command::CopyData(_)) => "warn",
+        _ => "info",
+    };
+    init_logging(cli.config.log_format, default_filter);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -35,6 +40,22 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => runtime.block_on(serve(cli.config)),
         Command::RotateKey => runtime.block_on(rotate_key(cli.config)),
+        Command::CopyData(args) => runtime.block_on(copy_data(cli.config, args)),
+    }
+}
+
+async fn copy_data(config: Config, args: server::copy::CopyArgs) -> ExitCode {
+    match server::copy::copy_data(&config, &args).await {
+        Ok(report) => {
+            for line in report.lines() {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("uniform: {error}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -124,8 +145,9 @@ async fn rotate_key(config: Config) -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+fn init_logging(format: LogFormat, default_filter: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
