@@ -27,7 +27,9 @@ fn main() -> ExitCode {
     // copy-data's output is its count lines: only warnings and errors are logged.
     let default_filter = match cli.command {
         Some(Command::CopyData(_)) => "warn",
-        _ => "info",
+        // PostgreSQL's notices ("relation _sqlx_migrations already exists" at every start)
+        // are not news.
+        _ => "info,sqlx::postgres::notice=warn",
     };
     init_logging(cli.config.log_format, default_filter);
     let runtime = match tokio::runtime::Runtime::new() {
