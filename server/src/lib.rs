@@ -13,6 +13,8 @@ pub mod dispatcher;
 pub mod domain;
 pub mod error;
 pub mod metrics;
+pub mod outbound;
+pub mod records;
 pub mod retention;
 pub mod rotate;
 pub mod startup;

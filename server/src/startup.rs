@@ -45,7 +45,25 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         .build();
     let keyring = Arc::new(keyring);
     let wake = db.wake().clone();
-    let dispatcher = Dispatcher::new(&config, db.clone(), keyring.clone(), wake.clone())
+    let ingestor = Arc::new(crate::domain::events::Ingestor::start(
+        db.clone(),
+        wake.clone(),
+        config.ingest_queue,
+    ));
+    let emit: crate::dispatcher::Emit = {
+        let ingestor = ingestor.clone();
+        Arc::new(move |event| {
+            let ingestor = ingestor.clone();
+            Box::pin(async move {
+                ingestor
+                    .ingest(event)
+                    .await
+                    .map(|ingested| ingested.created.then_some(ingested.event_type))
+                    .map_err(|error| error.to_string())
+            })
+        })
+    };
+    let dispatcher = Dispatcher::new(&config, db.clone(), keyring.clone(), wake.clone(), emit)
         .map_err(|e| StartupError::other(format!("cannot build the HTTP client: {e}")))?;
     Ok(AppState {
         db,
@@ -53,6 +71,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         config: Arc::new(config),
         keyring,
         wake,
+        ingestor,
         login_limiter: Arc::default(),
         dispatcher: Arc::new(dispatcher),
     })

@@ -24,6 +24,8 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     /// Wakes the sender when new deliveries are queued.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Stores incoming events and their deliveries in groups.
+    pub ingestor: Arc<crate::domain::events::Ingestor>,
     /// Failed logins per client address.
     pub login_limiter: Arc<LoginLimiter>,
     /// The webhook sender (its loop is started by [`crate::serve`]; test sends use its

@@ -174,7 +174,7 @@ impl Backend for UiBackend {
     }
 
     async fn redeliver(&self, id: String) -> Result<(), AppError> {
-        Ok(deliveries::redeliver(&self.state.dispatcher, &id).await?)
+        Ok(deliveries::redeliver(&self.state.db, &id).await?)
     }
 
     async fn failed_count(&self, subscription_id: String) -> Result<i64, AppError> {
@@ -182,7 +182,7 @@ impl Backend for UiBackend {
     }
 
     async fn redeliver_failed(&self, subscription_id: String) -> Result<u64, AppError> {
-        Ok(deliveries::redeliver_failed(&self.state.dispatcher, &subscription_id).await?)
+        Ok(deliveries::redeliver_failed(&self.state.db, &subscription_id).await?)
     }
 
     async fn preview(
@@ -208,7 +208,9 @@ impl Backend for UiBackend {
             Err(problem) => return Ok(TestSendOutcome::Problem(problem)),
         };
         Ok(
-            match deliveries::test_send(&self.state.dispatcher, &webhook, &event).await {
+            match crate::dispatcher::test_send::test_send(&self.state.dispatcher, &webhook, &event)
+                .await
+            {
                 Ok(sent) => TestSendOutcome::Sent(sent),
                 Err(problem) => TestSendOutcome::Problem(problem),
             },

@@ -56,7 +56,7 @@ async fn redeliver(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<DeliveryId>), ApiError> {
-    deliveries::redeliver(&state.dispatcher, &id).await?;
+    deliveries::redeliver(&state.db, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(DeliveryId { id })))
 }
 
@@ -81,6 +81,6 @@ async fn redeliver_failed(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<RedeliverFailedQuery>,
 ) -> Result<(StatusCode, Json<Redelivered>), ApiError> {
-    let count = deliveries::redeliver_failed(&state.dispatcher, &query.subscription_id).await?;
+    let count = deliveries::redeliver_failed(&state.db, &query.subscription_id).await?;
     Ok((StatusCode::ACCEPTED, Json(Redelivered { count })))
 }

@@ -66,7 +66,7 @@ async fn post_event(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
-    let ingested = match state.dispatcher.ingestor.try_ingest(body).await {
+    let ingested = match state.ingestor.try_ingest(body).await {
         Ok(ingested) => ingested?,
         Err(crate::domain::events::Busy) => {
             return Ok((

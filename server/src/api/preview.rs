@@ -78,7 +78,7 @@ async fn test_send(
     ApiJson(body): ApiJson<PreviewBody>,
 ) -> Result<Json<TestSend>, ApiError> {
     let (webhook, event) = body.webhook()?;
-    deliveries::test_send(&state.dispatcher, &webhook, &event)
+    crate::dispatcher::test_send::test_send(&state.dispatcher, &webhook, &event)
         .await
         .map(Json)
         .map_err(refused)

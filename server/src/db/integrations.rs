@@ -1,5 +1,11 @@
 //! Queries on `integrations` and `subscriptions`. Metadata, filters and webhooks are stored
-//! as JSON text (they are read and written whole).
+//! as JSON text (they are read and written whole) and read back into the API's models,
+//! cached in the store by configuration version (ingress and the sender read them for every
+//! event and delivery).
+
+use std::sync::Arc;
+
+use app::model::{Integration, IntegrationMetadata, Subscription, SubscriptionFilter};
 
 use super::Store;
 
@@ -171,4 +177,103 @@ pub async fn delete_subscription(db: &Store, integration_id: &str, id: &str) -> 
     .map(|r| r.rows_affected()))?;
     db.changed().await?;
     Ok(result > 0)
+}
+
+fn integration(row: IntegrationRow, subscriptions: Vec<Subscription>) -> Integration {
+    let mut metadata: IntegrationMetadata = serde_json::from_str(&row.metadata).unwrap_or_default();
+    if row.builtin {
+        // The built-in integration runs in this very process: it is always seen now.
+        metadata.lastseen = Some(crate::util::now_rfc3339());
+    }
+    Integration {
+        id: row.id,
+        name: row.name,
+        metadata,
+        subscriptions,
+    }
+}
+
+/// The filter value a subscription shows when its stored filter cannot be read: such a
+/// subscription matches no event (see `domain::events::matches`) until its filter is set
+/// again; an unreadable filter never widens to "every event".
+pub const UNREADABLE_FILTER: &str = "(the stored filter cannot be read: set the filter again)";
+
+/// A stored subscription row as the API shows it; an unreadable filter matches nothing.
+pub fn subscription(row: SubscriptionRow) -> Subscription {
+    let filter = match serde_json::from_str(&row.filter) {
+        Ok(filter) => filter,
+        Err(error) => {
+            tracing::error!(subscription = %row.id, %error,
+                "the stored filter cannot be read; the subscription matches no event until its filter is set again");
+            SubscriptionFilter {
+                projects: vec![UNREADABLE_FILTER.to_string()],
+                ..SubscriptionFilter::default()
+            }
+        }
+    };
+    let webhook = row
+        .webhook
+        .and_then(|text| match serde_json::from_str(&text) {
+            Ok(webhook) => Some(webhook),
+            Err(error) => {
+                tracing::error!(subscription = %row.id, %error, "the stored webhook cannot be read");
+                None
+            }
+        });
+    Subscription {
+        id: row.id,
+        event: row.event,
+        filter,
+        webhook,
+    }
+}
+
+/// Integrations matching the optional filters, with their subscriptions.
+pub async fn models(
+    db: &Store,
+    id: Option<&str>,
+    name: Option<&str>,
+) -> sqlx::Result<Vec<Integration>> {
+    let rows = list(db, id, name).await?;
+    let mut subscriptions = subscriptions(db, None).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut subscriptions)
+                .into_iter()
+                .partition(|s| s.integration_id == row.id);
+            subscriptions = rest;
+            integration(row, mine.into_iter().map(subscription).collect())
+        })
+        .collect())
+}
+
+/// Every integration with its subscriptions, from memory while nothing changed (ingress and
+/// the sender read this for every event and delivery). Cached in the store, keyed by its
+/// configuration version (on PostgreSQL read from the database each time, so a change
+/// made through another replica counts at once).
+pub async fn all_cached(db: &Store) -> sqlx::Result<Arc<Vec<Integration>>> {
+    // Read before loading: a write landing meanwhile leaves a copy marked stale.
+    let version = db.version().await?;
+    if let Some(cached) = db.derived::<Vec<Integration>>(version) {
+        return Ok(cached);
+    }
+    let fresh = Arc::new(models(db, None, None).await?);
+    db.set_derived(version, fresh.clone());
+    Ok(fresh)
+}
+
+/// Subscription `id` of `integration_id` from [`all_cached`].
+pub async fn cached_subscription(
+    db: &Store,
+    integration_id: &str,
+    id: &str,
+) -> sqlx::Result<Option<Subscription>> {
+    Ok(all_cached(db)
+        .await?
+        .iter()
+        .filter(|integration| integration.id == integration_id)
+        .flat_map(|integration| integration.subscriptions.iter())
+        .find(|subscription| subscription.id == id)
+        .cloned())
 }

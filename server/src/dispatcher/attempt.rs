@@ -9,121 +9,17 @@ use std::time::{Duration, Instant};
 use app::model::{Webhook, WEBHOOK_SCOPE};
 use serde_json::{json, Value};
 
-use super::clients::ProxyProblem;
-use super::guard::Refused;
 use super::Dispatcher;
 use crate::crypto::SecretValue;
 use crate::db;
-use crate::templates::render::{Compiled, Data, Landing};
-use crate::templates::{parse, TemplateError};
+use crate::outbound::clients::ProxyProblem;
+use crate::outbound::guard::Refused;
+use crate::templates::render::Data;
+use crate::templates::webhook::{compile, render_parts, CompiledWebhook};
 use crate::util;
 
 /// Largest response body kept in the attempt record.
 const MAX_RESPONSE_BODY: usize = 64 * 1024;
-
-/// A webhook with its templates translated (once per subscription version).
-pub struct CompiledWebhook {
-    method: reqwest::Method,
-    url: Compiled,
-    headers: Vec<(String, Compiled)>,
-    payload: Option<Compiled>,
-    /// The Content-Type to add when the webhook sets none.
-    default_content_type: Option<&'static str>,
-    secret_refs: Vec<(String, String)>,
-    proxy: Option<String>,
-}
-
-/// Translates every template of `webhook`.
-pub fn compile(webhook: &Webhook) -> Result<CompiledWebhook, String> {
-    let fail = |field: &str, e: TemplateError| format!("{field}: {e}");
-    let url = parse(&webhook.url).map_err(|e| fail("url", e))?;
-    let mut secret_refs = url.secret_refs();
-    let mut headers = Vec::new();
-    for header in &webhook.headers {
-        let template = parse(&header.value).map_err(|e| fail(&header.key, e))?;
-        secret_refs.extend(template.secret_refs());
-        headers.push((
-            header.key.clone(),
-            Compiled::from_template(&template, Landing::Header),
-        ));
-    }
-    let content_type = webhook
-        .headers
-        .iter()
-        .find(|h| h.key.eq_ignore_ascii_case("content-type"))
-        .map(|h| h.value.to_ascii_lowercase());
-    let is_json = match &content_type {
-        Some(value) => value.contains("json"),
-        None => {
-            let start = webhook.payload.trim_start();
-            start.starts_with('{') || start.starts_with('[')
-        }
-    };
-    let payload = if webhook.payload.is_empty() {
-        None
-    } else {
-        let template = parse(&webhook.payload).map_err(|e| fail("payload", e))?;
-        secret_refs.extend(template.secret_refs());
-        let landing = if is_json {
-            Landing::Json
-        } else {
-            Landing::Text
-        };
-        Some(Compiled::from_template(&template, landing))
-    };
-    let default_content_type = match (&content_type, &payload, is_json) {
-        (Some(_), _, _) | (None, None, _) => None,
-        (None, Some(_), true) => Some("application/json"),
-        (None, Some(_), false) => Some("text/plain; charset=utf-8"),
-    };
-    secret_refs.sort();
-    secret_refs.dedup();
-    Ok(CompiledWebhook {
-        method: reqwest::Method::from_bytes(webhook.method.as_bytes())
-            .map_err(|_| format!("unsupported method {}", webhook.method))?,
-        url: Compiled::from_template(&url, Landing::Url),
-        headers,
-        payload,
-        default_content_type,
-        secret_refs,
-        proxy: webhook.proxy.clone().filter(|p| !p.is_empty()),
-    })
-}
-
-/// The rendered URL, headers (with the default Content-Type added) and body.
-pub type RenderedParts = (String, Vec<(String, String)>, Option<String>);
-
-/// Renders every part of `compiled` with `data`; the error names the part.
-pub fn render_parts(compiled: &CompiledWebhook, data: &Data<'_>) -> Result<RenderedParts, String> {
-    let url = compiled.url.render(data).map_err(|e| format!("url: {e}"))?;
-    let mut headers = Vec::new();
-    for (key, value) in &compiled.headers {
-        let rendered = value
-            .render(data)
-            .map_err(|e| format!("header {key}: {e}"))?;
-        headers.push((key.clone(), rendered));
-    }
-    if let Some(content_type) = compiled.default_content_type {
-        headers.push(("Content-Type".to_string(), content_type.to_string()));
-    }
-    let body = match &compiled.payload {
-        Some(payload) => Some(payload.render(data).map_err(|e| format!("payload: {e}"))?),
-        None => None,
-    };
-    Ok((url, headers, body))
-}
-
-impl CompiledWebhook {
-    /// The method the request uses.
-    pub fn method(&self) -> &str {
-        self.method.as_str()
-    }
-
-    /// The `(secret, key)` pairs the templates reference.
-    pub fn secret_refs(&self) -> &[(String, String)] {
-        &self.secret_refs
-    }
-}
 
 /// Replaces every secret value (and its JSON- and percent-encoded forms) with `***`.
 pub struct Masker {
@@ -180,9 +76,7 @@ pub struct Ended {
 /// The Slack lane of a delivery of `subscription_id`, when the subscription's URL template
 /// names a paced host before any placeholder; `None` for unpaced hosts.
 pub async fn lane_of(dispatcher: &Dispatcher, subscription_id: &str) -> Option<Vec<u8>> {
-    let all = crate::domain::integrations::all_cached(&dispatcher.db)
-        .await
-        .ok()?;
+    let all = db::integrations::all_cached(&dispatcher.db).await.ok()?;
     let subscription = all
         .iter()
         .flat_map(|integration| integration.subscriptions.iter())
@@ -200,7 +94,7 @@ pub async fn lane_of(dispatcher: &Dispatcher, subscription_id: &str) -> Option<V
 /// The subscriptions whose deliveries go through the Slack lane (their URL's host is a Slack
 /// host), each its own lane.
 pub async fn lane_subscriptions(dispatcher: &Dispatcher) -> Vec<String> {
-    let Ok(all) = crate::domain::integrations::all_cached(&dispatcher.db).await else {
+    let Ok(all) = db::integrations::all_cached(&dispatcher.db).await else {
         return Vec::new();
     };
     all.iter()
@@ -472,13 +366,13 @@ async fn task_events(
     delivery: &db::events::DeliveryRow,
     event: Option<&(String, Value)>,
 ) -> Option<TaskEvents> {
-    let subscription = crate::domain::integrations::cached_subscription(
+    let subscription = db::integrations::cached_subscription(
         &dispatcher.db,
         &delivery.integration_id,
         &delivery.subscription_id,
     )
     .await
-    .ok()?;
+    .ok()??;
     let webhook = subscription.webhook?;
     let (event_type, body) = event?;
     let parts: Vec<&str> = event_type.split('.').collect();
@@ -534,13 +428,32 @@ async fn emit(
         "shkeptnspecversion": "0.2.4",
         "data": out,
     });
-    match dispatcher.ingestor.ingest(event).await {
-        Ok(ingested) if ingested.created => dispatcher.metrics.event_received(&ingested.event_type),
-        Ok(_) => {}
+    match (dispatcher.emit)(event).await {
+        Ok(Some(event_type)) => dispatcher.metrics.event_received(&event_type),
+        Ok(None) => {}
         Err(error) => {
             tracing::error!(%error, delivery = %delivery_id, phase, "cannot emit the task event")
         }
     }
+}
+
+/// Opens the value of secret `name`.`key` (just in time for rendering a request).
+async fn open_value(
+    dispatcher: &Dispatcher,
+    name: &str,
+    key: &str,
+) -> Result<Option<SecretValue>, String> {
+    let sealed = db::secrets::sealed_value(&dispatcher.db, name, key)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    let Some(sealed) = sealed else {
+        return Ok(None);
+    };
+    dispatcher
+        .keyring
+        .open(&crate::crypto::secret_aad(name, key), &sealed)
+        .map(Some)
+        .map_err(|e| format!("cannot open secret {name}.{key}: {e}"))
 }
 
 fn failed(request: Value, reason: String) -> Ended {
@@ -573,21 +486,16 @@ async fn attempt(
     event: Result<Option<&Value>, String>,
 ) -> Ended {
     let unsent = json!(null);
-    let subscription = match crate::domain::integrations::cached_subscription(
+    let subscription = match db::integrations::cached_subscription(
         &dispatcher.db,
         &delivery.integration_id,
         &delivery.subscription_id,
     )
     .await
     {
-        Ok(subscription) => subscription,
-        Err(crate::error::DomainError::NotFound(_)) => {
-            return failed(unsent, "the subscription was deleted".to_string())
-        }
-        Err(crate::error::DomainError::Internal(detail)) => {
-            return transient(format!("cannot read the subscription: {detail}"))
-        }
-        Err(error) => return transient(format!("cannot read the subscription: {error}")),
+        Ok(Some(subscription)) => subscription,
+        Ok(None) => return failed(unsent, "the subscription was deleted".to_string()),
+        Err(error) => return transient(format!("cannot read the subscription: database: {error}")),
     };
     let Some(webhook) = subscription.webhook else {
         return failed(unsent, "the subscription has no webhook".to_string());
@@ -623,18 +531,15 @@ pub async fn send(
 
     // Secrets: opened now, only from the webhook scope, dropped when this attempt ends.
     let mut secrets = HashMap::new();
-    for (name, key) in &compiled.secret_refs {
-        let in_scope =
-            crate::domain::secrets::list(&dispatcher.db, Some(name), Some(WEBHOOK_SCOPE))
-                .await
-                .map(|found| !found.is_empty())
-                .unwrap_or(false);
+    for (name, key) in compiled.secret_refs() {
+        let in_scope = db::secrets::list(&dispatcher.db, Some(name), Some(WEBHOOK_SCOPE))
+            .await
+            .map(|found| !found.is_empty())
+            .unwrap_or(false);
         if !in_scope {
             continue;
         }
-        match crate::domain::secrets::open_value(&dispatcher.db, &dispatcher.keyring, name, key)
-            .await
-        {
+        match open_value(dispatcher, name, key).await {
             Ok(Some(value)) => {
                 secrets.insert((name.clone(), key.clone()), value);
             }

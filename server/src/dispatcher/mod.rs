@@ -4,11 +4,10 @@
 //! looks every second, so deliveries left by a previous process are picked up.
 
 pub mod attempt;
-pub mod clients;
-pub mod guard;
 pub mod lanes;
 pub mod pacing;
 pub mod retry;
+pub mod test_send;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,8 +19,19 @@ use tracing::Instrument as _;
 
 use crate::config::Config;
 use crate::crypto::Keyring;
-use clients::{build_client, check_proxy, ClientCache, ProxyProblem};
-use guard::TargetPolicy;
+use crate::outbound::clients::{self, build_client, check_proxy, ClientCache, ProxyProblem};
+use crate::outbound::guard::TargetPolicy;
+
+/// Ingests an event the sender emits; `Ok(Some(type))` when it was new. Ingest belongs to
+/// the domain, which the sender does not import: start-up hands it in.
+pub type Emit = Arc<
+    dyn Fn(
+            serde_json::Value,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Option<String>, String>> + Send>,
+        > + Send
+        + Sync,
+>;
 
 /// What the sender needs; shared with every attempt.
 pub struct Dispatcher {
@@ -44,10 +54,9 @@ pub struct Dispatcher {
     /// Waits between attempts (from the configuration).
     pub schedule: Vec<Duration>,
     /// Translated templates by subscription id and webhook text: translated once.
-    pub compiled: Mutex<HashMap<String, Arc<attempt::CompiledWebhook>>>,
-    /// Stores incoming events and their deliveries in groups (also the task events the
-    /// sender emits).
-    pub ingestor: crate::domain::events::Ingestor,
+    pub compiled: Mutex<HashMap<String, Arc<crate::templates::webhook::CompiledWebhook>>>,
+    /// Ingests the task events the sender emits (`started`/`finished`), like any event.
+    pub emit: Emit,
     /// Writes attempt records in groups.
     pub recorder: crate::db::group::GroupWriter<crate::db::events::AttemptRecords>,
     /// What `/metrics` shows; moved by ingress and by every attempt.
@@ -67,6 +76,7 @@ impl Dispatcher {
         db: Store,
         keyring: Arc<Keyring>,
         wake: Arc<Notify>,
+        emit: Emit,
     ) -> Result<Self, reqwest::Error> {
         let policy = Arc::new(TargetPolicy::new(config.webhook_allow_cidrs.clone()));
         let client = build_client(
@@ -81,11 +91,7 @@ impl Dispatcher {
                 crate::db::events::ATTEMPT_BATCH,
                 crate::db::events::ATTEMPT_QUEUE,
             ),
-            ingestor: crate::domain::events::Ingestor::start(
-                db.clone(),
-                wake.clone(),
-                config.ingest_queue,
-            ),
+            emit,
             db,
             keyring,
             wake,

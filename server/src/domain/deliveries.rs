@@ -1,29 +1,28 @@
 //! The delivery log and the "try it" operations the REST API and the UI share: listing
-//! deliveries and their attempts, redelivery, and rendering (preview) or sending once (test
-//! send) an unsaved webhook for an event — through the sender's own code, so what is
-//! previewed is what gets sent.
+//! deliveries and their attempts, redelivery, and rendering an unsaved webhook for an event
+//! (preview) with the sender's own templates, so what is previewed is what gets sent (the
+//! test send itself is the sender's: `dispatcher::test_send`).
 
 use std::collections::HashMap;
-use std::time::Instant;
 
 use crate::db::Store;
 use app::model::{
-    Attempt, Delivery, DeliveryPage, DeliveryQuery, Header, Preview, ReceivedResponse,
-    RenderProblem, SentRequest, TestResponse, TestSend, Webhook,
+    Attempt, Delivery, DeliveryPage, DeliveryQuery, Header, Preview, RenderProblem, SentRequest,
+    Webhook,
 };
 use serde_json::Value;
 
 use crate::crypto::SecretValue;
 use crate::db;
 use crate::db::events::{DeliveryFilter, DeliveryListRow};
-use crate::dispatcher::attempt::{compile, render_parts, send};
-use crate::dispatcher::Dispatcher;
 use crate::error::DomainError;
+use crate::records::{received_response, sent_request};
 use crate::templates::render::Data;
+use crate::templates::webhook::{check as check_templates, compile, problem, render_parts};
 use crate::util;
 
 /// How much of a response body the log and test sends show.
-pub const RESPONSE_PREVIEW: usize = 4096;
+pub const RESPONSE_PREVIEW: usize = crate::records::RESPONSE_PREVIEW;
 
 /// The statuses a delivery can have.
 pub const STATUSES: [&str; 4] = ["pending", "retrying", "delivered", "failed"];
@@ -105,12 +104,10 @@ pub async fn get(db: &Store, id: &str) -> Result<Delivery, DomainError> {
 
 /// Makes delivery `id` due now (same id, a new attempt) and wakes the sender; a delivery
 /// being sent right now is a conflict (it is never sent twice in parallel).
-pub async fn redeliver(dispatcher: &Dispatcher, id: &str) -> Result<(), DomainError> {
-    match db::events::redeliver(&dispatcher.db, id, util::now_millis(), &util::now_rfc3339())
-        .await?
-    {
+pub async fn redeliver(db: &Store, id: &str) -> Result<(), DomainError> {
+    match db::events::redeliver(db, id, util::now_millis(), &util::now_rfc3339()).await? {
         db::events::Redelivered::Due => {
-            dispatcher.wake.notify_one();
+            db.wake().notify_one();
             Ok(())
         }
         db::events::Redelivered::InFlight => Err(DomainError::Conflict(format!(
@@ -128,19 +125,16 @@ pub async fn failed_count(db: &Store, subscription_id: &str) -> Result<i64, Doma
 }
 
 /// Sends every failed delivery of a subscription again; returns how many.
-pub async fn redeliver_failed(
-    dispatcher: &Dispatcher,
-    subscription_id: &str,
-) -> Result<u64, DomainError> {
+pub async fn redeliver_failed(db: &Store, subscription_id: &str) -> Result<u64, DomainError> {
     let count = db::events::redeliver_failed(
-        &dispatcher.db,
+        db,
         subscription_id,
         util::now_millis(),
         &util::now_rfc3339(),
     )
     .await?;
     if count > 0 {
-        dispatcher.wake.notify_one();
+        db.wake().notify_one();
     }
     Ok(count)
 }
@@ -185,43 +179,6 @@ pub fn preview(webhook: &Webhook, event: &Value) -> Result<Preview, RenderProble
     })
 }
 
-/// Sends `webhook` for `event` once through the real sender (secrets opened from the webhook
-/// scope, the SSRF guard, timeouts, the Slack lane's pacing; no retries, nothing recorded).
-pub async fn test_send(
-    dispatcher: &Dispatcher,
-    webhook: &Webhook,
-    event: &Value,
-) -> Result<TestSend, RenderProblem> {
-    check_templates(webhook)?;
-    let compiled = compile(webhook).map_err(|message| problem("webhook", message))?;
-    let webhook_id = format!("test-{}", uuid::Uuid::new_v4());
-    let started = Instant::now();
-    let ended = send(dispatcher, webhook, &compiled, event, &webhook_id).await;
-    let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let request = sent_request(ended.request).unwrap_or_else(|| SentRequest {
-        method: webhook.method.clone(),
-        url: webhook.url.clone(),
-        ..SentRequest::default()
-    });
-    let response = ended
-        .response
-        .and_then(received_response)
-        .map(|r| TestResponse {
-            status: r.status,
-            body: cut(r.body),
-        });
-    Ok(TestSend {
-        request,
-        error: if response.is_none() {
-            ended.error.or(ended.reason)
-        } else {
-            None
-        },
-        response,
-        duration_ms,
-    })
-}
-
 /// The event of a preview or test send, from the JSON text the form holds; a syntax error
 /// names its line and column.
 pub fn parse_event(text: &str) -> Result<Value, RenderProblem> {
@@ -235,28 +192,6 @@ pub fn parse_event(text: &str) -> Result<Value, RenderProblem> {
         return Err(problem("event", "the example event must be a JSON object"));
     }
     Ok(value)
-}
-
-/// Parses every template field so a syntax error names its field, line and column.
-fn check_templates(webhook: &Webhook) -> Result<(), RenderProblem> {
-    for (field, source) in crate::domain::integrations::webhook_templates(webhook) {
-        crate::templates::parse(source).map_err(|e| RenderProblem {
-            field,
-            line: Some(e.pos.line),
-            column: Some(e.pos.column),
-            message: e.message,
-        })?;
-    }
-    Ok(())
-}
-
-fn problem(field: &str, message: impl Into<String>) -> RenderProblem {
-    RenderProblem {
-        field: field.to_string(),
-        line: None,
-        column: None,
-        message: message.into(),
-    }
 }
 
 fn invalid(field: &str, message: &str) -> DomainError {
@@ -304,24 +239,4 @@ fn delivery(row: DeliveryListRow) -> Delivery {
         created_at: row.created_at,
         attempts: None,
     }
-}
-
-/// A recorded request (`null` when none was made).
-fn sent_request(value: Value) -> Option<SentRequest> {
-    if value.is_null() {
-        return None;
-    }
-    serde_json::from_value(value).ok()
-}
-
-/// A recorded response, its body cut at 4 KiB.
-fn received_response(value: Value) -> Option<ReceivedResponse> {
-    let mut response: ReceivedResponse = serde_json::from_value(value).ok()?;
-    response.body = cut(response.body);
-    Some(response)
-}
-
-fn cut(mut body: String) -> String {
-    util::truncate_utf8(&mut body, RESPONSE_PREVIEW);
-    body
 }

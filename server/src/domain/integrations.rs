@@ -14,11 +14,12 @@ use std::sync::Arc;
 use crate::db::Store;
 
 use crate::db;
-use crate::db::integrations::{IntegrationRow, SubscriptionRow};
-use crate::dispatcher::clients::check_proxy;
-use crate::dispatcher::guard::TargetPolicy;
+use crate::db::integrations::SubscriptionRow;
 use crate::error::DomainError;
+use crate::outbound::clients::check_proxy;
+use crate::outbound::guard::TargetPolicy;
 use crate::templates;
+use crate::templates::webhook::webhook_templates;
 use crate::util;
 
 /// Task suffixes a subscription may name (`>` = any, shown as `*`).
@@ -73,53 +74,9 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string())
 }
 
-fn integration(row: IntegrationRow, subscriptions: Vec<Subscription>) -> Integration {
-    let mut metadata: IntegrationMetadata = serde_json::from_str(&row.metadata).unwrap_or_default();
-    if row.builtin {
-        // The built-in integration runs in this very process: it is always seen now.
-        metadata.lastseen = Some(util::now_rfc3339());
-    }
-    Integration {
-        id: row.id,
-        name: row.name,
-        metadata,
-        subscriptions,
-    }
-}
-
-/// The filter value a subscription shows when its stored filter cannot be read: such a
-/// subscription matches no event (see `domain::events::matches`) until its filter is set
-/// again; an unreadable filter never widens to "every event".
-pub const UNREADABLE_FILTER: &str = "(the stored filter cannot be read: set the filter again)";
-
-fn subscription(row: SubscriptionRow) -> Subscription {
-    let filter = match serde_json::from_str(&row.filter) {
-        Ok(filter) => filter,
-        Err(error) => {
-            tracing::error!(subscription = %row.id, %error,
-                "the stored filter cannot be read; the subscription matches no event until its filter is set again");
-            SubscriptionFilter {
-                projects: vec![UNREADABLE_FILTER.to_string()],
-                ..SubscriptionFilter::default()
-            }
-        }
-    };
-    let webhook = row
-        .webhook
-        .and_then(|text| match serde_json::from_str(&text) {
-            Ok(webhook) => Some(webhook),
-            Err(error) => {
-                tracing::error!(subscription = %row.id, %error, "the stored webhook cannot be read");
-                None
-            }
-        });
-    Subscription {
-        id: row.id,
-        event: row.event,
-        filter,
-        webhook,
-    }
-}
+/// The filter value a subscription shows when its stored filter cannot be read (see
+/// [`db::integrations::UNREADABLE_FILTER`]).
+pub const UNREADABLE_FILTER: &str = db::integrations::UNREADABLE_FILTER;
 
 /// Integrations matching the optional filters, with their subscriptions.
 pub async fn list(
@@ -127,33 +84,13 @@ pub async fn list(
     id: Option<&str>,
     name: Option<&str>,
 ) -> Result<Vec<Integration>, DomainError> {
-    let rows = db::integrations::list(db, id, name).await?;
-    let mut subscriptions = db::integrations::subscriptions(db, None).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut subscriptions)
-                .into_iter()
-                .partition(|s| s.integration_id == row.id);
-            subscriptions = rest;
-            integration(row, mine.into_iter().map(subscription).collect())
-        })
-        .collect())
+    Ok(db::integrations::models(db, id, name).await?)
 }
 
-/// Every integration with its subscriptions, from memory while nothing changed (ingress and
-/// the sender read this for every event and delivery). Cached in the store, keyed by its
-/// configuration version (on PostgreSQL read from the database each time, so a change
-/// made through another replica counts at once).
+/// Every integration with its subscriptions, from the store's cache while nothing changed
+/// (see [`db::integrations::all_cached`]).
 pub async fn all_cached(db: &Store) -> Result<Arc<Vec<Integration>>, DomainError> {
-    // Read before loading: a write landing meanwhile leaves a copy marked stale.
-    let version = db.version().await?;
-    if let Some(cached) = db.derived::<Vec<Integration>>(version) {
-        return Ok(cached);
-    }
-    let fresh = Arc::new(list(db, None, None).await?);
-    db.set_derived(version, fresh.clone());
-    Ok(fresh)
+    Ok(db::integrations::all_cached(db).await?)
 }
 
 /// Subscription `id` of `integration_id` from [`all_cached`], or `NotFound`.
@@ -378,7 +315,7 @@ pub async fn subscriptions_using_secret_keys(
     let mut users = Vec::new();
     for row in db::integrations::subscriptions(db, None).await? {
         let id = row.id.clone();
-        let Some(webhook) = subscription(row).webhook else {
+        let Some(webhook) = db::integrations::subscription(row).webhook else {
             continue;
         };
         if webhook_templates(&webhook)
@@ -394,19 +331,6 @@ pub async fn subscriptions_using_secret_keys(
         }
     }
     Ok(users)
-}
-
-/// The template fields of a webhook with their field names.
-pub fn webhook_templates(webhook: &Webhook) -> Vec<(String, &str)> {
-    let mut fields = vec![("webhook.url".to_string(), webhook.url.as_str())];
-    for (index, header) in webhook.headers.iter().enumerate() {
-        fields.push((
-            format!("webhook.headers[{index}].value"),
-            header.value.as_str(),
-        ));
-    }
-    fields.push(("webhook.payload".to_string(), webhook.payload.as_str()));
-    fields
 }
 
 /// Checks a subscription; `webhook_service` says whether it belongs to the built-in

@@ -15,6 +15,7 @@
 //! no user-written handlebars ever reaches the engine: rendering emits its own program.
 
 pub mod render;
+pub mod webhook;
 
 use std::fmt;
 
