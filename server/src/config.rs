@@ -34,7 +34,7 @@ pub enum Command {
     RotateKey,
     /// Copy this (SQLite) install into an empty PostgreSQL database, for replicas (run
     /// while the server is stopped).
-    CopyData(crate::copy::CopyArgs),
+    CopyData(CopyArgs),
 }
 
 /// Everything the server needs to start.
@@ -315,4 +315,18 @@ impl Config {
             None => format!("sqlite://{}", self.data_dir.join("uniform.db").display()),
         }
     }
+}
+
+/// The arguments of `uniform copy-data`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CopyArgs {
+    /// The PostgreSQL database to fill (postgres://user:password@host:port/database); it
+    /// must hold no Uniform data yet (an empty database, or one only migrated).
+    #[arg(long, value_name = "POSTGRES_URL")]
+    pub to: String,
+
+    /// Also copy the history: events, deliveries (with their state: pending ones are sent
+    /// from the new database) and delivery attempts.
+    #[arg(long)]
+    pub with_history: bool,
 }

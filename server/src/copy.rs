@@ -19,25 +19,11 @@ use sqlx::postgres::Postgres;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection as _, QueryBuilder, Row};
 
-use crate::config::Config;
+use crate::config::{Config, CopyArgs};
 use crate::crypto::{self, KeyId};
 use crate::db;
 use crate::error::StartupError;
 use crate::startup::{load_keyring, DataDirLock, LockHolder};
-
-/// The arguments of `uniform copy-data`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct CopyArgs {
-    /// The PostgreSQL database to fill (postgres://user:password@host:port/database); it
-    /// must hold no Uniform data yet (an empty database, or one only migrated).
-    #[arg(long, value_name = "POSTGRES_URL")]
-    pub to: String,
-
-    /// Also copy the history: events, deliveries (with their state: pending ones are sent
-    /// from the new database) and delivery attempts.
-    #[arg(long)]
-    pub with_history: bool,
-}
 
 /// What a copy did.
 #[derive(Debug)]

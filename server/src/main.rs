@@ -46,7 +46,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn copy_data(config: Config, args: server::copy::CopyArgs) -> ExitCode {
+async fn copy_data(config: Config, args: server::config::CopyArgs) -> ExitCode {
     match server::copy::copy_data(&config, &args).await {
         Ok(report) => {
             for line in report.lines() {

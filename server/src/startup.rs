@@ -34,10 +34,16 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         let keyring = load_keyring(&config).await?;
         (keyring, db::open(&url).await?)
     };
-    crate::auth::bootstrap(&db, &config).await?;
-    crate::domain::integrations::ensure_builtin(&db)
-        .await
-        .map_err(|e| StartupError::new("--database-url", e.to_string()))?;
+    // Replicas starting together on an empty database take turns: the first creates the
+    // bootstrap token, admin user and built-in integration, the others find them.
+    db.serialized(BOOTSTRAP_LOCK, async {
+        crate::auth::bootstrap(&db, &config).await?;
+        crate::domain::integrations::ensure_builtin(&db)
+            .await
+            .map_err(|e| StartupError::new("--database-url", e.to_string()))
+    })
+    .await
+    .map_err(|e| StartupError::new("--database-url", e.to_string()))??;
     let leptos_options = LeptosOptions::builder()
         .output_name("uniform")
         .site_root(site_root().display().to_string())
@@ -159,6 +165,10 @@ fn keyring_for(
     }
     Ok(keyring)
 }
+
+/// The PostgreSQL advisory lock replicas take turns on for their start-up writes
+/// ("uniform bootstrap").
+const BOOTSTRAP_LOCK: i64 = 0x756e_6966_626f_6f74;
 
 /// Where a rotation keeps the previous key until its re-seal has committed.
 pub const OLD_KEY_FILE: &str = "master.key.old";

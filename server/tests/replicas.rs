@@ -611,8 +611,6 @@ async fn a_new_event_on_one_replica_is_sent_at_once_by_whichever_claims_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug (intermittent): replicas started together on an empty database race in the bootstrap \
-            (duplicate key api_tokens_token_hash_key, the loser exits)"]
 async fn replicas_started_together_on_an_empty_database_all_come_up() {
     if common::postgres_admin_url().is_none() {
         println!("replicas_started_together_on_an_empty_database_all_come_up: needs PostgreSQL (UNIFORM_TEST_DATABASE_URL); skipped");

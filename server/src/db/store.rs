@@ -281,6 +281,29 @@ impl Store {
         Ok(Some(out))
     }
 
+    /// Runs `job` while holding the PostgreSQL advisory lock `key`, waiting for it when
+    /// another replica holds it (replicas starting together take turns at their start-up
+    /// writes); on SQLite it just runs.
+    pub async fn serialized<T, F>(&self, key: i64, job: F) -> sqlx::Result<T>
+    where
+        F: std::future::Future<Output = T>,
+    {
+        let Pool::Postgres(pool) = &self.0.pool else {
+            return Ok(job.await);
+        };
+        let mut conn = pool.acquire().await?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+        let out = job.await;
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+        Ok(out)
+    }
+
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> sqlx::Result<()> {
         on!(self, |c| sqlx::query("SELECT 1")
