@@ -255,6 +255,18 @@ pub async fn models(
 pub async fn all_cached(db: &Store) -> sqlx::Result<Arc<Vec<Integration>>> {
     // Read before loading: a write landing meanwhile leaves a copy marked stale.
     let version = db.version().await?;
+    cached_at(db, version).await
+}
+
+/// Like [`all_cached`], for the sender: on PostgreSQL the database is asked for the version
+/// only after a notification said something changed (see `Store::recent_version`), which
+/// saves a round trip per delivery.
+pub async fn all_recent(db: &Store) -> sqlx::Result<Arc<Vec<Integration>>> {
+    let version = db.recent_version().await?;
+    cached_at(db, version).await
+}
+
+async fn cached_at(db: &Store, version: u64) -> sqlx::Result<Arc<Vec<Integration>>> {
     if let Some(cached) = db.derived::<Vec<Integration>>(version) {
         return Ok(cached);
     }
@@ -263,13 +275,13 @@ pub async fn all_cached(db: &Store) -> sqlx::Result<Arc<Vec<Integration>>> {
     Ok(fresh)
 }
 
-/// Subscription `id` of `integration_id` from [`all_cached`].
+/// Subscription `id` of `integration_id` from [`all_recent`] (the sender's read).
 pub async fn cached_subscription(
     db: &Store,
     integration_id: &str,
     id: &str,
 ) -> sqlx::Result<Option<Subscription>> {
-    Ok(all_cached(db)
+    Ok(all_recent(db)
         .await?
         .iter()
         .filter(|integration| integration.id == integration_id)

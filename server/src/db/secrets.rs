@@ -72,6 +72,24 @@ pub async fn sealed_value(db: &Store, name: &str, key: &str) -> sqlx::Result<Opt
     .await)
 }
 
+/// The sealed value of `name`.`key` when secret `name` is in `scope`.
+pub async fn sealed_value_in_scope(
+    db: &Store,
+    name: &str,
+    key: &str,
+    scope: &str,
+) -> sqlx::Result<Option<Vec<u8>>> {
+    on!(db, |c| sqlx::query_scalar(
+        "SELECT v.sealed FROM secret_values v JOIN secrets s ON s.name = v.secret_name
+         WHERE v.secret_name = $1 AND v.key = $2 AND s.scope = $3"
+    )
+    .bind(name)
+    .bind(key)
+    .bind(scope)
+    .fetch_optional(c)
+    .await)
+}
+
 /// Every stored value: (secret name, key, sealed blob); on the pool, a connection or in a
 /// transaction.
 pub async fn all_sealed<'a>(

@@ -33,6 +33,9 @@ enum Pool {
 /// The notification channel that wakes every replica's sender (new deliveries are due).
 pub const WAKE_CHANNEL: &str = "uniform_wake";
 
+/// The notification channel that tells every replica integrations or subscriptions changed.
+pub const CONFIG_CHANNEL: &str = "uniform_config";
+
 /// One database and what this process keeps about it; cheap to clone.
 #[derive(Clone)]
 pub struct Store(Arc<Inner>);
@@ -46,6 +49,10 @@ struct Inner {
     /// SQLite: counts writes to integrations and subscriptions (this process is their only
     /// writer). PostgreSQL keeps the count in `instance.config_version`, shared by replicas.
     version: AtomicU64,
+    /// PostgreSQL: set when another replica may have changed integrations or subscriptions
+    /// since the cache was last checked against the database (a notification came, or the
+    /// listener was not connected); cleared by [`Store::recent_version`].
+    unchecked: std::sync::atomic::AtomicBool,
     /// Data derived from integrations and subscriptions, with the version it was read at.
     derived: Mutex<Option<(u64, Arc<dyn Any + Send + Sync>)>>,
     /// Wakes this process's sender (new deliveries are due).
@@ -66,6 +73,7 @@ impl Store {
             pool,
             writer: Arc::new(tokio::sync::Mutex::new(())),
             version: AtomicU64::new(0),
+            unchecked: std::sync::atomic::AtomicBool::new(true),
             derived: Mutex::new(None),
             wake: Arc::new(Notify::new()),
         }))
@@ -180,12 +188,42 @@ impl Store {
         }
     }
 
+    /// The configuration version for the sender's reads: on PostgreSQL the cached version as
+    /// long as no notification said another replica changed something (and the listener
+    /// stayed connected), else read from the database like [`Store::version`]. A change
+    /// through another replica reaches the sender a notification's delay later; the ingest
+    /// path, which decides which deliveries exist, always uses [`Store::version`].
+    pub async fn recent_version(&self) -> sqlx::Result<u64> {
+        if self.backend() == Backend::Postgres {
+            let cached = self
+                .0
+                .derived
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .map(|(at, _)| *at);
+            if let Some(at) = cached {
+                if !self.0.unchecked.swap(false, Ordering::SeqCst) {
+                    return Ok(at);
+                }
+            } else {
+                self.0.unchecked.store(false, Ordering::SeqCst);
+            }
+        }
+        self.version().await
+    }
+
     /// Marks every cached copy of integrations and subscriptions stale, in this process
     /// and (PostgreSQL) in every replica. Call it after the write committed.
     pub async fn changed(&self) -> sqlx::Result<()> {
         self.0.version.fetch_add(1, Ordering::SeqCst);
         if let Pool::Postgres(pool) = &self.0.pool {
+            self.0.unchecked.store(true, Ordering::SeqCst);
             sqlx::query("UPDATE instance SET config_version = config_version + 1 WHERE id = 1")
+                .execute(pool)
+                .await?;
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(CONFIG_CHANNEL)
                 .execute(pool)
                 .await?;
         }
@@ -230,12 +268,17 @@ impl Store {
         loop {
             let listener = async {
                 let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
-                listener.listen(WAKE_CHANNEL).await?;
-                // Anything sent while this replica was not listening is due now.
+                listener.listen_all([WAKE_CHANNEL, CONFIG_CHANNEL]).await?;
+                // Anything sent or changed while this replica was not listening counts now.
+                self.0.unchecked.store(true, Ordering::SeqCst);
                 self.0.wake.notify_one();
                 loop {
-                    let _hint = listener.recv().await?;
-                    self.0.wake.notify_one();
+                    let hint = listener.recv().await?;
+                    if hint.channel() == CONFIG_CHANNEL {
+                        self.0.unchecked.store(true, Ordering::SeqCst);
+                    } else {
+                        self.0.wake.notify_one();
+                    }
                 }
                 #[allow(unreachable_code)]
                 Ok::<(), sqlx::Error>(())
@@ -243,6 +286,8 @@ impl Store {
             tokio::select! {
                 () = &mut shutdown => return,
                 result = listener => {
+                    // Changes may be missed until it is back: check against the database.
+                    self.0.unchecked.store(true, Ordering::SeqCst);
                     if let Err(error) = result {
                         tracing::warn!(%error, "lost the database notification listener; reconnecting");
                     }

@@ -76,7 +76,7 @@ pub struct Ended {
 /// The Slack lane of a delivery of `subscription_id`, when the subscription's URL template
 /// names a paced host before any placeholder; `None` for unpaced hosts.
 pub async fn lane_of(dispatcher: &Dispatcher, subscription_id: &str) -> Option<Vec<u8>> {
-    let all = db::integrations::all_cached(&dispatcher.db).await.ok()?;
+    let all = db::integrations::all_recent(&dispatcher.db).await.ok()?;
     let subscription = all
         .iter()
         .flat_map(|integration| integration.subscriptions.iter())
@@ -94,7 +94,7 @@ pub async fn lane_of(dispatcher: &Dispatcher, subscription_id: &str) -> Option<V
 /// The subscriptions whose deliveries go through the Slack lane (their URL's host is a Slack
 /// host), each its own lane.
 pub async fn lane_subscriptions(dispatcher: &Dispatcher) -> Vec<String> {
-    let Ok(all) = db::integrations::all_cached(&dispatcher.db).await else {
+    let Ok(all) = db::integrations::all_recent(&dispatcher.db).await else {
         return Vec::new();
     };
     all.iter()
@@ -437,13 +437,14 @@ async fn emit(
     }
 }
 
-/// Opens the value of secret `name`.`key` (just in time for rendering a request).
+/// Opens the value of secret `name`.`key` (just in time for rendering a request); `None`
+/// when there is no such value in the webhook scope.
 async fn open_value(
     dispatcher: &Dispatcher,
     name: &str,
     key: &str,
 ) -> Result<Option<SecretValue>, String> {
-    let sealed = db::secrets::sealed_value(&dispatcher.db, name, key)
+    let sealed = db::secrets::sealed_value_in_scope(&dispatcher.db, name, key, WEBHOOK_SCOPE)
         .await
         .map_err(|e| format!("database: {e}"))?;
     let Some(sealed) = sealed else {
@@ -532,13 +533,6 @@ pub async fn send(
     // Secrets: opened now, only from the webhook scope, dropped when this attempt ends.
     let mut secrets = HashMap::new();
     for (name, key) in compiled.secret_refs() {
-        let in_scope = db::secrets::list(&dispatcher.db, Some(name), Some(WEBHOOK_SCOPE))
-            .await
-            .map(|found| !found.is_empty())
-            .unwrap_or(false);
-        if !in_scope {
-            continue;
-        }
         match open_value(dispatcher, name, key).await {
             Ok(Some(value)) => {
                 secrets.insert((name.clone(), key.clone()), value);
