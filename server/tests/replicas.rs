@@ -647,3 +647,42 @@ async fn replicas_started_together_on_an_empty_database_all_come_up() {
         db.close().await;
     }
 }
+
+/// A replica on PostgreSQL without `UNIFORM_MASTER_KEY` refuses to start, naming it (a key
+/// file made on one host would seal values the other replicas cannot open), and writes
+/// nothing: neither a key file nor a row.
+#[tokio::test]
+async fn a_replica_without_the_master_key_refuses_to_start_and_names_it() {
+    let Some(database) = shared_database("a_replica_without_the_master_key_refuses_to_start")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_uniform"))
+        .args(["--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("UNIFORM_DATABASE_URL", &database)
+        .env_remove("UNIFORM_MASTER_KEY")
+        .env("UNIFORM_API_TOKEN", TOKEN)
+        .env("UNIFORM_ADMIN_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr
+        .lines()
+        .find(|line| line.starts_with("uniform: "))
+        .unwrap_or_else(|| panic!("no error line: {stderr}"));
+    assert!(
+        line.starts_with("uniform: UNIFORM_MASTER_KEY: is required with a PostgreSQL database"),
+        "{line}"
+    );
+    assert!(!dir.path().join("master.key").exists());
+    let pool = sqlx::PgPool::connect(&database).await.unwrap();
+    let tables: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(tables, 0, "nothing was created in the database");
+}
