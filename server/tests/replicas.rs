@@ -686,3 +686,56 @@ async fn a_replica_without_the_master_key_refuses_to_start_and_names_it() {
             .unwrap();
     assert_eq!(tables, 0, "nothing was created in the database");
 }
+
+/// On PostgreSQL too, a secret's plaintext is nowhere but in memory: not in any table (every
+/// table copied out in binary form, so text and bytea appear as stored), not in an answer,
+/// not in the log of either replica — also after a delivery opened it on the other replica.
+#[tokio::test]
+async fn no_plaintext_secret_in_the_shared_database_or_the_logs() {
+    let Some(url) = shared_database("no_plaintext_secret_in_the_shared_database_or_the_logs")
+    else {
+        return;
+    };
+    const VALUE: &str = "plaintext-7f3c9a-never-stored";
+    let receiver = MockReceiver::start().await;
+    let replicas = start_replicas(&url, 2, &[("RUST_LOG", "debug")]);
+    let (a, b) = (&replicas[0].server, &replicas[1].server);
+    let created = a
+        .api(Method::POST, "/api/secrets/v1/secret")
+        .json(
+            &json!({"name": "slack-secret", "scope": "keptn-webhook-service",
+                      "data": {"webhook-identifier": VALUE}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let answer = created.text().await.unwrap();
+    assert!(!answer.contains(VALUE), "{answer}");
+    let service = webhook_service(b).await;
+    subscribe(
+        b,
+        &service,
+        &format!(
+            "http://127.0.0.1:{}/hook/{{{{.secret.slack-secret.webhook-identifier}}}}",
+            receiver.addr.port()
+        ),
+    )
+    .await;
+    post_event(&client(), &b.url(""), &event("plaintext-1")).await;
+    let got = receiver.next().await;
+    assert_eq!(got.path, format!("/hook/{VALUE}"), "the secret was used");
+    let raw = common::raw_postgres(&url);
+    assert!(raw.len() > 1000, "the dump holds the tables");
+    assert!(
+        !raw.windows(VALUE.len()).any(|w| w == VALUE.as_bytes()),
+        "plaintext in the database"
+    );
+    let listed = a.get_json("/api/secrets/v1/secret").await.to_string();
+    assert!(!listed.contains(VALUE), "{listed}");
+    for replica in replicas {
+        let log = replica.server.stop();
+        assert!(!log.contains(VALUE), "plaintext in a log:\n{log}");
+        assert!(log.contains("listening on"), "the log is captured");
+    }
+}
