@@ -50,10 +50,8 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         .site_pkg_dir("pkg")
         .build();
     let keyring = Arc::new(keyring);
-    let wake = db.wake().clone();
     let ingestor = Arc::new(crate::domain::events::Ingestor::start(
         db.clone(),
-        wake.clone(),
         config.ingest_queue,
     ));
     let emit: crate::dispatcher::Emit = {
@@ -69,14 +67,13 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
             })
         })
     };
-    let dispatcher = Dispatcher::new(&config, db.clone(), keyring.clone(), wake.clone(), emit)
+    let dispatcher = Dispatcher::new(&config, db.clone(), keyring.clone(), emit)
         .map_err(|e| StartupError::other(format!("cannot build the HTTP client: {e}")))?;
     Ok(AppState {
         db,
         leptos_options,
         config: Arc::new(config),
         keyring,
-        wake,
         ingestor,
         login_limiter: Arc::default(),
         dispatcher: Arc::new(dispatcher),

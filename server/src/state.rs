@@ -22,8 +22,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The master key (and, mid-rotation, the previous one) sealing secret values.
     pub keyring: Arc<Keyring>,
-    /// Wakes the sender when new deliveries are queued.
-    pub wake: Arc<tokio::sync::Notify>,
     /// Stores incoming events and their deliveries in groups.
     pub ingestor: Arc<crate::domain::events::Ingestor>,
     /// Failed logins per client address.

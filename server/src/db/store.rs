@@ -307,11 +307,43 @@ impl Store {
     where
         F: std::future::Future<Output = T>,
     {
+        self.with_advisory_lock(key, false, job).await
+    }
+
+    /// Runs `job` while holding the PostgreSQL advisory lock `key`, waiting for it when
+    /// another replica holds it (replicas starting together take turns at their start-up
+    /// writes); on SQLite it just runs.
+    pub async fn serialized<T, F>(&self, key: i64, job: F) -> sqlx::Result<T>
+    where
+        F: std::future::Future<Output = T>,
+    {
+        // A waiting lock is always taken: `None` cannot come back.
+        self.with_advisory_lock(key, true, job)
+            .await?
+            .ok_or_else(|| sqlx::Error::Protocol("the advisory lock was not taken".into()))
+    }
+
+    /// Runs `job` under the session advisory lock `key` on one pooled connection: waits for
+    /// it when `wait`, else gives up (`None`) when another session holds it.
+    async fn with_advisory_lock<T, F>(
+        &self,
+        key: i64,
+        wait: bool,
+        job: F,
+    ) -> sqlx::Result<Option<T>>
+    where
+        F: std::future::Future<Output = T>,
+    {
         let Pool::Postgres(pool) = &self.0.pool else {
             return Ok(Some(job.await));
         };
         let mut conn = pool.acquire().await?;
-        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        let take = if wait {
+            "SELECT pg_advisory_lock($1) IS NOT NULL"
+        } else {
+            "SELECT pg_try_advisory_lock($1)"
+        };
+        let got: bool = sqlx::query_scalar(take)
             .bind(key)
             .fetch_one(&mut *conn)
             .await?;
@@ -324,29 +356,6 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         Ok(Some(out))
-    }
-
-    /// Runs `job` while holding the PostgreSQL advisory lock `key`, waiting for it when
-    /// another replica holds it (replicas starting together take turns at their start-up
-    /// writes); on SQLite it just runs.
-    pub async fn serialized<T, F>(&self, key: i64, job: F) -> sqlx::Result<T>
-    where
-        F: std::future::Future<Output = T>,
-    {
-        let Pool::Postgres(pool) = &self.0.pool else {
-            return Ok(job.await);
-        };
-        let mut conn = pool.acquire().await?;
-        sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(key)
-            .execute(&mut *conn)
-            .await?;
-        let out = job.await;
-        sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(key)
-            .execute(&mut *conn)
-            .await?;
-        Ok(out)
     }
 
     /// Whether the database answers (for `/readyz`).
@@ -370,14 +379,6 @@ impl Tx {
         match self {
             Tx::Sqlite(tx) => tx.commit().await,
             Tx::Postgres(tx) => tx.commit().await,
-        }
-    }
-
-    /// Which engine the transaction runs on.
-    pub fn backend(&self) -> Backend {
-        match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
         }
     }
 }

@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::db::Store;
-use tokio::sync::Notify;
 use tracing::Instrument as _;
 
 use crate::config::Config;
@@ -37,7 +36,6 @@ pub type Emit = Arc<
 pub struct Dispatcher {
     pub db: Store,
     pub keyring: Arc<Keyring>,
-    pub wake: Arc<Notify>,
     pub policy: Arc<TargetPolicy>,
     /// The one shared client (no proxy); clients for proxies are made per proxy URL.
     pub client: reqwest::Client,
@@ -70,12 +68,11 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// A dispatcher for `config`, sharing the pool, keys and wake-up signal.
+    /// A dispatcher for `config`, sharing the store (and its wake-up signal) and the keys.
     pub fn new(
         config: &Config,
         db: Store,
         keyring: Arc<Keyring>,
-        wake: Arc<Notify>,
         emit: Emit,
     ) -> Result<Self, reqwest::Error> {
         let policy = Arc::new(TargetPolicy::new(config.webhook_allow_cidrs.clone()));
@@ -94,7 +91,6 @@ impl Dispatcher {
             emit,
             db,
             keyring,
-            wake,
             policy,
             client,
             proxied: ClientCache::new(clients::PROXY_CLIENTS_MAX, clients::PROXY_CLIENT_IDLE),
@@ -213,7 +209,7 @@ impl Dispatcher {
             }
             tokio::select! {
                 () = &mut shutdown => break,
-                () = self.wake.notified() => {},
+                () = self.db.wake().notified() => {},
                 Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
                     destinations.finished(done.map(|(id, ())| id));
                 },

@@ -2,12 +2,9 @@
 //! same transaction queue one delivery per matching webhook subscription (a transactional
 //! outbox); then wake the sender. Matching follows Keptn's distributor.
 
-use std::sync::Arc;
-
 use crate::db::Store;
 use app::model::{Integration, Subscription};
 use serde_json::{Map, Value};
-use tokio::sync::Notify;
 
 use crate::db;
 use crate::db::events::EventRow;
@@ -182,9 +179,9 @@ pub struct Busy;
 impl Ingestor {
     /// Starts the writer task for `db` (needs a tokio runtime) with room for `capacity`
     /// waiting events; it ends with the last handle.
-    pub fn start(db: Store, wake: Arc<Notify>, capacity: usize) -> Self {
+    pub fn start(db: Store, capacity: usize) -> Self {
         Self {
-            writer: GroupWriter::start(EventWrites { db, wake }, INGEST_BATCH, capacity),
+            writer: GroupWriter::start(EventWrites { db }, INGEST_BATCH, capacity),
         }
     }
 
@@ -217,7 +214,6 @@ impl Ingestor {
 /// of the sender.
 struct EventWrites {
     db: Store,
-    wake: Arc<Notify>,
 }
 
 impl BatchWrite for EventWrites {
@@ -236,7 +232,7 @@ impl BatchWrite for EventWrites {
                 deliveries = one.deliveries, "event accepted");
         }
         if ingested.iter().any(|one| one.deliveries > 0) {
-            self.wake.notify_one();
+            self.db.wake().notify_one();
         }
         Ok(ingested)
     }

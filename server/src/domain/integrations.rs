@@ -93,22 +93,6 @@ pub async fn all_cached(db: &Store) -> Result<Arc<Vec<Integration>>, DomainError
     Ok(db::integrations::all_cached(db).await?)
 }
 
-/// Subscription `id` of `integration_id` from [`all_cached`], or `NotFound`.
-pub async fn cached_subscription(
-    db: &Store,
-    integration_id: &str,
-    id: &str,
-) -> Result<Subscription, DomainError> {
-    all_cached(db)
-        .await?
-        .iter()
-        .filter(|integration| integration.id == integration_id)
-        .flat_map(|integration| integration.subscriptions.iter())
-        .find(|subscription| subscription.id == id)
-        .cloned()
-        .ok_or_else(|| DomainError::NotFound(format!("subscription {id} not found")))
-}
-
 /// Integration `id`, or `NotFound`.
 pub async fn get(db: &Store, id: &str) -> Result<Integration, DomainError> {
     list(db, Some(id), None)

@@ -52,29 +52,34 @@ pub fn postgres_admin_url() -> Option<String> {
         .filter(|url| !url.is_empty())
 }
 
-/// Creates an empty database on the test PostgreSQL server; its URL.
-pub fn fresh_postgres_database(admin_url: &str) -> String {
-    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let admin = admin_url.to_string();
-    let statement = format!("CREATE DATABASE {name}");
-    // A runtime of its own: callers may be inside a current-thread runtime, or none.
+/// Runs `work` to completion on a runtime of its own, on its own thread: callers may be
+/// inside a current-thread runtime (a `#[tokio::test]`), or in none.
+fn on_own_runtime<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> T {
     std::thread::spawn(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap()
-            .block_on(async move {
-                use sqlx::Connection as _;
-                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(statement))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                conn.close().await.unwrap();
-            })
+            .block_on(work)
     })
     .join()
-    .unwrap();
+    .unwrap()
+}
+
+/// Creates an empty database on the test PostgreSQL server; its URL.
+pub fn fresh_postgres_database(admin_url: &str) -> String {
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = admin_url.to_string();
+    let statement = format!("CREATE DATABASE {name}");
+    on_own_runtime(async move {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    });
     let mut url = url::Url::parse(admin_url).unwrap();
     url.set_path(&format!("/{name}"));
     url.to_string()
@@ -284,37 +289,28 @@ impl TestServer {
 /// Every table of the PostgreSQL database at `url`, `COPY … (FORMAT binary)`.
 pub fn raw_postgres(url: &str) -> Vec<u8> {
     let url = url.to_string();
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                use futures_util::StreamExt as _;
-                use sqlx::Connection as _;
-                let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-                let tables: Vec<String> = sqlx::query_scalar(
-                    "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'",
-                )
+    on_own_runtime(async move {
+        use futures_util::StreamExt as _;
+        use sqlx::Connection as _;
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let tables: Vec<String> =
+            sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
                 .fetch_all(&mut conn)
                 .await
                 .unwrap();
-                assert!(!tables.is_empty());
-                let mut bytes = Vec::new();
-                for table in tables {
-                    let mut stream = conn
-                        .copy_out_raw(&format!("COPY \"{table}\" TO STDOUT (FORMAT binary)"))
-                        .await
-                        .unwrap();
-                    while let Some(chunk) = stream.next().await {
-                        bytes.extend_from_slice(&chunk.unwrap());
-                    }
-                }
-                bytes
-            })
+        assert!(!tables.is_empty());
+        let mut bytes = Vec::new();
+        for table in tables {
+            let mut stream = conn
+                .copy_out_raw(&format!("COPY \"{table}\" TO STDOUT (FORMAT binary)"))
+                .await
+                .unwrap();
+            while let Some(chunk) = stream.next().await {
+                bytes.extend_from_slice(&chunk.unwrap());
+            }
+        }
+        bytes
     })
-    .join()
-    .unwrap()
 }
 
 /// The real `uniform` binary running on port 0, its stderr (the log) captured.
