@@ -9,6 +9,12 @@ use server::config::{Cli, Command, Config, LogFormat};
 use server::startup::{DataDirLock, LockHolder};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's allocator: every event and delivery allocates many small
+/// short-lived values across threads, which glibc's malloc serves slower (see the README's
+/// benchmark).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

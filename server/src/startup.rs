@@ -71,7 +71,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         .map_err(|e| StartupError::other(format!("cannot build the HTTP client: {e}")))?;
     Ok(AppState {
         db,
-        leptos_options,
+        leptos_options: Arc::new(leptos_options),
         config: Arc::new(config),
         keyring,
         ingestor,

@@ -11,13 +11,14 @@ use crate::config::Config;
 use crate::crypto::Keyring;
 use crate::dispatcher::Dispatcher;
 
-/// Shared by all requests; cheap to clone.
-#[derive(Clone, FromRef)]
+/// Shared by all requests; cheap to clone (every middleware and handler takes a copy, so
+/// each field is a handle: no field is copied deeply per request).
+#[derive(Clone)]
 pub struct AppState {
     /// The one SQLite pool of the process.
     pub db: Store,
     /// Where the site's assets are and what they are called.
-    pub leptos_options: LeptosOptions,
+    pub leptos_options: Arc<LeptosOptions>,
     /// The configuration the server started with.
     pub config: Arc<Config>,
     /// The master key (and, mid-rotation, the previous one) sealing secret values.
@@ -29,4 +30,11 @@ pub struct AppState {
     /// The webhook sender (its loop is started by [`crate::serve`]; test sends use its
     /// client, guard and pacing directly).
     pub dispatcher: Arc<Dispatcher>,
+}
+
+/// Leptos' routes read the options from the state.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        (*state.leptos_options).clone()
+    }
 }

@@ -21,7 +21,7 @@ use crate::state::AppState;
 /// Builds the complete router for `state`.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let shell_options = state.leptos_options.clone();
+    let shell_options = (*state.leptos_options).clone();
     let context = crate::ui::context(state.clone());
     let (api, openapi) = crate::api::router(&state);
     let openapi = std::sync::Arc::new(openapi);

@@ -41,6 +41,120 @@ pub async fn insert(tx: &mut Tx, event: &EventRow, received_at: &str) -> sqlx::R
     Ok(result > 0)
 }
 
+/// Stores `events` (ids distinct) unless their id exists, in one statement (the rows
+/// travel as one JSON array, kept in order so rowids follow it); returns the ids stored.
+pub async fn insert_many(
+    tx: &mut Tx,
+    events: &[&EventRow],
+    received_at: &str,
+) -> sqlx::Result<Vec<String>> {
+    let batch = serde_json::Value::Array(
+        events
+            .iter()
+            .map(|event| {
+                serde_json::json!({
+                    "id": event.id, "type": event.r#type, "source": event.source,
+                    "shkeptncontext": event.shkeptncontext, "triggeredid": event.triggeredid,
+                    "time": event.time, "project": event.project, "stage": event.stage,
+                    "service": event.service, "body": event.body,
+                })
+            })
+            .collect(),
+    )
+    .to_string();
+    on!(
+        &mut *tx,
+        sqlite
+            | c
+            | {
+                sqlx::query_scalar(
+            "INSERT INTO events (id, type, source, shkeptncontext, triggeredid, time, project, stage,
+                 service, body, received_at)
+             SELECT value ->> 'id', value ->> 'type', value ->> 'source',
+                    value ->> 'shkeptncontext', value ->> 'triggeredid', value ->> 'time',
+                    value ->> 'project', value ->> 'stage', value ->> 'service', value ->> 'body', $2
+             FROM json_each($1) WHERE true ORDER BY key
+             ON CONFLICT (id) DO NOTHING RETURNING id",
+        )
+        .bind(&batch)
+        .bind(received_at)
+        .fetch_all(c)
+        .await
+            },
+        postgres
+            | c
+            | {
+                sqlx::query_scalar(
+            "INSERT INTO events (id, type, source, shkeptncontext, triggeredid, time, project, stage,
+                 service, body, received_at)
+             SELECT r.id, r.type, r.source, r.shkeptncontext, r.triggeredid, r.time, r.project,
+                    r.stage, r.service, r.body, $2
+             FROM json_array_elements($1::json) WITH ORDINALITY AS a(value, n),
+                  json_to_record(a.value) AS r(id TEXT, type TEXT, source TEXT,
+                      shkeptncontext TEXT, triggeredid TEXT, time TEXT, project TEXT, stage TEXT,
+                      service TEXT, body TEXT)
+             ORDER BY a.n
+             ON CONFLICT (id) DO NOTHING RETURNING id",
+        )
+        .bind(&batch)
+        .bind(received_at)
+        .fetch_all(c)
+        .await
+            }
+    )
+}
+
+/// A delivery to queue: (id, subscription, integration, event).
+pub type NewDelivery = (String, String, String, String);
+
+/// Queues `deliveries`, due at once, in one statement, in order.
+pub async fn insert_deliveries(
+    tx: &mut Tx,
+    deliveries: &[NewDelivery],
+    now: &str,
+    now_millis: i64,
+) -> sqlx::Result<()> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let batch = serde_json::to_string(deliveries).unwrap_or_else(|_| "[]".to_string());
+    on!(
+        &mut *tx,
+        sqlite | c | {
+            sqlx::query(
+                "INSERT INTO deliveries (id, subscription_id, integration_id, event_id, status,
+                 next_attempt_at, created_at, updated_at)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', $2, $3, $3
+             FROM json_each($1) ORDER BY key",
+            )
+            .bind(&batch)
+            .bind(now_millis)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        },
+        postgres
+            | c
+            | {
+                sqlx::query(
+            "INSERT INTO deliveries (id, subscription_id, integration_id, event_id, status,
+                 next_attempt_at, created_at, updated_at)
+             SELECT a.value ->> 0, a.value ->> 1, a.value ->> 2, a.value ->> 3, 'pending', $2, $3, $3
+             FROM json_array_elements($1::json) WITH ORDINALITY AS a(value, n)
+             ORDER BY a.n",
+        )
+        .bind(&batch)
+        .bind(now_millis)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+            }
+    )?;
+    Ok(())
+}
+
 /// The keptn context of event `id`.
 pub async fn context_of(tx: &mut Tx, id: &str) -> sqlx::Result<Option<String>> {
     on!(&mut *tx, |c| sqlx::query_scalar(
@@ -125,21 +239,44 @@ pub async fn insert_delivery(
     Ok(())
 }
 
-/// A delivery claimed by this sender: the claim's token fences every later write.
+/// A delivery claimed by this sender, with everything its attempt reads (the claim reads
+/// it in the same statement): the claim's token fences every later write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     pub id: String,
     pub subscription_id: String,
+    pub integration_id: String,
+    pub event_id: String,
+    /// Attempts recorded before this claim.
+    pub attempt_count: i64,
     /// Fresh at every claim; renewals and the attempt record must name it.
     pub token: String,
     /// Claims since the last recorded attempt, this one included.
     pub unrecorded: i64,
+    /// The event's type and body (JSON text); `None` when the event is gone.
+    pub event: Option<(String, String)>,
 }
+
+/// A claimed row: order keys, then the [`Claim`]'s fields.
+type ClaimedRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+);
 
 /// Leases up to `limit` due deliveries, earliest first, until `lease_until` (unix ms),
 /// skipping the subscriptions in `skip` (destinations already at their concurrency limit);
 /// each claim gets a fresh token. Only deliveries whose lease ran out (their holder is gone)
-/// or that are not leased are claimed.
+/// or that are not leased are claimed. The claimed rows come back with their event, so an
+/// attempt reads nothing more (one statement for the whole batch).
 pub async fn claim_due(
     db: &Store,
     now_millis: i64,
@@ -147,20 +284,23 @@ pub async fn claim_due(
     limit: i64,
     skip: &[String],
 ) -> sqlx::Result<Vec<Claim>> {
-    let mut claimed: Vec<(i64, i64, String, String, String, i64)> = db
+    let mut claimed: Vec<ClaimedRow> = db
         .write(async {
-            on!(db, sqlite |c| {
+            on!(db.writer(), sqlite |c| {
                 let skip = serde_json::to_string(skip).unwrap_or_else(|_| "[]".to_string());
                 sqlx::query_as(
                     "UPDATE deliveries SET lease_until = $2, claim_token = lower(hex(randomblob(16))),
                          unrecorded = unrecorded + 1
                      WHERE id IN (
-                         SELECT id FROM deliveries
+                         SELECT id FROM deliveries INDEXED BY deliveries_due_order
                          WHERE status IN ('pending', 'retrying') AND next_attempt_at <= $1
                            AND (lease_until IS NULL OR lease_until < $1)
                            AND subscription_id NOT IN (SELECT value FROM json_each($4))
                          ORDER BY next_attempt_at, rowid LIMIT $3)
-                     RETURNING next_attempt_at, rowid, id, subscription_id, claim_token, unrecorded",
+                     RETURNING next_attempt_at, rowid, id, subscription_id, integration_id, event_id,
+                         attempt_count, claim_token, unrecorded,
+                         (SELECT type FROM events e WHERE e.id = deliveries.event_id),
+                         (SELECT body FROM events e WHERE e.id = deliveries.event_id)",
                 )
                 .bind(now_millis)
                 .bind(lease_until)
@@ -182,7 +322,10 @@ pub async fn claim_due(
                            ORDER BY next_attempt_at, rowid LIMIT $3
                            FOR UPDATE SKIP LOCKED) due
                      WHERE d.id = due.id
-                     RETURNING d.next_attempt_at, d.rowid, d.id, d.subscription_id, d.claim_token, d.unrecorded",
+                     RETURNING d.next_attempt_at, d.rowid, d.id, d.subscription_id, d.integration_id,
+                         d.event_id, d.attempt_count::BIGINT, d.claim_token, d.unrecorded::BIGINT,
+                         (SELECT type FROM events e WHERE e.id = d.event_id),
+                         (SELECT body FROM events e WHERE e.id = d.event_id)",
                 )
                 .bind(now_millis)
                 .bind(lease_until)
@@ -197,12 +340,30 @@ pub async fn claim_due(
     claimed.sort_by_key(|(due, rowid, ..)| (*due, *rowid));
     Ok(claimed
         .into_iter()
-        .map(|(_, _, id, subscription_id, token, unrecorded)| Claim {
-            id,
-            subscription_id,
-            token,
-            unrecorded,
-        })
+        .map(
+            |(
+                _,
+                _,
+                id,
+                subscription_id,
+                integration_id,
+                event_id,
+                attempt_count,
+                token,
+                unrecorded,
+                event_type,
+                body,
+            )| Claim {
+                id,
+                subscription_id,
+                integration_id,
+                event_id,
+                attempt_count,
+                token,
+                unrecorded,
+                event: event_type.zip(body),
+            },
+        )
         .collect())
 }
 
@@ -212,7 +373,7 @@ pub async fn release(db: &Store, claims: &[Claim]) -> sqlx::Result<()> {
     let tokens: Vec<String> = claims.iter().map(|c| c.token.clone()).collect();
     db.write(async {
         on!(
-            db,
+            db.writer(),
             sqlite | c | {
                 let tokens = serde_json::to_string(&tokens).unwrap_or_else(|_| "[]".to_string());
                 sqlx::query(
@@ -248,7 +409,7 @@ pub async fn release(db: &Store, claims: &[Claim]) -> sqlx::Result<()> {
 pub async fn renew(db: &Store, claim: &Claim, lease_until: i64) -> sqlx::Result<bool> {
     let result = db
         .write(async {
-            on!(db, |c| sqlx::query(
+            on!(db.writer(), |c| sqlx::query(
                 "UPDATE deliveries SET lease_until = $1 WHERE id = $2 AND claim_token = $3"
             )
             .bind(lease_until)
@@ -272,7 +433,7 @@ pub async fn settle_failed(
 ) -> sqlx::Result<bool> {
     let result = db
         .write(async {
-            on!(db, |c| sqlx::query(
+            on!(db.writer(), |c| sqlx::query(
                 "UPDATE deliveries SET status = 'failed', reason = $1, next_attempt_at = NULL,
                      lease_until = NULL, claim_token = NULL, updated_at = $2
                  WHERE id = $3 AND claim_token = $4",
@@ -321,18 +482,6 @@ pub struct DeliveryRow {
     pub attempt_count: i64,
 }
 
-/// Delivery `id`.
-pub async fn delivery(db: &Store, id: &str) -> sqlx::Result<Option<DeliveryRow>> {
-    on!(db, |c| {
-        sqlx::query_as(
-        "SELECT id, subscription_id, integration_id, event_id, attempt_count FROM deliveries WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(c)
-    .await
-    })
-}
-
 /// One attempt to record, with the delivery's new state.
 #[derive(Debug, Clone)]
 pub struct AttemptRow {
@@ -358,8 +507,118 @@ pub struct AttemptRow {
 /// Records attempts and their deliveries' new state, all in one transaction (group
 /// commit: one turn of the writer for many attempts). An attempt whose claim is no longer
 /// the delivery's current one is not recorded (false in its place): its sender lost the
-/// delivery to another claim.
+/// delivery to another claim. The whole batch is two statements (the rows travel as one
+/// JSON array), unless a delivery appears twice in it: then row by row, in order.
 pub async fn record_attempts(db: &Store, rows: &[AttemptRow]) -> sqlx::Result<Vec<bool>> {
+    let mut ids = std::collections::HashSet::with_capacity(rows.len());
+    if !rows.iter().all(|row| ids.insert(row.delivery_id.as_str())) {
+        return record_attempts_one_by_one(db, rows).await;
+    }
+    let batch = serde_json::Value::Array(
+        rows.iter()
+            .map(|row| {
+                serde_json::json!({
+                    "delivery_id": row.delivery_id, "claim_token": row.claim_token,
+                    "number": row.number, "started_at": row.started_at,
+                    "duration_ms": row.duration_ms, "request": row.request,
+                    "response": row.response, "error": row.error, "status": row.status,
+                    "status_code": row.status_code, "reason": row.reason,
+                    "next_attempt_at": row.next_attempt_at, "updated_at": row.updated_at,
+                })
+            })
+            .collect(),
+    )
+    .to_string();
+    let mut tx = db.write_tx().await?;
+    let settled: Vec<String> = on!(
+        &mut *tx,
+        sqlite | c | {
+            sqlx::query_scalar(
+                "UPDATE deliveries SET status = r.status, attempt_count = r.number,
+                 last_status_code = r.status_code, reason = r.reason, duration_ms = r.duration_ms,
+                 next_attempt_at = r.next_attempt_at, lease_until = NULL, claim_token = NULL,
+                 unrecorded = 0, updated_at = r.updated_at
+             FROM (SELECT value ->> 'delivery_id' AS delivery_id,
+                          value ->> 'claim_token' AS claim_token, value ->> 'status' AS status,
+                          value ->> 'number' AS number, value ->> 'status_code' AS status_code,
+                          value ->> 'reason' AS reason, value ->> 'duration_ms' AS duration_ms,
+                          value ->> 'next_attempt_at' AS next_attempt_at,
+                          value ->> 'updated_at' AS updated_at
+                   FROM json_each($1)) AS r
+             WHERE deliveries.id = r.delivery_id AND deliveries.claim_token = r.claim_token
+             RETURNING deliveries.id",
+            )
+            .bind(&batch)
+            .fetch_all(c)
+            .await
+        },
+        postgres | c | {
+            sqlx::query_scalar(
+                "UPDATE deliveries d SET status = r.status, attempt_count = r.number,
+                 last_status_code = r.status_code, reason = r.reason, duration_ms = r.duration_ms,
+                 next_attempt_at = r.next_attempt_at, lease_until = NULL, claim_token = NULL,
+                 unrecorded = 0, updated_at = r.updated_at
+             FROM json_to_recordset($1::json) AS r(delivery_id TEXT, claim_token TEXT,
+                 status TEXT, number BIGINT, status_code BIGINT, reason TEXT, duration_ms BIGINT,
+                 next_attempt_at BIGINT, updated_at TEXT)
+             WHERE d.id = r.delivery_id AND d.claim_token = r.claim_token
+             RETURNING d.id",
+            )
+            .bind(&batch)
+            .fetch_all(c)
+            .await
+        }
+    )?;
+    if !settled.is_empty() {
+        let settled_json = serde_json::to_string(&settled).unwrap_or_else(|_| "[]".to_string());
+        on!(
+            &mut *tx,
+            sqlite | c | {
+                sqlx::query(
+                    "INSERT INTO delivery_attempts
+                     (delivery_id, number, started_at, duration_ms, request, response, error)
+                 SELECT value ->> 'delivery_id', value ->> 'number', value ->> 'started_at',
+                        value ->> 'duration_ms', value ->> 'request', value ->> 'response',
+                        value ->> 'error'
+                 FROM json_each($1)
+                 WHERE value ->> 'delivery_id' IN (SELECT value FROM json_each($2))
+                 ORDER BY key",
+                )
+                .bind(&batch)
+                .bind(&settled_json)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+            },
+            postgres | c | {
+                sqlx::query(
+                    "INSERT INTO delivery_attempts
+                     (delivery_id, number, started_at, duration_ms, request, response, error)
+                 SELECT r.delivery_id, r.number, r.started_at, r.duration_ms, r.request,
+                        r.response, r.error
+                 FROM json_to_recordset($1::json) AS r(delivery_id TEXT, number BIGINT,
+                     started_at TEXT, duration_ms BIGINT, request TEXT, response TEXT, error TEXT)
+                 WHERE r.delivery_id = ANY($2)",
+                )
+                .bind(&batch)
+                .bind(&settled)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+            }
+        )?;
+    }
+    tx.commit().await?;
+    let settled: std::collections::HashSet<String> = settled.into_iter().collect();
+    Ok(rows
+        .iter()
+        .map(|row| settled.contains(&row.delivery_id))
+        .collect())
+}
+
+/// [`record_attempts`] one row at a time (a batch naming one delivery twice: only the
+/// attempt under the current claim is recorded).
+async fn record_attempts_one_by_one(db: &Store, rows: &[AttemptRow]) -> sqlx::Result<Vec<bool>> {
     let mut tx = db.write_tx().await?;
     let mut recorded = Vec::with_capacity(rows.len());
     for row in rows {
@@ -645,7 +904,7 @@ pub async fn redeliver(
 ) -> sqlx::Result<Redelivered> {
     let result = db
         .write(async {
-            on!(db, |c| sqlx::query(
+            on!(db.writer(), |c| sqlx::query(
                 "UPDATE deliveries SET status = CASE WHEN status = 'retrying' THEN 'retrying' ELSE 'pending' END,
                      next_attempt_at = $1, lease_until = NULL, claim_token = NULL, unrecorded = 0,
                      updated_at = $2

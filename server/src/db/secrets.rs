@@ -72,22 +72,52 @@ pub async fn sealed_value(db: &Store, name: &str, key: &str) -> sqlx::Result<Opt
     .await)
 }
 
-/// The sealed value of `name`.`key` when secret `name` is in `scope`.
-pub async fn sealed_value_in_scope(
+/// The sealed values of every secret in one scope, by (secret name, key), as read at one
+/// configuration version.
+pub struct ScopeValues {
+    scope: String,
+    values: std::collections::HashMap<(String, String), Vec<u8>>,
+}
+
+impl ScopeValues {
+    /// The sealed value of `name`.`key`, when the secret is in this scope and has the key.
+    pub fn get(&self, name: &str, key: &str) -> Option<&[u8]> {
+        self.values
+            .get(&(name.to_string(), key.to_string()))
+            .map(Vec::as_slice)
+    }
+}
+
+/// The sealed values of scope `scope` from memory while the configuration did not change
+/// (secret writes count as changes): the sender reads them for every delivery. Only sealed
+/// blobs are kept; each is opened when a request is rendered.
+pub async fn scope_values_recent(
     db: &Store,
-    name: &str,
-    key: &str,
     scope: &str,
-) -> sqlx::Result<Option<Vec<u8>>> {
-    on!(db, |c| sqlx::query_scalar(
-        "SELECT v.sealed FROM secret_values v JOIN secrets s ON s.name = v.secret_name
-         WHERE v.secret_name = $1 AND v.key = $2 AND s.scope = $3"
+) -> sqlx::Result<std::sync::Arc<ScopeValues>> {
+    // Read before loading: a write landing meanwhile leaves a copy marked stale.
+    let version = db.recent_version().await?;
+    if let Some(cached) = db.derived::<ScopeValues>(version) {
+        if cached.scope == scope {
+            return Ok(cached);
+        }
+    }
+    let rows: Vec<(String, String, Vec<u8>)> = on!(db, |c| sqlx::query_as(
+        "SELECT v.secret_name, v.key, v.sealed FROM secret_values v
+         JOIN secrets s ON s.name = v.secret_name WHERE s.scope = $1"
     )
-    .bind(name)
-    .bind(key)
     .bind(scope)
-    .fetch_optional(c)
-    .await)
+    .fetch_all(c)
+    .await)?;
+    let fresh = std::sync::Arc::new(ScopeValues {
+        scope: scope.to_string(),
+        values: rows
+            .into_iter()
+            .map(|(name, key, sealed)| ((name, key), sealed))
+            .collect(),
+    });
+    db.set_derived(version, fresh.clone());
+    Ok(fresh)
 }
 
 /// Every stored value: (secret name, key, sealed blob); on the pool, a connection or in a

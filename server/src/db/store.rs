@@ -5,7 +5,8 @@
 //! module speak both engines: [`Target`] (a pool or a transaction of either engine) and
 //! the `on!` macro (in `db/mod.rs`) that expands a query once per engine.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,10 +24,16 @@ pub enum Backend {
     Postgres,
 }
 
-/// The engine's pool.
+/// The engine's pool. On SQLite writes go through `writer`, a pool of one connection
+/// (the writer turn makes them one at a time anyway): its page cache stays warm, because no
+/// other connection's commit invalidates it, and the hot path's reads folded into writes
+/// (the claim) find their pages there.
 #[derive(Debug, Clone)]
 enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite {
+        pool: SqlitePool,
+        writer: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -35,6 +42,9 @@ pub const WAKE_CHANNEL: &str = "uniform_wake";
 
 /// The notification channel that tells every replica integrations or subscriptions changed.
 pub const CONFIG_CHANNEL: &str = "uniform_config";
+
+/// A value derived from the configuration, with the version it was read at.
+type Derived = (u64, Arc<dyn Any + Send + Sync>);
 
 /// One database and what this process keeps about it; cheap to clone.
 #[derive(Clone)]
@@ -53,8 +63,11 @@ struct Inner {
     /// since the cache was last checked against the database (a notification came, or the
     /// listener was not connected); cleared by [`Store::recent_version`].
     unchecked: std::sync::atomic::AtomicBool,
-    /// Data derived from integrations and subscriptions, with the version it was read at.
-    derived: Mutex<Option<(u64, Arc<dyn Any + Send + Sync>)>>,
+    /// PostgreSQL: the configuration version last read from the database.
+    seen: AtomicU64,
+    /// Data derived from the configuration (integrations, subscriptions, secrets), one slot
+    /// per type, each with the version it was read at.
+    derived: Mutex<HashMap<TypeId, Derived>>,
     /// Wakes this process's sender (new deliveries are due).
     wake: Arc<Notify>,
 }
@@ -74,14 +87,29 @@ impl Store {
             writer: Arc::new(tokio::sync::Mutex::new(())),
             version: AtomicU64::new(0),
             unchecked: std::sync::atomic::AtomicBool::new(true),
-            derived: Mutex::new(None),
+            seen: AtomicU64::new(0),
+            derived: Mutex::new(HashMap::new()),
             wake: Arc::new(Notify::new()),
         }))
     }
 
-    /// A store on an open (migrated) SQLite pool.
+    /// A store on an open (migrated) SQLite pool; its writes get a connection of their own
+    /// (same options; an in-memory database, private to each connection, keeps the pool).
     pub fn sqlite(pool: SqlitePool) -> Self {
-        Self::new(Pool::Sqlite(pool))
+        let options = pool.connect_options();
+        let writer = if options.get_filename() == std::path::Path::new(":memory:") {
+            pool.clone()
+        } else {
+            sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(0)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                // The writer's pages stay cached between commits (nothing else writes):
+                // a larger cache keeps the hot part of the tables and indexes in memory.
+                .connect_lazy_with((*options).clone().pragma("cache_size", "-32768"))
+        };
+        Self::new(Pool::Sqlite { pool, writer })
     }
 
     /// A store on an open (migrated) PostgreSQL pool.
@@ -92,7 +120,7 @@ impl Store {
     /// Which engine this store runs on.
     pub fn backend(&self) -> Backend {
         match self.0.pool {
-            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Sqlite { .. } => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
     }
@@ -100,8 +128,17 @@ impl Store {
     /// The SQLite pool, when this store is on SQLite.
     pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
         match &self.0.pool {
-            Pool::Sqlite(pool) => Some(pool),
+            Pool::Sqlite { pool, .. } => Some(pool),
             Pool::Postgres(_) => None,
+        }
+    }
+
+    /// Where writes outside a transaction run (inside [`Store::write`]): SQLite's writer
+    /// connection, or the PostgreSQL pool.
+    pub fn writer(&self) -> Target<'_> {
+        match &self.0.pool {
+            Pool::Sqlite { writer, .. } => Target::SqlitePool(writer),
+            Pool::Postgres(pool) => Target::PgPool(pool),
         }
     }
 
@@ -109,7 +146,7 @@ impl Store {
     pub fn postgres_pool(&self) -> Option<&PgPool> {
         match &self.0.pool {
             Pool::Postgres(pool) => Some(pool),
-            Pool::Sqlite(_) => None,
+            Pool::Sqlite { .. } => None,
         }
     }
 
@@ -121,7 +158,10 @@ impl Store {
     /// Closes the pool (waits for its connections to be returned).
     pub async fn close(&self) {
         match &self.0.pool {
-            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Sqlite { pool, writer } => {
+                writer.close().await;
+                pool.close().await;
+            }
             Pool::Postgres(pool) => pool.close().await,
         }
     }
@@ -129,7 +169,7 @@ impl Store {
     /// A read transaction (one snapshot for several queries).
     pub async fn begin(&self) -> sqlx::Result<Tx> {
         Ok(match &self.0.pool {
-            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Pool::Sqlite { pool, .. } => Tx::Sqlite(pool.begin().await?),
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -141,9 +181,9 @@ impl Store {
     /// a plain transaction: the engine has many writers.
     pub async fn write_tx(&self) -> sqlx::Result<WriteTx> {
         match &self.0.pool {
-            Pool::Sqlite(pool) => {
+            Pool::Sqlite { writer, .. } => {
                 let turn = self.0.writer.clone().lock_owned().await;
-                let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let tx = writer.begin_with("BEGIN IMMEDIATE").await?;
                 Ok(WriteTx {
                     tx: Tx::Sqlite(tx),
                     _turn: Some(turn),
@@ -177,13 +217,15 @@ impl Store {
     /// through another replica counts for the very next event here.
     pub async fn version(&self) -> sqlx::Result<u64> {
         match &self.0.pool {
-            Pool::Sqlite(_) => Ok(self.0.version.load(Ordering::SeqCst)),
+            Pool::Sqlite { .. } => Ok(self.0.version.load(Ordering::SeqCst)),
             Pool::Postgres(pool) => {
                 let version: i64 =
                     sqlx::query_scalar("SELECT config_version FROM instance WHERE id = 1")
                         .fetch_one(pool)
                         .await?;
-                Ok(u64::try_from(version).unwrap_or_default())
+                let version = u64::try_from(version).unwrap_or_default();
+                self.0.seen.store(version, Ordering::SeqCst);
+                Ok(version)
             }
         }
     }
@@ -194,21 +236,8 @@ impl Store {
     /// through another replica reaches the sender a notification's delay later; the ingest
     /// path, which decides which deliveries exist, always uses [`Store::version`].
     pub async fn recent_version(&self) -> sqlx::Result<u64> {
-        if self.backend() == Backend::Postgres {
-            let cached = self
-                .0
-                .derived
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .as_ref()
-                .map(|(at, _)| *at);
-            if let Some(at) = cached {
-                if !self.0.unchecked.swap(false, Ordering::SeqCst) {
-                    return Ok(at);
-                }
-            } else {
-                self.0.unchecked.store(false, Ordering::SeqCst);
-            }
+        if self.backend() == Backend::Postgres && !self.0.unchecked.swap(false, Ordering::SeqCst) {
+            return Ok(self.0.seen.load(Ordering::SeqCst));
         }
         self.version().await
     }
@@ -232,8 +261,8 @@ impl Store {
 
     /// The derived value cached at `version`, when it is of type `T`.
     pub fn derived<T: Any + Send + Sync>(&self, version: u64) -> Option<Arc<T>> {
-        let slot = self.0.derived.lock().unwrap_or_else(|e| e.into_inner());
-        match slot.as_ref() {
+        let slots = self.0.derived.lock().unwrap_or_else(|e| e.into_inner());
+        match slots.get(&TypeId::of::<T>()) {
             Some((at, value)) if *at == version => value.clone().downcast::<T>().ok(),
             _ => None,
         }
@@ -241,7 +270,11 @@ impl Store {
 
     /// Caches `value`, derived from what was read at `version`.
     pub fn set_derived<T: Any + Send + Sync>(&self, version: u64, value: Arc<T>) {
-        *self.0.derived.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, value));
+        self.0
+            .derived
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(TypeId::of::<T>(), (version, value));
     }
 
     /// Tells every replica's sender that deliveries are due: in `tx`, so the hint leaves
@@ -420,7 +453,7 @@ pub enum Target<'a> {
 impl<'a> From<&'a Store> for Target<'a> {
     fn from(store: &'a Store) -> Self {
         match &store.0.pool {
-            Pool::Sqlite(pool) => Target::SqlitePool(pool),
+            Pool::Sqlite { pool, .. } => Target::SqlitePool(pool),
             Pool::Postgres(pool) => Target::PgPool(pool),
         }
     }

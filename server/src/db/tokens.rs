@@ -63,16 +63,28 @@ pub async fn find_by_hash(
     .await)
 }
 
+/// Every token: (id, hash, last used).
+pub async fn all_hashes(db: &Store) -> sqlx::Result<Vec<(String, Vec<u8>, Option<String>)>> {
+    on!(db, |c| sqlx::query_as(
+        "SELECT id, token_hash, last_used_at FROM api_tokens"
+    )
+    .fetch_all(c)
+    .await)
+}
+
 /// Records a use of token `id`.
 pub async fn touch(db: &Store, id: &str, at: &str) -> sqlx::Result<()> {
-    on!(db, |c| sqlx::query(
-        "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2"
-    )
-    .bind(at)
-    .bind(id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    db.write(async {
+        on!(db.writer(), |c| sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2"
+        )
+        .bind(at)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+    })
+    .await?;
     Ok(())
 }
 

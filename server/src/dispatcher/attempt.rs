@@ -194,22 +194,19 @@ async fn attempt_claimed(
             return None;
         }
     }
-    let delivery = match db::events::delivery(&dispatcher.db, id).await {
-        Ok(Some(delivery)) => delivery,
-        Ok(None) => return None,
-        Err(error) => {
-            tracing::error!(%error, delivery = %id, "cannot load delivery");
-            return None;
-        }
+    // The claim read the delivery and its event.
+    let delivery = db::events::DeliveryRow {
+        id: claim.id.clone(),
+        subscription_id: claim.subscription_id.clone(),
+        integration_id: claim.integration_id.clone(),
+        event_id: claim.event_id.clone(),
+        attempt_count: claim.attempt_count,
     };
-    // The event, read once for the task events and the attempt.
-    let event = match db::events::get(&dispatcher.db, &delivery.event_id).await {
-        Ok(row) => Ok(row.map(|row| {
-            let body = serde_json::from_str(&row.body).unwrap_or(Value::Null);
-            (row.r#type, body)
-        })),
-        Err(error) => Err(format!("cannot read the event: {error}")),
-    };
+    let event: Result<Option<(String, Value)>, String> =
+        Ok(claim.event.as_ref().map(|(t, body)| {
+            let body = serde_json::from_str(body).unwrap_or(Value::Null);
+            (t.clone(), body)
+        }));
     let task = task_events(
         dispatcher,
         &delivery,
@@ -278,10 +275,19 @@ async fn attempt_claimed(
     );
     match recorded {
         Ok(true) => {
-            tracing::info!(
-                delivery = %id, subscription = %delivery.subscription_id, status,
-                code = ?ended.status_code, reason = ?ended.reason, duration_ms, "delivery attempt"
-            );
+            // Thousands a second when all is well: delivered attempts are debug lines, the
+            // others info (the delivery log has every attempt either way).
+            if ended.delivered {
+                tracing::debug!(
+                    delivery = %id, subscription = %delivery.subscription_id, status,
+                    code = ?ended.status_code, duration_ms, "delivery attempt"
+                );
+            } else {
+                tracing::info!(
+                    delivery = %id, subscription = %delivery.subscription_id, status,
+                    code = ?ended.status_code, reason = ?ended.reason, duration_ms, "delivery attempt"
+                );
+            }
             Some(Settled {
                 task,
                 delivery_id: delivery.id,
@@ -444,15 +450,15 @@ async fn open_value(
     name: &str,
     key: &str,
 ) -> Result<Option<SecretValue>, String> {
-    let sealed = db::secrets::sealed_value_in_scope(&dispatcher.db, name, key, WEBHOOK_SCOPE)
+    let values = db::secrets::scope_values_recent(&dispatcher.db, WEBHOOK_SCOPE)
         .await
         .map_err(|e| format!("database: {e}"))?;
-    let Some(sealed) = sealed else {
+    let Some(sealed) = values.get(name, key) else {
         return Ok(None);
     };
     dispatcher
         .keyring
-        .open(&crate::crypto::secret_aad(name, key), &sealed)
+        .open(&crate::crypto::secret_aad(name, key), sealed)
         .map(Some)
         .map_err(|e| format!("cannot open secret {name}.{key}: {e}"))
 }

@@ -228,7 +228,7 @@ impl BatchWrite for EventWrites {
             .await
             .map_err(|e| e.to_string())?;
         for one in ingested.iter().filter(|one| one.created) {
-            tracing::info!(event = %one.id, r#type = %one.event_type,
+            tracing::debug!(event = %one.id, r#type = %one.event_type,
                 deliveries = one.deliveries, "event accepted");
         }
         if ingested.iter().any(|one| one.deliveries > 0) {
@@ -247,9 +247,22 @@ async fn write_events(
     let mut tx = db.write_tx().await?;
     let now = util::now_rfc3339();
     let now_millis = util::now_millis();
+    // The first event of each id in the batch is a candidate; a repeat is a duplicate.
+    let mut ids = std::collections::HashSet::with_capacity(events.len());
+    let candidates: Vec<&EventRow> = events
+        .iter()
+        .filter(|event| ids.insert(event.id.as_str()))
+        .collect();
+    let stored: std::collections::HashSet<String> =
+        db::events::insert_many(&mut tx, &candidates, &now)
+            .await?
+            .into_iter()
+            .collect();
     let mut results = Vec::with_capacity(events.len());
+    let mut deliveries = Vec::new();
+    let mut done = std::collections::HashSet::with_capacity(stored.len());
     for event in events {
-        if !db::events::insert(&mut tx, event, &now).await? {
+        if !stored.contains(&event.id) || !done.insert(event.id.as_str()) {
             let keptn_context = db::events::context_of(&mut tx, &event.id)
                 .await?
                 .unwrap_or_else(|| event.shkeptncontext.clone());
@@ -262,21 +275,17 @@ async fn write_events(
             });
             continue;
         }
-        let mut deliveries = 0;
+        let before = deliveries.len();
         for integration in subscriptions {
             for subscription in &integration.subscriptions {
                 if subscription.webhook.is_some() && matches(subscription, event) {
-                    db::events::insert_delivery(
-                        &mut tx,
-                        &uuid::Uuid::new_v4().to_string(),
-                        &subscription.id,
-                        &integration.id,
-                        &event.id,
-                        &now,
-                        now_millis,
-                    )
-                    .await?;
-                    deliveries += 1;
+                    // Time-ordered ids: new deliveries append to the id index.
+                    deliveries.push((
+                        uuid::Uuid::now_v7().to_string(),
+                        subscription.id.clone(),
+                        integration.id.clone(),
+                        event.id.clone(),
+                    ));
                 }
             }
         }
@@ -284,10 +293,11 @@ async fn write_events(
             keptn_context: event.shkeptncontext.clone(),
             id: event.id.clone(),
             created: true,
-            deliveries,
+            deliveries: deliveries.len() - before,
             event_type: event.r#type.clone(),
         });
     }
+    db::events::insert_deliveries(&mut tx, &deliveries, &now, now_millis).await?;
     if results.iter().any(|one| one.deliveries > 0) {
         // Every replica's sender hears of them when they commit.
         Store::notify_due(&mut tx).await?;

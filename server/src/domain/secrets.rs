@@ -192,6 +192,8 @@ pub async fn create(
     db::secrets::insert(&mut tx, &name, &scope, &now).await?;
     db::secrets::replace_values(&mut tx, &name, &sealed).await?;
     tx.commit().await?;
+    // The sender keeps sealed values in memory (by configuration version).
+    db.changed().await?;
     tracing::info!(secret = %name, %scope, keys = sealed.len(), "secret created");
     Ok(info(name, scope, &sealed))
 }
@@ -247,6 +249,8 @@ pub async fn update(
     db::secrets::update(&mut tx, &name, &scope, &util::now_rfc3339()).await?;
     db::secrets::replace_values(&mut tx, &name, &values).await?;
     tx.commit().await?;
+    // The sender keeps sealed values in memory (by configuration version).
+    db.changed().await?;
     tracing::info!(secret = %name, %scope, keys = values.len(), "secret updated");
     Ok(info(name, scope, &values))
 }
@@ -265,6 +269,8 @@ pub async fn delete(db: &Store, name: &str, scope: &str) -> Result<(), DomainErr
     refuse_if_used(db, name, "deleted").await?;
     db::secrets::delete(&mut tx, name).await?;
     tx.commit().await?;
+    // The sender keeps sealed values in memory (by configuration version).
+    db.changed().await?;
     tracing::info!(secret = %name, %scope, "secret deleted");
     Ok(())
 }
