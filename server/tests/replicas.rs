@@ -50,8 +50,9 @@ fn replica_env<'a>(url: &'a str, extra_env: &[(&'a str, &'a str)]) -> Vec<(&'a s
         ("UNIFORM_DATABASE_URL", url),
         ("UNIFORM_MASTER_KEY", PG_MASTER_KEY),
         ("UNIFORM_WEBHOOK_ALLOW_CIDRS", common::LOOPBACK),
-        // Info: one line per attempt (debug would log every query of thousands).
-        ("RUST_LOG", "info"),
+        // Info, and the sender's debug lines: one line per attempt (debug everywhere would
+        // log every query of thousands).
+        ("RUST_LOG", "info,server::dispatcher::attempt=debug"),
     ];
     env.extend_from_slice(extra_env);
     env
