@@ -55,7 +55,8 @@
 //!    have). The binary is started again on the same data dir: printed are the time from
 //!    spawn to the first `/readyz` 200 (polled every 2 ms; target ≤ 1 s), the time from
 //!    spawn until all 100,000 are recorded `delivered` and that **drain rate** (target ≥ the
-//!    throughput target, 6,000/s), and the restarted server's peak RSS at the end.
+//!    throughput target, 6,000/s), the restarted server's CPU per delivery over that time
+//!    (for information), and its peak RSS at the end (target ≤ 100 MB).
 //!
 //! Every figure is printed with its target and `meets`/`MISSES`, then once more in a table.
 //!
@@ -76,6 +77,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -229,6 +231,36 @@ fn proc_stat(pid: u32) -> Option<(char, u64, u64)> {
 /// (utime, stime) ticks of a process; zeros once it is gone.
 fn cpu_of(pid: u32) -> (u64, u64) {
     proc_stat(pid).map_or((0, 0), |(_, u, s)| (u, s))
+}
+
+/// (utime, stime) ticks summed over every process whose command name is `name` (e.g. the
+/// PostgreSQL server's processes).
+fn cpu_of_named(name: &str) -> (u64, u64) {
+    let mut sum = (0, 0);
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return sum;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let comm = stat
+            .split_once('(')
+            .and_then(|(_, rest)| rest.rsplit_once(')'))
+            .map(|(comm, _)| comm);
+        if comm == Some(name) {
+            let (u, s) = cpu_of(pid);
+            sum = (sum.0 + u, sum.1 + s);
+        }
+    }
+    sum
 }
 
 /// (busy, all) ticks of the whole machine, from the `cpu` line of `/proc/stat`.
@@ -673,22 +705,30 @@ impl Api {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// Posts one event (round-robin over the servers); whether it was answered 200.
-    async fn post(&self, event: &Value) -> bool {
-        match self
+    /// Posts one event (round-robin over the servers); `Err(why)` unless answered 200.
+    async fn post(&self, event: &Value) -> Result<(), String> {
+        let response = self
             .client
             .post(format!("{}/api/v1/event", self.base()))
             .header("x-token", TOKEN)
             .json(event)
             .send()
             .await
-        {
-            Ok(response) => {
-                let ok = response.status() == 200;
-                let _ = response.bytes().await;
-                ok
-            }
-            Err(_) => false,
+            .map_err(|e| {
+                if e.is_timeout() {
+                    "client timeout".to_string()
+                } else if e.is_connect() {
+                    "connect error".to_string()
+                } else {
+                    "request error".to_string()
+                }
+            })?;
+        let status = response.status();
+        let _ = response.bytes().await;
+        if status == 200 {
+            Ok(())
+        } else {
+            Err(format!("HTTP {}", status.as_u16()))
         }
     }
 
@@ -702,7 +742,7 @@ impl Api {
             workers.spawn(async move {
                 use std::sync::atomic::Ordering::Relaxed;
                 while next.fetch_add(1, Relaxed) < count {
-                    if !api.post(&make()).await {
+                    if api.post(&make()).await.is_err() {
                         failed.fetch_add(1, Relaxed);
                     }
                 }
@@ -714,12 +754,12 @@ impl Api {
 
     /// Open loop: `rate`/s for `duration`, each send at its scheduled instant with
     /// `sentAtNanos` = that instant; (latencies from the scheduled instant of the answered
-    /// ones, failures, time the sending took).
+    /// ones, failures by reason, time the sending took).
     async fn open_loop(
         self: &Arc<Self>,
         rate: u32,
         duration: Duration,
-    ) -> (Vec<Duration>, usize, Duration) {
+    ) -> (Vec<Duration>, BTreeMap<String, usize>, Duration) {
         let total = (f64::from(rate) * duration.as_secs_f64()) as u32;
         let interval = Duration::from_secs(1) / rate;
         let start = tokio::time::Instant::now() + Duration::from_millis(10);
@@ -732,18 +772,16 @@ impl Api {
             tokio::time::sleep_until(scheduled).await;
             let api = self.clone();
             tasks.spawn(async move {
-                let ok = api.post(&event).await;
-                (scheduled.elapsed(), ok)
+                let result = api.post(&event).await;
+                (scheduled.elapsed(), result)
             });
         }
         let mut latencies = Vec::with_capacity(total as usize);
-        let mut failed = 0;
+        let mut failed = BTreeMap::new();
         while let Some(result) = tasks.join_next().await {
-            let (latency, ok) = result.unwrap();
-            if ok {
-                latencies.push(latency);
-            } else {
-                failed += 1;
+            match result.unwrap() {
+                (latency, Ok(())) => latencies.push(latency),
+                (_, Err(why)) => *failed.entry(why).or_insert(0) += 1,
             }
         }
         (latencies, failed, start.elapsed())
@@ -1196,6 +1234,7 @@ async fn main() {
     let cpu_before = sum_cpu(&servers);
     let nginx_before = cpu_of(nginx_proc.pid());
     let self_before = cpu_of(std::process::id());
+    let postgres_before = cpu_of_named("postgres");
     let machine_before = machine_ticks();
     let start = Instant::now();
     let wrks: Vec<Wrk> = servers
@@ -1241,6 +1280,7 @@ async fn main() {
     let cpu_after = sum_cpu(&servers);
     let nginx_after = cpu_of(nginx_proc.pid());
     let self_after = cpu_of(std::process::id());
+    let postgres_after = cpu_of_named("postgres");
     let machine_after = machine_ticks();
     let throughput_rss = servers.iter().map(Server::peak_rss_mb).fold(0.0, f64::max);
 
@@ -1306,14 +1346,28 @@ async fn main() {
     ));
     let self_s = part((self_after.0 - self_before.0, self_after.1 - self_before.1));
     let busy_s = ticks_us(busy, hz) / 1e6;
+    // PostgreSQL's processes (backends that lived through the window), when it runs here.
+    let postgres_s = if database_url.is_some() {
+        part((
+            postgres_after.0.saturating_sub(postgres_before.0),
+            postgres_after.1.saturating_sub(postgres_before.1),
+        ))
+    } else {
+        0.0
+    };
+    let postgres_part = if database_url.is_some() {
+        format!(", PostgreSQL {postgres_s:.2}")
+    } else {
+        String::new()
+    };
     println!(
         "   machine (/proc/stat): {busy_s:.2} CPU-s busy of {:.2} ({:.0} %) in {:.2} s: \
-         server {server_s:.2}, wrk {wrk_s:.2}, nginx {nginx_s:.2}, this process {self_s:.2}, \
-         everything else {:.2}",
+         server {server_s:.2}, wrk {wrk_s:.2}, nginx {nginx_s:.2}{postgres_part}, this process \
+         {self_s:.2}, everything else {:.2}",
         ticks_us(all, hz) / 1e6,
         100.0 * busy as f64 / all.max(1) as f64,
         total_time.as_secs_f64(),
-        (busy_s - server_s - wrk_s - nginx_s - self_s).max(0.0)
+        (busy_s - server_s - wrk_s - nginx_s - postgres_s - self_s).max(0.0)
     );
     let cpu_per = per(user + system);
     report.add(
@@ -1357,9 +1411,10 @@ async fn main() {
              from each send's scheduled instant)"
         );
         println!(
-            "   {} answered 200, {failed} failed, sending took {:.2} s; {} received, \
+            "   {} answered 200, {} failed {failed:?}, sending took {:.2} s; {} received, \
              {} recorded delivered",
             accept.len(),
+            failed.values().sum::<usize>(),
             took.as_secs_f64(),
             e2e.len(),
             settled.delivered - after.delivered
@@ -1378,7 +1433,7 @@ async fn main() {
                 "POST /api/v1/event p99 at 1,000/s",
                 format!("{:.2} ms", ms(a99)),
                 "<= 5 ms",
-                ms(a99) <= TARGET_ACCEPT_P99_MS && failed == 0,
+                ms(a99) <= TARGET_ACCEPT_P99_MS && failed.is_empty(),
             );
             let (e50, e99) = (
                 Duration::from_nanos(quantile(&e2e, 0.50)),
@@ -1454,6 +1509,8 @@ async fn main() {
             )
             .await;
         let drain = spawned.elapsed();
+        // The restarted processes' whole CPU time: start-up, claims, sends, records.
+        let (drain_user, drain_system) = sum_cpu(&servers);
         let restart_rss = servers.iter().map(Server::peak_rss_mb).fold(0.0, f64::max);
         let drained_count = drained.delivered - base.delivered;
         let drain_rate = drained_count as f64 / drain.as_secs_f64();
@@ -1464,6 +1521,14 @@ async fn main() {
             drain.as_secs_f64(),
             drained.failed - base.failed,
             drain.saturating_sub(ready).as_secs_f64()
+        );
+        println!(
+            "   server CPU from spawn to the last delivery: {:.2} CPU-s = {:.0} µs per \
+             delivery (user {:.0} + system {:.0})",
+            ticks_us(drain_user + drain_system, hz) / 1e6,
+            ticks_us(drain_user + drain_system, hz) / drained_count.max(1) as f64,
+            ticks_us(drain_user, hz) / drained_count.max(1) as f64,
+            ticks_us(drain_system, hz) / drained_count.max(1) as f64,
         );
         report.add(
             "restart: spawn -> ready",
