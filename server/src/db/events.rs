@@ -257,6 +257,15 @@ pub struct Claim {
     pub event: Option<(String, String)>,
 }
 
+/// How many more deliveries each destination (subscription) may be given by one claim:
+/// `busy` names those with deliveries in flight, every other one may get `default`. A claim
+/// never takes more of a destination than its room, so nothing claimed has to be given back.
+#[derive(Debug, Clone, Default)]
+pub struct Rooms {
+    pub busy: std::collections::HashMap<String, i64>,
+    pub default: i64,
+}
+
 /// A claimed row: order keys, then the [`Claim`]'s fields.
 type ClaimedRow = (
     i64,
@@ -273,9 +282,11 @@ type ClaimedRow = (
 );
 
 /// Leases up to `limit` due deliveries, earliest first, until `lease_until` (unix ms),
-/// skipping the subscriptions in `skip` (destinations already at their concurrency limit);
+/// skipping the subscriptions in `skip` (destinations already at their concurrency limit)
+/// and taking at most a destination's room ([`Rooms`]) of the first `limit` due;
 /// each claim gets a fresh token. Only deliveries whose lease ran out (their holder is gone)
-/// or that are not leased are claimed. The claimed rows come back with their event, so an
+/// or that are not leased are claimed, each kind from its own index (so deliveries in
+/// flight are never stepped over). The claimed rows come back with their event, so an
 /// attempt reads nothing more (one statement for the whole batch).
 pub async fn claim_due(
     db: &Store,
@@ -283,7 +294,10 @@ pub async fn claim_due(
     lease_until: i64,
     limit: i64,
     skip: &[String],
+    rooms: &Rooms,
 ) -> sqlx::Result<Vec<Claim>> {
+    let room_map = serde_json::to_string(&rooms.busy).unwrap_or_else(|_| "{}".to_string());
+    let default_room = rooms.default;
     let mut claimed: Vec<ClaimedRow> = db
         .write(async {
             on!(db.writer(), sqlite |c| {
@@ -292,11 +306,29 @@ pub async fn claim_due(
                     "UPDATE deliveries SET lease_until = $2, claim_token = lower(hex(randomblob(16))),
                          unrecorded = unrecorded + 1
                      WHERE id IN (
-                         SELECT id FROM deliveries INDEXED BY deliveries_due_order
-                         WHERE status IN ('pending', 'retrying') AND next_attempt_at <= $1
-                           AND (lease_until IS NULL OR lease_until < $1)
-                           AND subscription_id NOT IN (SELECT value FROM json_each($4))
-                         ORDER BY next_attempt_at, rowid LIMIT $3)
+                         SELECT id FROM (
+                         SELECT id, due, r, ROW_NUMBER() OVER (
+                                 PARTITION BY subscription_id ORDER BY due, r) AS n,
+                             COALESCE((SELECT value FROM json_each($5) WHERE key = subscription_id),
+                                 $6) AS room
+                         FROM (
+                             SELECT * FROM (
+                                 SELECT id, subscription_id, next_attempt_at AS due, rowid AS r
+                                 FROM deliveries INDEXED BY deliveries_due_order
+                                 WHERE status IN ('pending', 'retrying') AND lease_until IS NULL
+                                   AND next_attempt_at <= $1
+                                   AND subscription_id NOT IN (SELECT value FROM json_each($4))
+                                 ORDER BY next_attempt_at, rowid LIMIT $3)
+                             UNION ALL
+                             SELECT * FROM (
+                                 SELECT id, subscription_id, next_attempt_at, rowid
+                                 FROM deliveries INDEXED BY deliveries_leased
+                                 WHERE status IN ('pending', 'retrying')
+                                   AND lease_until IS NOT NULL AND lease_until < $1
+                                   AND next_attempt_at <= $1
+                                   AND subscription_id NOT IN (SELECT value FROM json_each($4))
+                                 ORDER BY lease_until LIMIT $3)))
+                         WHERE n <= room ORDER BY due, r LIMIT $3)
                      RETURNING next_attempt_at, rowid, id, subscription_id, integration_id, event_id,
                          attempt_count, claim_token, unrecorded,
                          (SELECT type FROM events e WHERE e.id = deliveries.event_id),
@@ -306,21 +338,40 @@ pub async fn claim_due(
                 .bind(lease_until)
                 .bind(limit)
                 .bind(skip)
+                .bind(&room_map)
+                .bind(default_room)
                 .fetch_all(c)
                 .await
             }, postgres |c| {
                 // Replicas claim at the same time: rows another replica is claiming are
                 // skipped, not waited for.
                 sqlx::query_as(
-                    "UPDATE deliveries d SET lease_until = $2,
+                    "WITH fresh AS (
+                         SELECT id, subscription_id, next_attempt_at, rowid FROM deliveries
+                         WHERE status IN ('pending', 'retrying') AND lease_until IS NULL
+                           AND next_attempt_at <= $1 AND subscription_id <> ALL($4)
+                         ORDER BY next_attempt_at, rowid LIMIT $3
+                         FOR UPDATE SKIP LOCKED),
+                     stale AS (
+                         SELECT id, subscription_id, next_attempt_at, rowid FROM deliveries
+                         WHERE status IN ('pending', 'retrying')
+                           AND lease_until IS NOT NULL AND lease_until < $1
+                           AND next_attempt_at <= $1 AND subscription_id <> ALL($4)
+                         ORDER BY lease_until LIMIT $3
+                         FOR UPDATE SKIP LOCKED),
+                     ranked AS (
+                         SELECT id, next_attempt_at, rowid,
+                             ROW_NUMBER() OVER (PARTITION BY subscription_id
+                                 ORDER BY next_attempt_at, rowid) AS n,
+                             COALESCE(($5::json ->> subscription_id)::BIGINT, $6) AS room
+                         FROM (SELECT * FROM fresh UNION ALL SELECT * FROM stale) u),
+                     due AS (
+                         SELECT id FROM ranked WHERE n <= room
+                         ORDER BY next_attempt_at, rowid LIMIT $3)
+                     UPDATE deliveries d SET lease_until = $2,
                          claim_token = replace(gen_random_uuid()::text, '-', ''),
                          unrecorded = d.unrecorded + 1
-                     FROM (SELECT id FROM deliveries
-                           WHERE status IN ('pending', 'retrying') AND next_attempt_at <= $1
-                             AND (lease_until IS NULL OR lease_until < $1)
-                             AND subscription_id <> ALL($4)
-                           ORDER BY next_attempt_at, rowid LIMIT $3
-                           FOR UPDATE SKIP LOCKED) due
+                     FROM due
                      WHERE d.id = due.id
                      RETURNING d.next_attempt_at, d.rowid, d.id, d.subscription_id, d.integration_id,
                          d.event_id, d.attempt_count::BIGINT, d.claim_token, d.unrecorded::BIGINT,
@@ -331,6 +382,8 @@ pub async fn claim_due(
                 .bind(lease_until)
                 .bind(limit)
                 .bind(skip)
+                .bind(&room_map)
+                .bind(default_room)
                 .fetch_all(c)
                 .await
             })

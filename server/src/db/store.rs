@@ -107,7 +107,7 @@ impl Store {
                 .max_lifetime(None)
                 // The writer's pages stay cached between commits (nothing else writes):
                 // a larger cache keeps the hot part of the tables and indexes in memory.
-                .connect_lazy_with((*options).clone().pragma("cache_size", "-32768"))
+                .connect_lazy_with((*options).clone().pragma("cache_size", "-16384"))
         };
         Self::new(Pool::Sqlite { pool, writer })
     }

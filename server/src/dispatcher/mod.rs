@@ -164,8 +164,16 @@ impl Dispatcher {
             let claimed = if free == 0 {
                 Vec::new()
             } else {
-                match crate::db::events::claim_due(&self.db, now, lease_until, free, &saturated)
-                    .await
+                let rooms = destinations.rooms(self.per_destination);
+                match crate::db::events::claim_due(
+                    &self.db,
+                    now,
+                    lease_until,
+                    free,
+                    &saturated,
+                    &rooms,
+                )
+                .await
                 {
                     Ok(claimed) => claimed,
                     Err(error) => {
@@ -261,6 +269,23 @@ impl Destinations {
             .filter(|(_, count)| **count >= limit)
             .map(|(destination, _)| destination.clone())
             .collect()
+    }
+
+    /// The room of each destination with deliveries in flight under `limit`, and `limit`
+    /// for every other one.
+    fn rooms(&self, limit: usize) -> crate::db::events::Rooms {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        crate::db::events::Rooms {
+            busy: self
+                .busy
+                .iter()
+                .map(|(destination, count)| {
+                    let count = i64::try_from(*count).unwrap_or(i64::MAX);
+                    (destination.clone(), limit.saturating_sub(count).max(0))
+                })
+                .collect(),
+            default: limit,
+        }
     }
 
     fn started(&mut self, task: tokio::task::Id, destination: String) {

@@ -98,15 +98,17 @@ pub fn normalize(event: Value) -> Result<EventRow, DomainError> {
         string_field(&map, optional, false)?;
     }
     validate_type(&event_type)?;
+    // Ids made here are time-ordered (UUIDv7): new rows append to the id and context
+    // indexes instead of landing on a random page of each.
     let id = string_field(&map, "id", false)?
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let time = string_field(&map, "time", false)?
         .filter(|s| !s.is_empty())
         .unwrap_or_else(util::now_rfc3339);
     let context = string_field(&map, "shkeptncontext", false)?
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let triggeredid = string_field(&map, "triggeredid", false)?;
     map.insert("id".into(), Value::String(id.clone()));
     map.insert("time".into(), Value::String(time.clone()));
