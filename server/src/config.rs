@@ -189,13 +189,13 @@ pub struct Config {
     pub delivery_retention: std::time::Duration,
 
     /// How many webhook requests are in flight at the same time, in all.
-    #[arg(long, env = "UNIFORM_DELIVERY_CONCURRENCY", default_value_t = 64,
+    #[arg(long, env = "UNIFORM_DELIVERY_CONCURRENCY", default_value_t = 128,
           value_parser = parse_positive, global = true)]
     pub delivery_concurrency: usize,
 
     /// How many of them may go to one destination (subscription) at the same time, so a
     /// slow receiver cannot take every slot.
-    #[arg(long, env = "UNIFORM_DESTINATION_CONCURRENCY", default_value_t = 32,
+    #[arg(long, env = "UNIFORM_DESTINATION_CONCURRENCY", default_value_t = 64,
           value_parser = parse_positive, global = true)]
     pub destination_concurrency: usize,
 
@@ -292,8 +292,8 @@ impl Config {
             webhook_connect_timeout: std::time::Duration::from_secs(5),
             session_idle_timeout: std::time::Duration::from_secs(12 * 3600),
             delivery_retention: std::time::Duration::from_secs(30 * 24 * 3600),
-            delivery_concurrency: 64,
-            destination_concurrency: 32,
+            delivery_concurrency: 128,
+            destination_concurrency: 64,
             delivery_lease: std::time::Duration::from_secs(60),
             ingest_queue: 1024,
             log_format: LogFormat::Text,
