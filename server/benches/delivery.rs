@@ -63,6 +63,8 @@
 //! Run: `cargo bench -p server --bench delivery`. Everything shares the machine's cores
 //! (server, wrk, nginx, this process), so the figures depend on what else runs.
 //! - `BENCH_EVENTS=2000`: a quick look; `BENCH_ONLY_THROUGHPUT=1`: phases 1–3 only.
+//! - `BENCH_UNIFORM=/path/to/uniform`: another build of the binary (an older commit, to
+//!   compare side by side); default the one cargo built with this benchmark.
 //! - `BENCH_DATABASE_URL=postgres://…/<empty database>`: the server(s) run on PostgreSQL
 //!   (`UNIFORM_DATABASE_URL`, `UNIFORM_MASTER_KEY` set to a fixed bench key), and
 //!   `BENCH_REPLICAS=N` starts N server processes on it, each on its own data dir and port.
@@ -76,6 +78,14 @@
 //! when either is missing. All traffic stays on 127.0.0.1.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+/// The `uniform` binary under test: `BENCH_UNIFORM`, or the one built with this benchmark.
+fn uniform_binary() -> String {
+    std::env::var("BENCH_UNIFORM")
+        .ok()
+        .filter(|path| !path.is_empty())
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_uniform").to_string())
+}
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -483,7 +493,7 @@ impl Server {
     /// Spawns the binary on `data_dir` and a free port (returns at once).
     fn spawn(data_dir: &Path, database_url: Option<&str>) -> Self {
         let port = free_port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_uniform"));
+        let mut command = Command::new(uniform_binary());
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("UNIFORM_") {
                 command.env_remove(name);
@@ -1168,7 +1178,7 @@ async fn main() {
         } else {
             "SQLite"
         },
-        env!("CARGO_BIN_EXE_uniform"),
+        uniform_binary(),
         wrk.display(),
         nginx.display()
     );
