@@ -266,20 +266,21 @@ pub struct Rooms {
     pub default: i64,
 }
 
-/// A claimed row: order keys, then the [`Claim`]'s fields.
-type ClaimedRow = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-);
+/// A claimed row as the claim returns it: the order keys, then the [`Claim`]'s fields.
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    next_attempt_at: i64,
+    rowid: i64,
+    id: String,
+    subscription_id: String,
+    integration_id: String,
+    event_id: String,
+    attempt_count: i64,
+    claim_token: String,
+    unrecorded: i64,
+    event_type: Option<String>,
+    body: Option<String>,
+}
 
 /// Leases up to `limit` due deliveries, earliest first, until `lease_until` (unix ms),
 /// skipping the subscriptions in `skip` (destinations already at their concurrency limit)
@@ -331,8 +332,8 @@ pub async fn claim_due(
                          WHERE n <= room ORDER BY due, r LIMIT $3)
                      RETURNING next_attempt_at, rowid, id, subscription_id, integration_id, event_id,
                          attempt_count, claim_token, unrecorded,
-                         (SELECT type FROM events e WHERE e.id = deliveries.event_id),
-                         (SELECT body FROM events e WHERE e.id = deliveries.event_id)",
+                         (SELECT type FROM events e WHERE e.id = deliveries.event_id) AS event_type,
+                         (SELECT body FROM events e WHERE e.id = deliveries.event_id) AS body",
                 )
                 .bind(now_millis)
                 .bind(lease_until)
@@ -374,9 +375,10 @@ pub async fn claim_due(
                      FROM due
                      WHERE d.id = due.id
                      RETURNING d.next_attempt_at, d.rowid, d.id, d.subscription_id, d.integration_id,
-                         d.event_id, d.attempt_count::BIGINT, d.claim_token, d.unrecorded::BIGINT,
-                         (SELECT type FROM events e WHERE e.id = d.event_id),
-                         (SELECT body FROM events e WHERE e.id = d.event_id)",
+                         d.event_id, d.attempt_count::BIGINT AS attempt_count, d.claim_token,
+                         d.unrecorded::BIGINT AS unrecorded,
+                         (SELECT type FROM events e WHERE e.id = d.event_id) AS event_type,
+                         (SELECT body FROM events e WHERE e.id = d.event_id) AS body",
                 )
                 .bind(now_millis)
                 .bind(lease_until)
@@ -390,33 +392,19 @@ pub async fn claim_due(
         })
         .await?;
     // RETURNING does not keep the subquery's order.
-    claimed.sort_by_key(|(due, rowid, ..)| (*due, *rowid));
+    claimed.sort_by_key(|row| (row.next_attempt_at, row.rowid));
     Ok(claimed
         .into_iter()
-        .map(
-            |(
-                _,
-                _,
-                id,
-                subscription_id,
-                integration_id,
-                event_id,
-                attempt_count,
-                token,
-                unrecorded,
-                event_type,
-                body,
-            )| Claim {
-                id,
-                subscription_id,
-                integration_id,
-                event_id,
-                attempt_count,
-                token,
-                unrecorded,
-                event: event_type.zip(body),
-            },
-        )
+        .map(|row| Claim {
+            id: row.id,
+            subscription_id: row.subscription_id,
+            integration_id: row.integration_id,
+            event_id: row.event_id,
+            attempt_count: row.attempt_count,
+            token: row.claim_token,
+            unrecorded: row.unrecorded,
+            event: row.event_type.zip(row.body),
+        })
         .collect())
 }
 
