@@ -513,16 +513,6 @@ pub async fn queue(db: &Store) -> sqlx::Result<(i64, Option<String>)> {
     .await)
 }
 
-/// A delivery with what its attempt needs.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DeliveryRow {
-    pub id: String,
-    pub subscription_id: String,
-    pub integration_id: String,
-    pub event_id: String,
-    pub attempt_count: i64,
-}
-
 /// One attempt to record, with the delivery's new state.
 #[derive(Debug, Clone)]
 pub struct AttemptRow {

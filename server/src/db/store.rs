@@ -211,7 +211,7 @@ impl Store {
         }
     }
 
-    /// The current configuration version (integrations and subscriptions); read it before
+    /// The current configuration version (integrations, subscriptions, secrets, tokens); read it before
     /// loading what is to be cached, so a write landing meanwhile leaves the copy stale.
     /// On PostgreSQL it is read from the database every time: a subscription written
     /// through another replica counts for the very next event here.

@@ -195,24 +195,12 @@ async fn attempt_claimed(
         }
     }
     // The claim read the delivery and its event.
-    let delivery = db::events::DeliveryRow {
-        id: claim.id.clone(),
-        subscription_id: claim.subscription_id.clone(),
-        integration_id: claim.integration_id.clone(),
-        event_id: claim.event_id.clone(),
-        attempt_count: claim.attempt_count,
-    };
-    let event: Result<Option<(String, Value)>, String> =
-        Ok(claim.event.as_ref().map(|(t, body)| {
-            let body = serde_json::from_str(body).unwrap_or(Value::Null);
-            (t.clone(), body)
-        }));
-    let task = task_events(
-        dispatcher,
-        &delivery,
-        event.as_ref().ok().and_then(Option::as_ref),
-    )
-    .await;
+    let delivery = claim;
+    let event: Option<(String, Value)> = claim.event.as_ref().map(|(t, body)| {
+        let body = serde_json::from_str(body).unwrap_or(Value::Null);
+        (t.clone(), body)
+    });
+    let task = task_events(dispatcher, delivery, event.as_ref()).await;
     if claim.unrecorded > MAX_UNRECORDED_SENDS {
         return settle_unrecordable(dispatcher, claim, task).await;
     }
@@ -224,11 +212,7 @@ async fn attempt_claimed(
     }
     let started_at = util::now_rfc3339();
     let started = Instant::now();
-    let event = match &event {
-        Ok(found) => Ok(found.as_ref().map(|(_, body)| body)),
-        Err(message) => Err(message.clone()),
-    };
-    let ended = attempt(dispatcher, &delivery, event).await;
+    let ended = attempt(dispatcher, delivery, event.as_ref().map(|(_, body)| body)).await;
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let number = delivery.attempt_count + 1;
     let retry_in = if ended.delivered || !ended.retryable {
@@ -290,7 +274,7 @@ async fn attempt_claimed(
             }
             Some(Settled {
                 task,
-                delivery_id: delivery.id,
+                delivery_id: delivery.id.clone(),
                 status,
                 failure: (status == "failed").then(|| ended.reason.clone().unwrap_or_default()),
             })
@@ -369,7 +353,7 @@ struct TaskEvents {
 /// (no loops, Keptn #5642).
 async fn task_events(
     dispatcher: &Dispatcher,
-    delivery: &db::events::DeliveryRow,
+    delivery: &db::events::Claim,
     event: Option<&(String, Value)>,
 ) -> Option<TaskEvents> {
     let subscription = db::integrations::cached_subscription(
@@ -486,11 +470,11 @@ fn transient(reason: String) -> Ended {
     }
 }
 
-/// `event`: the event's body, `Ok(None)` when it is gone, `Err` when it could not be read.
+/// `event`: the event's body, `None` when it is gone.
 async fn attempt(
     dispatcher: &Dispatcher,
-    delivery: &db::events::DeliveryRow,
-    event: Result<Option<&Value>, String>,
+    delivery: &db::events::Claim,
+    event: Option<&Value>,
 ) -> Ended {
     let unsent = json!(null);
     let subscription = match db::integrations::cached_subscription(
@@ -507,10 +491,8 @@ async fn attempt(
     let Some(webhook) = subscription.webhook else {
         return failed(unsent, "the subscription has no webhook".to_string());
     };
-    let event = match event {
-        Ok(Some(event)) => event,
-        Ok(None) => return failed(unsent, "the event is gone".to_string()),
-        Err(reason) => return transient(reason),
+    let Some(event) = event else {
+        return failed(unsent, "the event is gone".to_string());
     };
     let compiled = match compiled(dispatcher, &subscription.id, &webhook) {
         Ok(compiled) => compiled,
