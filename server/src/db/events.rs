@@ -41,14 +41,23 @@ pub async fn insert(tx: &mut Tx, event: &EventRow, received_at: &str) -> sqlx::R
     Ok(result > 0)
 }
 
-/// Stores `events` (ids distinct) unless their id exists, in one statement (the rows
-/// travel as one JSON array, kept in order so rowids follow it); returns the ids stored.
-pub async fn insert_many(
-    tx: &mut Tx,
-    events: &[&EventRow],
-    received_at: &str,
-) -> sqlx::Result<Vec<String>> {
-    let batch = serde_json::Value::Array(
+/// SQLite: inserts the events of JSON array `$1` (received at `$2`) unless their id
+/// exists, in order, returning the ids stored.
+macro_rules! sqlite_insert_events {
+    () => {
+        "INSERT INTO events (id, type, source, shkeptncontext, triggeredid, time, project, stage,
+             service, body, received_at)
+         SELECT value ->> 'id', value ->> 'type', value ->> 'source',
+                value ->> 'shkeptncontext', value ->> 'triggeredid', value ->> 'time',
+                value ->> 'project', value ->> 'stage', value ->> 'service', value ->> 'body', $2
+         FROM json_each($1) WHERE true ORDER BY key
+         ON CONFLICT (id) DO NOTHING RETURNING id"
+    };
+}
+
+/// Events as the JSON array the batch inserts read.
+fn events_json(events: &[&EventRow]) -> String {
+    serde_json::Value::Array(
         events
             .iter()
             .map(|event| {
@@ -61,26 +70,26 @@ pub async fn insert_many(
             })
             .collect(),
     )
-    .to_string();
+    .to_string()
+}
+
+/// Stores `events` (ids distinct) unless their id exists, in one statement (the rows
+/// travel as one JSON array, kept in order so rowids follow it); returns the ids stored.
+pub async fn insert_many(
+    tx: &mut Tx,
+    events: &[&EventRow],
+    received_at: &str,
+) -> sqlx::Result<Vec<String>> {
+    let batch = events_json(events);
     on!(
         &mut *tx,
-        sqlite
-            | c
-            | {
-                sqlx::query_scalar(
-            "INSERT INTO events (id, type, source, shkeptncontext, triggeredid, time, project, stage,
-                 service, body, received_at)
-             SELECT value ->> 'id', value ->> 'type', value ->> 'source',
-                    value ->> 'shkeptncontext', value ->> 'triggeredid', value ->> 'time',
-                    value ->> 'project', value ->> 'stage', value ->> 'service', value ->> 'body', $2
-             FROM json_each($1) WHERE true ORDER BY key
-             ON CONFLICT (id) DO NOTHING RETURNING id",
-        )
-        .bind(&batch)
-        .bind(received_at)
-        .fetch_all(c)
-        .await
-            },
+        sqlite | c | {
+            sqlx::query_scalar(sqlite_insert_events!())
+                .bind(&batch)
+                .bind(received_at)
+                .fetch_all(c)
+                .await
+        },
         postgres
             | c
             | {
@@ -107,6 +116,52 @@ pub async fn insert_many(
 /// A delivery to queue: (id, subscription, integration, event).
 pub type NewDelivery = (String, String, String, String);
 
+/// SQLite: queues the deliveries of JSON array `$1` (id, subscription, integration,
+/// event), due at `$2` (unix ms), created at `$3`, in order.
+macro_rules! sqlite_insert_deliveries {
+    () => {
+        "INSERT INTO deliveries (id, subscription_id, integration_id, event_id, status,
+             next_attempt_at, created_at, updated_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', $2, $3, $3
+         FROM json_each($1) ORDER BY key"
+    };
+}
+
+/// Stores `events` (ids distinct) and the `deliveries` of those stored (an event whose id
+/// exists already is not stored, nor are its deliveries) in one transaction on SQLite's
+/// writer connection, sent as two calls: `BEGIN` with the events, then the deliveries with
+/// `COMMIT`. Returns the ids stored.
+pub async fn insert_with_deliveries(
+    script: &mut super::Script,
+    events: &[&EventRow],
+    deliveries: &mut Vec<NewDelivery>,
+    received_at: &str,
+    now_millis: i64,
+) -> sqlx::Result<Vec<String>> {
+    let stored: Vec<String> =
+        sqlx::query_scalar(concat!("BEGIN IMMEDIATE; ", sqlite_insert_events!()))
+            .bind(events_json(events))
+            .bind(received_at)
+            .fetch_all(script.begin())
+            .await?;
+    if stored.len() < events.len() {
+        let new: std::collections::HashSet<&str> = stored.iter().map(String::as_str).collect();
+        deliveries.retain(|delivery| new.contains(delivery.3.as_str()));
+    }
+    if deliveries.is_empty() {
+        sqlx::query("COMMIT").execute(script.conn()).await?;
+    } else {
+        sqlx::query(concat!(sqlite_insert_deliveries!(), "; COMMIT"))
+            .bind(serde_json::to_string(deliveries).unwrap_or_else(|_| "[]".to_string()))
+            .bind(now_millis)
+            .bind(received_at)
+            .execute(script.conn())
+            .await?;
+    }
+    script.committed();
+    Ok(stored)
+}
+
 /// Queues `deliveries`, due at once, in one statement, in order.
 pub async fn insert_deliveries(
     tx: &mut Tx,
@@ -121,18 +176,13 @@ pub async fn insert_deliveries(
     on!(
         &mut *tx,
         sqlite | c | {
-            sqlx::query(
-                "INSERT INTO deliveries (id, subscription_id, integration_id, event_id, status,
-                 next_attempt_at, created_at, updated_at)
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', $2, $3, $3
-             FROM json_each($1) ORDER BY key",
-            )
-            .bind(&batch)
-            .bind(now_millis)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
+            sqlx::query(sqlite_insert_deliveries!())
+                .bind(&batch)
+                .bind(now_millis)
+                .bind(now)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
         },
         postgres
             | c
@@ -156,8 +206,8 @@ pub async fn insert_deliveries(
 }
 
 /// The keptn context of event `id`.
-pub async fn context_of(tx: &mut Tx, id: &str) -> sqlx::Result<Option<String>> {
-    on!(&mut *tx, |c| sqlx::query_scalar(
+pub async fn context_of(db: &Store, id: &str) -> sqlx::Result<Option<String>> {
+    on!(db, |c| sqlx::query_scalar(
         "SELECT shkeptncontext FROM events WHERE id = $1"
     )
     .bind(id)
@@ -299,11 +349,15 @@ pub async fn claim_due(
 ) -> sqlx::Result<Vec<Claim>> {
     let room_map = serde_json::to_string(&rooms.busy).unwrap_or_else(|_| "{}".to_string());
     let default_room = rooms.default;
-    let mut claimed: Vec<ClaimedRow> = db
-        .write(async {
-            on!(db.writer(), sqlite |c| {
-                let skip = serde_json::to_string(skip).unwrap_or_else(|_| "[]".to_string());
-                sqlx::query_as(
+    let mut claimed: Vec<ClaimedRow> = {
+        let mut turn = db.write_turn().await?;
+        on!(
+            &mut turn,
+            sqlite
+                | c
+                | {
+                    let skip = serde_json::to_string(skip).unwrap_or_else(|_| "[]".to_string());
+                    sqlx::query_as(
                     "UPDATE deliveries SET lease_until = $2, claim_token = lower(hex(randomblob(16))),
                          unrecorded = unrecorded + 1
                      WHERE id IN (
@@ -343,10 +397,13 @@ pub async fn claim_due(
                 .bind(default_room)
                 .fetch_all(c)
                 .await
-            }, postgres |c| {
-                // Replicas claim at the same time: rows another replica is claiming are
-                // skipped, not waited for.
-                sqlx::query_as(
+                },
+            postgres
+                | c
+                | {
+                    // Replicas claim at the same time: rows another replica is claiming are
+                    // skipped, not waited for.
+                    sqlx::query_as(
                     "WITH fresh AS (
                          SELECT id, subscription_id, next_attempt_at, rowid FROM deliveries
                          WHERE status IN ('pending', 'retrying') AND lease_until IS NULL
@@ -388,9 +445,9 @@ pub async fn claim_due(
                 .bind(default_room)
                 .fetch_all(c)
                 .await
-            })
-        })
-        .await?;
+                }
+        )
+    }?;
     // RETURNING does not keep the subquery's order.
     claimed.sort_by_key(|row| (row.next_attempt_at, row.rowid));
     Ok(claimed
@@ -412,9 +469,10 @@ pub async fn claim_due(
 /// as unrecorded.
 pub async fn release(db: &Store, claims: &[Claim]) -> sqlx::Result<()> {
     let tokens: Vec<String> = claims.iter().map(|c| c.token.clone()).collect();
-    db.write(async {
+    {
+        let mut turn = db.write_turn().await?;
         on!(
-            db.writer(),
+            &mut turn,
             sqlite | c | {
                 let tokens = serde_json::to_string(&tokens).unwrap_or_else(|_| "[]".to_string());
                 sqlx::query(
@@ -439,8 +497,7 @@ pub async fn release(db: &Store, claims: &[Claim]) -> sqlx::Result<()> {
                 .map(|r| r.rows_affected())
             }
         )
-    })
-    .await?;
+    }?;
     Ok(())
 }
 
@@ -448,19 +505,18 @@ pub async fn release(db: &Store, claims: &[Claim]) -> sqlx::Result<()> {
 /// longer this sender's (the lease ran out and the delivery was claimed again, or it was
 /// settled): the holder must then stop.
 pub async fn renew(db: &Store, claim: &Claim, lease_until: i64) -> sqlx::Result<bool> {
-    let result = db
-        .write(async {
-            on!(db.writer(), |c| sqlx::query(
-                "UPDATE deliveries SET lease_until = $1 WHERE id = $2 AND claim_token = $3"
-            )
-            .bind(lease_until)
-            .bind(&claim.id)
-            .bind(&claim.token)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))
-        })
-        .await?;
+    let result = {
+        let mut turn = db.write_turn().await?;
+        on!(&mut turn, |c| sqlx::query(
+            "UPDATE deliveries SET lease_until = $1 WHERE id = $2 AND claim_token = $3"
+        )
+        .bind(lease_until)
+        .bind(&claim.id)
+        .bind(&claim.token)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+    }?;
     Ok(result > 0)
 }
 
@@ -472,22 +528,21 @@ pub async fn settle_failed(
     reason: &str,
     now: &str,
 ) -> sqlx::Result<bool> {
-    let result = db
-        .write(async {
-            on!(db.writer(), |c| sqlx::query(
-                "UPDATE deliveries SET status = 'failed', reason = $1, next_attempt_at = NULL,
+    let result = {
+        let mut turn = db.write_turn().await?;
+        on!(&mut turn, |c| sqlx::query(
+            "UPDATE deliveries SET status = 'failed', reason = $1, next_attempt_at = NULL,
                      lease_until = NULL, claim_token = NULL, updated_at = $2
                  WHERE id = $3 AND claim_token = $4",
-            )
-            .bind(reason)
-            .bind(now)
-            .bind(&claim.id)
-            .bind(&claim.token)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))
-        })
-        .await?;
+        )
+        .bind(reason)
+        .bind(now)
+        .bind(&claim.id)
+        .bind(&claim.token)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+    }?;
     Ok(result > 0)
 }
 
@@ -560,6 +615,46 @@ pub async fn record_attempts(db: &Store, rows: &[AttemptRow]) -> sqlx::Result<Ve
             .collect(),
     )
     .to_string();
+    if let Some(mut script) = db.script().await? {
+        // SQLite: the whole transaction in one call. The attempts go in first, each only
+        // while its claim is current; the deliveries' update then checks the same tokens
+        // (still as they were: the insert changes no delivery) and says which it settled.
+        let settled: Vec<String> = sqlx::query_scalar(
+            "BEGIN IMMEDIATE;
+             INSERT INTO delivery_attempts
+                 (delivery_id, number, started_at, duration_ms, request, response, error)
+             SELECT r.value ->> 'delivery_id', r.value ->> 'number', r.value ->> 'started_at',
+                    r.value ->> 'duration_ms', r.value ->> 'request', r.value ->> 'response',
+                    r.value ->> 'error'
+             FROM json_each($1) r
+             WHERE r.value ->> 'claim_token' =
+                 (SELECT claim_token FROM deliveries WHERE id = r.value ->> 'delivery_id')
+             ORDER BY r.key;
+             UPDATE deliveries SET status = r.status, attempt_count = r.number,
+                 last_status_code = r.status_code, reason = r.reason, duration_ms = r.duration_ms,
+                 next_attempt_at = r.next_attempt_at, lease_until = NULL, claim_token = NULL,
+                 unrecorded = 0, updated_at = r.updated_at
+             FROM (SELECT value ->> 'delivery_id' AS delivery_id,
+                          value ->> 'claim_token' AS claim_token, value ->> 'status' AS status,
+                          value ->> 'number' AS number, value ->> 'status_code' AS status_code,
+                          value ->> 'reason' AS reason, value ->> 'duration_ms' AS duration_ms,
+                          value ->> 'next_attempt_at' AS next_attempt_at,
+                          value ->> 'updated_at' AS updated_at
+                   FROM json_each($1)) AS r
+             WHERE deliveries.id = r.delivery_id AND deliveries.claim_token = r.claim_token
+             RETURNING deliveries.id;
+             COMMIT",
+        )
+        .bind(&batch)
+        .fetch_all(script.begin())
+        .await?;
+        script.committed();
+        let settled: std::collections::HashSet<String> = settled.into_iter().collect();
+        return Ok(rows
+            .iter()
+            .map(|row| settled.contains(&row.delivery_id))
+            .collect());
+    }
     let mut tx = db.write_tx().await?;
     let settled: Vec<String> = on!(
         &mut *tx,
@@ -933,9 +1028,10 @@ pub async fn redeliver(
     now_millis: i64,
     now: &str,
 ) -> sqlx::Result<Redelivered> {
-    let result = db
-        .write(async {
-            on!(db.writer(), |c| sqlx::query(
+    let result = {
+        let mut turn = db.write_turn().await?;
+        on!(&mut turn, |c| {
+            sqlx::query(
                 "UPDATE deliveries SET status = CASE WHEN status = 'retrying' THEN 'retrying' ELSE 'pending' END,
                      next_attempt_at = $1, lease_until = NULL, claim_token = NULL, unrecorded = 0,
                      updated_at = $2
@@ -946,9 +1042,9 @@ pub async fn redeliver(
             .bind(id)
             .execute(c)
             .await
-            .map(|r| r.rows_affected()))
+            .map(|r| r.rows_affected())
         })
-        .await?;
+    }?;
     if result > 0 {
         return Ok(Redelivered::Due);
     }

@@ -40,7 +40,7 @@ use sqlx::SqlitePool;
 
 use crate::error::StartupError;
 
-pub use store::{Backend, Store, Target, Tx, WriteTx};
+pub use store::{Backend, Script, Store, Target, Tx, WriteTx};
 
 /// Copies the WAL back into the database file every second (PASSIVE: never waits for, nor
 /// blocks, readers and writers), so no request pays for a checkpoint inside its commit, as
@@ -110,6 +110,9 @@ pub async fn open_sqlite(url: &str) -> Result<SqlitePool, StartupError> {
         .pragma("wal_autocheckpoint", "0");
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        // A local file does not hang up: no ping (a round trip to the connection's
+        // thread) before every use.
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(|e| StartupError::new("--database-url", format!("cannot open {url}: {e}")))?;

@@ -12,8 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::PgPool;
-use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
-use tokio::sync::Notify;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{
+    Connection as _, PgConnection, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction,
+};
+use tokio::sync::{Notify, OwnedMappedMutexGuard, OwnedMutexGuard};
 
 /// Which engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,17 +27,32 @@ pub enum Backend {
     Postgres,
 }
 
-/// The engine's pool. On SQLite writes go through `writer`, a pool of one connection
-/// (the writer turn makes them one at a time anyway): its page cache stays warm, because no
-/// other connection's commit invalidates it, and the hot path's reads folded into writes
-/// (the claim) find their pages there.
+/// The engine's pool. On SQLite, writes to a file go through one connection of their own
+/// (see [`WriterSlot`]); `writer` is how to open it, `None` for an in-memory database
+/// (each connection would be a database of its own: writes use the pool).
 #[derive(Debug, Clone)]
 enum Pool {
     Sqlite {
         pool: SqlitePool,
-        writer: SqlitePool,
+        writer: Option<SqliteConnectOptions>,
     },
     Postgres(PgPool),
+}
+
+/// SQLite's writer connection, behind the writer turn: the turn and the connection are
+/// one lock. A connection of its own rather than a pool of one: a pool pings a connection
+/// on its SQLite thread every time it is taken and every time it is given back (two more
+/// thread hand-offs per write, each a cross-CPU wake-up), and a connection of its own keeps
+/// its page cache warm, because no other connection's commit invalidates it. Opened at the
+/// first write; `None` until then, and always for in-memory databases and PostgreSQL.
+pub type WriterSlot = Option<WriterConn>;
+
+/// The open writer connection.
+pub struct WriterConn {
+    conn: SqliteConnection,
+    /// A transaction was begun and neither committed nor rolled back (its `WriteTx` was
+    /// dropped, or `COMMIT` failed): the next turn rolls it back first.
+    open: bool,
 }
 
 /// The notification channel that wakes every replica's sender (new deliveries are due).
@@ -54,8 +72,9 @@ struct Inner {
     pool: Pool,
     /// SQLite has one writer at a time: writers of this process take turns here before
     /// `BEGIN IMMEDIATE` rather than sleeping in SQLite's busy handler (1 to 100 ms steps),
-    /// so the next writer starts the moment the previous one commits. Unused on PostgreSQL.
-    writer: Arc<tokio::sync::Mutex<()>>,
+    /// so the next writer starts the moment the previous one commits. The turn holds the
+    /// writer connection. Unused on PostgreSQL.
+    writer: Arc<tokio::sync::Mutex<WriterSlot>>,
     /// SQLite: counts writes to integrations and subscriptions (this process is their only
     /// writer). PostgreSQL keeps the count in `instance.config_version`, shared by replicas.
     version: AtomicU64,
@@ -84,7 +103,7 @@ impl Store {
     fn new(pool: Pool) -> Self {
         Self(Arc::new(Inner {
             pool,
-            writer: Arc::new(tokio::sync::Mutex::new(())),
+            writer: Arc::new(tokio::sync::Mutex::new(None)),
             version: AtomicU64::new(0),
             unchecked: std::sync::atomic::AtomicBool::new(true),
             seen: AtomicU64::new(0),
@@ -97,18 +116,16 @@ impl Store {
     /// (same options; an in-memory database, private to each connection, keeps the pool).
     pub fn sqlite(pool: SqlitePool) -> Self {
         let options = pool.connect_options();
-        let writer = if options.get_filename() == std::path::Path::new(":memory:") {
-            pool.clone()
-        } else {
-            sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(0)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                // The writer's pages stay cached between commits (nothing else writes):
-                // a larger cache keeps the hot part of the tables and indexes in memory.
-                .connect_lazy_with((*options).clone().pragma("cache_size", "-16384"))
-        };
+        let writer = (options.get_filename() != std::path::Path::new(":memory:")).then(|| {
+            // The writer's pages stay cached between commits (nothing else writes): a
+            // larger cache keeps the hot part of the tables and indexes in memory.
+            // A claim returns up to the sender's concurrency in rows: all of them in one
+            // go from the connection's thread (the default channel holds 50).
+            (*options)
+                .clone()
+                .pragma("cache_size", "-16384")
+                .row_buffer_size(1024)
+        });
         Self::new(Pool::Sqlite { pool, writer })
     }
 
@@ -133,13 +150,53 @@ impl Store {
         }
     }
 
-    /// Where writes outside a transaction run (inside [`Store::write`]): SQLite's writer
-    /// connection, or the PostgreSQL pool.
-    pub fn writer(&self) -> Target<'_> {
+    /// Takes this process's writer turn for writes outside a transaction (one statement,
+    /// autocommit): on SQLite the writer connection (see [`Store::write_tx`]); on
+    /// PostgreSQL just the pool. Run the statements with `on!(&mut turn, …)`.
+    pub async fn write_turn(&self) -> sqlx::Result<WriteTurn<'_>> {
         match &self.0.pool {
-            Pool::Sqlite { writer, .. } => Target::SqlitePool(writer),
-            Pool::Postgres(pool) => Target::PgPool(pool),
+            Pool::Sqlite {
+                writer: Some(options),
+                ..
+            } => Ok(WriteTurn::Conn(self.turn(options).await?)),
+            Pool::Sqlite { pool, writer: None } => Ok(WriteTurn::Pool(
+                self.0.writer.clone().lock_owned().await,
+                pool,
+            )),
+            Pool::Postgres(pool) => Ok(WriteTurn::Postgres(pool)),
         }
+    }
+
+    /// SQLite's writer connection for one turn, for statements that carry their own
+    /// `BEGIN IMMEDIATE` … `COMMIT` (see [`Script`]); `None` on PostgreSQL and for an
+    /// in-memory database, where the caller uses [`Store::write_tx`].
+    pub async fn script(&self) -> sqlx::Result<Option<Script>> {
+        match &self.0.pool {
+            Pool::Sqlite {
+                writer: Some(options),
+                ..
+            } => Ok(Some(Script(self.turn(options).await?))),
+            _ => Ok(None),
+        }
+    }
+
+    /// The writer turn on SQLite with its connection (opened with `options` at the first
+    /// turn), no transaction left open by a previous turn.
+    async fn turn(&self, options: &SqliteConnectOptions) -> sqlx::Result<WriterGuard> {
+        let mut slot = self.0.writer.clone().lock_owned().await;
+        if slot.is_none() {
+            *slot = Some(WriterConn {
+                conn: SqliteConnection::connect_with(options).await?,
+                open: false,
+            });
+        }
+        let mut writer =
+            OwnedMutexGuard::try_map(slot, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed)?;
+        if writer.open {
+            sqlx::query("ROLLBACK").execute(&mut writer.conn).await?;
+            writer.open = false;
+        }
+        Ok(writer)
     }
 
     /// The PostgreSQL pool, when this store is on PostgreSQL.
@@ -155,11 +212,14 @@ impl Store {
         &self.0.wake
     }
 
-    /// Closes the pool (waits for its connections to be returned).
+    /// Closes the pool (waits for its connections to be returned) and the writer connection.
     pub async fn close(&self) {
         match &self.0.pool {
-            Pool::Sqlite { pool, writer } => {
-                writer.close().await;
+            Pool::Sqlite { pool, .. } => {
+                let writer = self.0.writer.lock().await.take();
+                if let Some(writer) = writer {
+                    let _ = writer.conn.close().await;
+                }
                 pool.close().await;
             }
             Pool::Postgres(pool) => pool.close().await,
@@ -181,9 +241,23 @@ impl Store {
     /// a plain transaction: the engine has many writers.
     pub async fn write_tx(&self) -> sqlx::Result<WriteTx> {
         match &self.0.pool {
-            Pool::Sqlite { writer, .. } => {
+            Pool::Sqlite {
+                writer: Some(options),
+                ..
+            } => {
+                let mut writer = self.turn(options).await?;
+                sqlx::query("BEGIN IMMEDIATE")
+                    .execute(&mut writer.conn)
+                    .await?;
+                writer.open = true;
+                Ok(WriteTx {
+                    tx: Tx::SqliteWriter(writer),
+                    _turn: None,
+                })
+            }
+            Pool::Sqlite { pool, writer: None } => {
                 let turn = self.0.writer.clone().lock_owned().await;
-                let tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 Ok(WriteTx {
                     tx: Tx::Sqlite(tx),
                     _turn: Some(turn),
@@ -193,21 +267,6 @@ impl Store {
                 tx: Tx::Postgres(pool.begin().await?),
                 _turn: None,
             }),
-        }
-    }
-
-    /// Runs one write statement in its own writer turn on SQLite (see [`Store::write_tx`]);
-    /// just runs it on PostgreSQL.
-    pub async fn write<T>(
-        &self,
-        statement: impl std::future::Future<Output = sqlx::Result<T>>,
-    ) -> sqlx::Result<T> {
-        match self.backend() {
-            Backend::Sqlite => {
-                let _turn = self.0.writer.lock().await;
-                statement.await
-            }
-            Backend::Postgres => statement.await,
         }
     }
 
@@ -403,6 +462,9 @@ impl Store {
 /// A transaction on either engine.
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
+    /// A write transaction on SQLite's writer connection (begun by [`Store::write_tx`]);
+    /// dropped without commit, it is rolled back at the next turn.
+    SqliteWriter(WriterGuard),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -411,7 +473,59 @@ impl Tx {
     pub async fn commit(self) -> sqlx::Result<()> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await,
+            Tx::SqliteWriter(mut writer) => {
+                sqlx::query("COMMIT").execute(&mut writer.conn).await?;
+                writer.open = false;
+                Ok(())
+            }
             Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+}
+
+/// One turn of SQLite's writer connection for a transaction written as one call of several
+/// statements (`BEGIN IMMEDIATE; …; COMMIT`): one hand-off to the connection's thread
+/// instead of one per statement, on the hot paths (ingest, attempt records). A script that
+/// fails half-way leaves its transaction open: [`Script::begin`] marks it so, and the next
+/// turn rolls it back before anything else; [`Script::committed`] clears the mark.
+pub struct Script(WriterGuard);
+
+impl Script {
+    /// The connection, for a call that begins the transaction (it is open from now on).
+    pub fn begin(&mut self) -> &mut SqliteConnection {
+        self.0.open = true;
+        &mut self.0.conn
+    }
+
+    /// The connection, inside the transaction.
+    pub fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.0.conn
+    }
+
+    /// The call that ended with `COMMIT` succeeded.
+    pub fn committed(&mut self) {
+        self.0.open = false;
+    }
+}
+
+/// The writer turn holding SQLite's writer connection.
+pub type WriterGuard = OwnedMappedMutexGuard<WriterSlot, WriterConn>;
+
+/// This process's writer turn for statements outside a transaction ([`Store::write_turn`]).
+pub enum WriteTurn<'a> {
+    /// The writer connection (a file).
+    Conn(WriterGuard),
+    /// The turn, and the pool of an in-memory database (which has no writer connection).
+    Pool(OwnedMutexGuard<WriterSlot>, &'a SqlitePool),
+    Postgres(&'a PgPool),
+}
+
+impl<'a> From<&'a mut WriteTurn<'_>> for Target<'a> {
+    fn from(turn: &'a mut WriteTurn<'_>) -> Self {
+        match turn {
+            WriteTurn::Conn(writer) => Target::SqliteConn(&mut writer.conn),
+            WriteTurn::Pool(_, pool) => Target::SqlitePool(pool),
+            WriteTurn::Postgres(pool) => Target::PgPool(pool),
         }
     }
 }
@@ -419,7 +533,7 @@ impl Tx {
 /// A write transaction holding this process's writer turn (SQLite) until commit or drop.
 pub struct WriteTx {
     tx: Tx,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    _turn: Option<OwnedMutexGuard<WriterSlot>>,
 }
 
 impl WriteTx {
@@ -463,6 +577,7 @@ impl<'a> From<&'a mut Tx> for Target<'a> {
     fn from(tx: &'a mut Tx) -> Self {
         match tx {
             Tx::Sqlite(tx) => Target::SqliteConn(tx),
+            Tx::SqliteWriter(writer) => Target::SqliteConn(&mut writer.conn),
             Tx::Postgres(tx) => Target::PgConn(tx),
         }
     }

@@ -74,8 +74,9 @@ pub async fn all_hashes(db: &Store) -> sqlx::Result<Vec<(String, Vec<u8>, Option
 
 /// Records a use of token `id`.
 pub async fn touch(db: &Store, id: &str, at: &str) -> sqlx::Result<()> {
-    db.write(async {
-        on!(db.writer(), |c| sqlx::query(
+    {
+        let mut turn = db.write_turn().await?;
+        on!(&mut turn, |c| sqlx::query(
             "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2"
         )
         .bind(at)
@@ -83,8 +84,7 @@ pub async fn touch(db: &Store, id: &str, at: &str) -> sqlx::Result<()> {
         .execute(c)
         .await
         .map(|r| r.rows_affected()))
-    })
-    .await?;
+    }?;
     Ok(())
 }
 

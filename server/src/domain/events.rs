@@ -246,7 +246,6 @@ async fn write_events(
     subscriptions: &[Integration],
     events: &[EventRow],
 ) -> sqlx::Result<Vec<Ingested>> {
-    let mut tx = db.write_tx().await?;
     let now = util::now_rfc3339();
     let now_millis = util::now_millis();
     // The first event of each id in the batch is a candidate; a repeat is a duplicate.
@@ -255,28 +254,11 @@ async fn write_events(
         .iter()
         .filter(|event| ids.insert(event.id.as_str()))
         .collect();
-    let stored: std::collections::HashSet<String> =
-        db::events::insert_many(&mut tx, &candidates, &now)
-            .await?
-            .into_iter()
-            .collect();
-    let mut results = Vec::with_capacity(events.len());
+    // The deliveries of every candidate, as if each were new (an event stored before
+    // gets none: the store leaves them out).
     let mut deliveries = Vec::new();
-    let mut done = std::collections::HashSet::with_capacity(stored.len());
-    for event in events {
-        if !stored.contains(&event.id) || !done.insert(event.id.as_str()) {
-            let keptn_context = db::events::context_of(&mut tx, &event.id)
-                .await?
-                .unwrap_or_else(|| event.shkeptncontext.clone());
-            results.push(Ingested {
-                keptn_context,
-                id: event.id.clone(),
-                created: false,
-                deliveries: 0,
-                event_type: event.r#type.clone(),
-            });
-            continue;
-        }
+    let mut caused = std::collections::HashMap::with_capacity(candidates.len());
+    for event in &candidates {
         let before = deliveries.len();
         for integration in subscriptions {
             for subscription in &integration.subscriptions {
@@ -291,20 +273,62 @@ async fn write_events(
                 }
             }
         }
+        caused.insert(event.id.as_str(), deliveries.len() - before);
+    }
+    let stored: std::collections::HashSet<String> = match db.script().await? {
+        // SQLite's writer connection: the whole transaction in one call.
+        Some(mut script) => db::events::insert_with_deliveries(
+            &mut script,
+            &candidates,
+            &mut deliveries,
+            &now,
+            now_millis,
+        )
+        .await?
+        .into_iter()
+        .collect(),
+        None => {
+            let mut tx = db.write_tx().await?;
+            let stored: std::collections::HashSet<String> =
+                db::events::insert_many(&mut tx, &candidates, &now)
+                    .await?
+                    .into_iter()
+                    .collect();
+            deliveries.retain(|delivery| stored.contains(&delivery.3));
+            db::events::insert_deliveries(&mut tx, &deliveries, &now, now_millis).await?;
+            if !deliveries.is_empty() {
+                // Every replica's sender hears of them when they commit.
+                Store::notify_due(&mut tx).await?;
+            }
+            tx.commit().await?;
+            stored
+        }
+    };
+    let mut results = Vec::with_capacity(events.len());
+    let mut done = std::collections::HashSet::with_capacity(stored.len());
+    for event in events {
+        if stored.contains(&event.id) && done.insert(event.id.as_str()) {
+            results.push(Ingested {
+                keptn_context: event.shkeptncontext.clone(),
+                id: event.id.clone(),
+                created: true,
+                deliveries: caused.get(event.id.as_str()).copied().unwrap_or(0),
+                event_type: event.r#type.clone(),
+            });
+            continue;
+        }
+        // Accepted before (or earlier in this batch): the context it was stored with.
+        let keptn_context = db::events::context_of(db, &event.id)
+            .await?
+            .unwrap_or_else(|| event.shkeptncontext.clone());
         results.push(Ingested {
-            keptn_context: event.shkeptncontext.clone(),
+            keptn_context,
             id: event.id.clone(),
-            created: true,
-            deliveries: deliveries.len() - before,
+            created: false,
+            deliveries: 0,
             event_type: event.r#type.clone(),
         });
     }
-    db::events::insert_deliveries(&mut tx, &deliveries, &now, now_millis).await?;
-    if results.iter().any(|one| one.deliveries > 0) {
-        // Every replica's sender hears of them when they commit.
-        Store::notify_due(&mut tx).await?;
-    }
-    tx.commit().await?;
     Ok(results)
 }
 
