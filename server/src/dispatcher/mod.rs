@@ -144,10 +144,32 @@ impl Dispatcher {
         let permits = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let mut in_flight = tokio::task::JoinSet::new();
         let mut destinations = Destinations::default();
+        // Whether a claim may find something: set by a wake-up, the tick, and a finished
+        // delivery that frees what held deliveries back (all permits were taken, or its
+        // destination was full). A claim that leaves permits free found everything due, so
+        // the next one waits for one of those (an idle claim per finished delivery cost more
+        // CPU than the deliveries at moderate load).
+        let mut may_find = true;
+        let mut claim_was_full = false;
         loop {
             while let Some(done) = in_flight.try_join_next_with_id() {
-                destinations.finished(done.map(|(id, ())| id));
+                may_find |= destinations.finished(done.map(|(id, ())| id), self.per_destination)
+                    || claim_was_full;
             }
+            if !may_find {
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = self.db.wake().notified() => may_find = true,
+                    Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                        may_find |= destinations
+                            .finished(done.map(|(id, ())| id), self.per_destination)
+                            || claim_was_full;
+                    },
+                    () = tokio::time::sleep(Duration::from_secs(1)) => may_find = true,
+                }
+                continue;
+            }
+            may_find = false;
             let now = crate::util::now_millis();
             let lease_until = self.lease_until(now);
             let free = i64::try_from(permits.available_permits()).unwrap_or(0);
@@ -161,6 +183,9 @@ impl Dispatcher {
                         .await,
                 );
             }
+            // Lanes held elsewhere are let go at any moment: look again at every turn.
+            let held_elsewhere =
+                saturated.len() > destinations.saturated_count(self.per_destination);
             let claimed = if free == 0 {
                 Vec::new()
             } else {
@@ -182,6 +207,8 @@ impl Dispatcher {
                     }
                 }
             };
+            claim_was_full = free == 0 || i64::try_from(claimed.len()).unwrap_or(0) >= free;
+            may_find |= held_elsewhere;
             // One batch may hold more for a destination than it has room for: those go
             // back (unleased) and wait for that destination, without holding a permit.
             let mut back = Vec::new();
@@ -211,17 +238,22 @@ impl Dispatcher {
                 destinations.started(task.id(), destination);
             }
             if !back.is_empty() {
+                may_find = true;
                 if let Err(error) = crate::db::events::release(&self.db, &back).await {
                     tracing::error!(%error, "cannot release deliveries");
                 }
             }
+            // Always wait for the next event after a claim (lanes held elsewhere and
+            // deliveries given back are looked at again then, not in a busy loop).
             tokio::select! {
                 () = &mut shutdown => break,
-                () = self.db.wake().notified() => {},
+                () = self.db.wake().notified() => may_find = true,
                 Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
-                    destinations.finished(done.map(|(id, ())| id));
+                    may_find |= destinations
+                        .finished(done.map(|(id, ())| id), self.per_destination)
+                        || claim_was_full;
                 },
-                () = tokio::time::sleep(Duration::from_secs(1)) => {},
+                () = tokio::time::sleep(Duration::from_secs(1)) => may_find = true,
             }
         }
         // Stop claiming; let what is in flight finish within the grace period. Anything
@@ -271,6 +303,11 @@ impl Destinations {
             .collect()
     }
 
+    /// How many destinations have `limit` or more deliveries in flight.
+    fn saturated_count(&self, limit: usize) -> usize {
+        self.busy.values().filter(|count| **count >= limit).count()
+    }
+
     /// The room of each destination with deliveries in flight under `limit`, and `limit`
     /// for every other one.
     fn rooms(&self, limit: usize) -> crate::db::events::Rooms {
@@ -293,19 +330,28 @@ impl Destinations {
         self.of_task.insert(task, destination);
     }
 
-    /// A task ended (normally or not): its destination has room again.
-    fn finished(&mut self, done: Result<tokio::task::Id, tokio::task::JoinError>) {
+    /// A task ended (normally or not): its destination has room again. True when that
+    /// destination was full (`limit` in flight), so deliveries held back for it may be due.
+    fn finished(
+        &mut self,
+        done: Result<tokio::task::Id, tokio::task::JoinError>,
+        limit: usize,
+    ) -> bool {
         let task = match done {
             Ok(task) => task,
             Err(error) => error.id(),
         };
-        if let Some(destination) = self.of_task.remove(&task) {
-            if let Some(count) = self.busy.get_mut(&destination) {
-                *count = count.saturating_sub(1);
-                if *count == 0 {
-                    self.busy.remove(&destination);
-                }
-            }
+        let Some(destination) = self.of_task.remove(&task) else {
+            return false;
+        };
+        let Some(count) = self.busy.get_mut(&destination) else {
+            return false;
+        };
+        let was_full = *count >= limit;
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            self.busy.remove(&destination);
         }
+        was_full
     }
 }
