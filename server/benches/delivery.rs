@@ -46,7 +46,10 @@
 //!    deployment.finished with `data.sentAtNanos` = the scheduled instant, delivered to the
 //!    receiver in this process. Printed: `POST /api/v1/event` p50/p99 (target p99 ≤ 5 ms)
 //!    and event → received p50/p99 (receiver's clock − scheduled instant; targets p50 ≤ 2 ms,
-//!    p99 ≤ 5 ms).
+//!    p99 ≤ 5 ms). Printed for diagnosis beside them: how late the sends started (the
+//!    generator's own lag, tokio's timer has 1 ms steps; it is counted in both figures), and
+//!    the server's CPU and context switches (all its threads, `/proc/<pid>/task/*/status`)
+//!    per event in this phase.
 //! 5. **Restart with 100,000 pending deliveries**: the server is stopped (SIGTERM, waited
 //!    for), then one SQL statement per table puts 100,000 copies of a real event of phase 1
 //!    and of its delivery into its database (fresh ids, the event body's id replaced,
@@ -62,7 +65,8 @@
 //!
 //! Run: `cargo bench -p server --bench delivery`. Everything shares the machine's cores
 //! (server, wrk, nginx, this process), so the figures depend on what else runs.
-//! - `BENCH_EVENTS=2000`: a quick look; `BENCH_ONLY_THROUGHPUT=1`: phases 1–3 only.
+//! - `BENCH_EVENTS=2000`: a quick look; `BENCH_ONLY_THROUGHPUT=1`: phases 1–3 only;
+//!   `BENCH_SKIP_RESTART=1`: no phase 5; `BENCH_LATENCY_RATE=N`: phase 4 at N events/s.
 //! - `BENCH_UNIFORM=/path/to/uniform`: another build of the binary (an older commit, to
 //!   compare side by side); default the one cargo built with this benchmark.
 //! - `BENCH_DATABASE_URL=postgres://…/<empty database>`: the server(s) run on PostgreSQL
@@ -289,6 +293,30 @@ fn machine_ticks() -> (u64, u64) {
     }
     let all: u64 = v.iter().sum();
     (all - v[3] - v[4], all)
+}
+
+/// Context switches (voluntary + involuntary) of all threads of a process, from
+/// `/proc/<pid>/task/*/status` (threads that ended meanwhile are not counted).
+fn context_switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    let mut sum = 0;
+    for task in tasks.flatten() {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        for line in status.lines() {
+            if line.starts_with("voluntary_ctxt_switches:")
+                || line.starts_with("nonvoluntary_ctxt_switches:")
+            {
+                sum += line
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    sum
 }
 
 /// A `kB` field of `/proc/<pid>/status` (e.g. `VmHWM:`).
@@ -787,17 +815,30 @@ impl Api {
             tokio::time::sleep_until(scheduled).await;
             let api = self.clone();
             tasks.spawn(async move {
+                let late = scheduled.elapsed();
                 let result = api.post(&event).await;
-                (scheduled.elapsed(), result)
+                (scheduled.elapsed(), late, result)
             });
         }
         let mut latencies = Vec::with_capacity(total as usize);
+        let mut lateness = Vec::with_capacity(total as usize);
         let mut failed = BTreeMap::new();
         while let Some(result) = tasks.join_next().await {
-            match result.unwrap() {
-                (latency, Ok(())) => latencies.push(latency),
-                (_, Err(why)) => *failed.entry(why).or_insert(0) += 1,
+            let (latency, late, result) = result.unwrap();
+            lateness.push(late);
+            match result {
+                Ok(()) => latencies.push(latency),
+                Err(why) => *failed.entry(why).or_insert(0) += 1,
             }
+        }
+        lateness.sort();
+        if !lateness.is_empty() {
+            // The generator's own lag (tokio's timer has 1 ms steps): part of every figure.
+            println!(
+                "   sends started late by p50 {:.2} ms, p99 {:.2} ms (generator's lag, counted)",
+                ms(quantile(&lateness, 0.50)),
+                ms(quantile(&lateness, 0.99))
+            );
         }
         (latencies, failed, start.elapsed())
     }
@@ -1129,6 +1170,10 @@ fn sum_cpu(servers: &[Server]) -> (u64, u64) {
 async fn main() {
     let events = env_number("BENCH_EVENTS", 20_000).max(1);
     let only_throughput = std::env::var_os("BENCH_ONLY_THROUGHPUT").is_some_and(|v| v != "0");
+    let skip_restart = std::env::var_os("BENCH_SKIP_RESTART").is_some_and(|v| v != "0");
+    let latency_rate = u32::try_from(env_number("BENCH_LATENCY_RATE", LATENCY_RATE as usize))
+        .unwrap_or(LATENCY_RATE)
+        .max(1);
     let database_url = std::env::var("BENCH_DATABASE_URL")
         .ok()
         .filter(|url| !url.is_empty());
@@ -1406,8 +1451,10 @@ async fn main() {
     } else {
         // ---- 4. Latency at 1,000 events/s.
         seen.latencies.lock().unwrap().clear();
+        let latency_cpu_before = sum_cpu(&servers);
+        let switches_before: u64 = servers.iter().map(|s| context_switches(s.pid())).sum();
         let (mut accept, failed, took) = api
-            .open_loop(LATENCY_RATE, Duration::from_secs(LATENCY_SECONDS))
+            .open_loop(latency_rate, Duration::from_secs(LATENCY_SECONDS))
             .await;
         let settled = db
             .wait_settled(
@@ -1416,13 +1463,23 @@ async fn main() {
                 Duration::from_secs(120),
             )
             .await;
+        let switches = servers
+            .iter()
+            .map(|s| context_switches(s.pid()))
+            .sum::<u64>()
+            .saturating_sub(switches_before);
+        let latency_cpu = sum_cpu(&servers);
+        let latency_cpu = ticks_us(
+            latency_cpu.0 + latency_cpu.1 - latency_cpu_before.0 - latency_cpu_before.1,
+            hz,
+        );
         // The receiver answers before its latency is pushed: a moment for the last ones.
         tokio::time::sleep(Duration::from_millis(50)).await;
         let mut e2e = std::mem::take(&mut *seen.latencies.lock().unwrap());
         accept.sort();
         e2e.sort_unstable();
         println!(
-            "\n== 4. latency at {LATENCY_RATE} events/s offered (open loop, {LATENCY_SECONDS} s, \
+            "\n== 4. latency at {latency_rate} events/s offered (open loop, {LATENCY_SECONDS} s, \
              from each send's scheduled instant)"
         );
         println!(
@@ -1433,6 +1490,14 @@ async fn main() {
             took.as_secs_f64(),
             e2e.len(),
             settled.delivered - after.delivered
+        );
+        println!(
+            "   server CPU {:.2} CPU-s ({:.0} % of one core; {:.0} µs and {:.1} context switches \
+             per event)",
+            latency_cpu / 1e6,
+            100.0 * latency_cpu / 1e6 / took.as_secs_f64(),
+            latency_cpu / accept.len().max(1) as f64,
+            switches as f64 / accept.len().max(1) as f64
         );
         if accept.is_empty() || e2e.is_empty() {
             println!("   no latencies measured");
@@ -1475,6 +1540,11 @@ async fn main() {
         }
 
         // ---- 5. Restart with 100,000 pending deliveries.
+        if skip_restart {
+            println!("\n(BENCH_SKIP_RESTART: restart phase skipped)");
+            report.print();
+            return;
+        }
         println!("\n== 5. restart with {RESTART_PENDING} pending deliveries");
         let hwm_before_stop = servers.iter().map(Server::peak_rss_mb).fold(0.0, f64::max);
         db.close().await;
