@@ -34,7 +34,7 @@ pub enum Backend {
 enum Pool {
     Sqlite {
         pool: SqlitePool,
-        writer: Option<SqliteConnectOptions>,
+        writer: Option<Box<SqliteConnectOptions>>,
     },
     Postgres(PgPool),
 }
@@ -121,10 +121,12 @@ impl Store {
             // larger cache keeps the hot part of the tables and indexes in memory.
             // A claim returns up to the sender's concurrency in rows: all of them in one
             // go from the connection's thread (the default channel holds 50).
-            (*options)
-                .clone()
-                .pragma("cache_size", "-16384")
-                .row_buffer_size(1024)
+            Box::new(
+                (*options)
+                    .clone()
+                    .pragma("cache_size", "-16384")
+                    .row_buffer_size(1024),
+            )
         });
         Self::new(Pool::Sqlite { pool, writer })
     }
