@@ -590,6 +590,26 @@ pub struct AttemptRow {
     pub updated_at: String,
 }
 
+/// SQLite: settles the deliveries of the attempt records in JSON array `$1` whose claim
+/// token is current, returning their ids.
+macro_rules! sqlite_settle_attempts {
+    () => {
+        "UPDATE deliveries SET status = r.status, attempt_count = r.number,
+                 last_status_code = r.status_code, reason = r.reason, duration_ms = r.duration_ms,
+                 next_attempt_at = r.next_attempt_at, lease_until = NULL, claim_token = NULL,
+                 unrecorded = 0, updated_at = r.updated_at
+             FROM (SELECT value ->> 'delivery_id' AS delivery_id,
+                          value ->> 'claim_token' AS claim_token, value ->> 'status' AS status,
+                          value ->> 'number' AS number, value ->> 'status_code' AS status_code,
+                          value ->> 'reason' AS reason, value ->> 'duration_ms' AS duration_ms,
+                          value ->> 'next_attempt_at' AS next_attempt_at,
+                          value ->> 'updated_at' AS updated_at
+                   FROM json_each($1)) AS r
+             WHERE deliveries.id = r.delivery_id AND deliveries.claim_token = r.claim_token
+             RETURNING deliveries.id"
+    };
+}
+
 /// Records attempts and their deliveries' new state, all in one transaction (group
 /// commit: one turn of the writer for many attempts). An attempt whose claim is no longer
 /// the delivery's current one is not recorded (false in its place): its sender lost the
@@ -619,7 +639,7 @@ pub async fn record_attempts(db: &Store, rows: &[AttemptRow]) -> sqlx::Result<Ve
         // SQLite: the whole transaction in one call. The attempts go in first, each only
         // while its claim is current; the deliveries' update then checks the same tokens
         // (still as they were: the insert changes no delivery) and says which it settled.
-        let settled: Vec<String> = sqlx::query_scalar(
+        let settled: Vec<String> = sqlx::query_scalar(concat!(
             "BEGIN IMMEDIATE;
              INSERT INTO delivery_attempts
                  (delivery_id, number, started_at, duration_ms, request, response, error)
@@ -629,22 +649,10 @@ pub async fn record_attempts(db: &Store, rows: &[AttemptRow]) -> sqlx::Result<Ve
              FROM json_each($1) r
              WHERE r.value ->> 'claim_token' =
                  (SELECT claim_token FROM deliveries WHERE id = r.value ->> 'delivery_id')
-             ORDER BY r.key;
-             UPDATE deliveries SET status = r.status, attempt_count = r.number,
-                 last_status_code = r.status_code, reason = r.reason, duration_ms = r.duration_ms,
-                 next_attempt_at = r.next_attempt_at, lease_until = NULL, claim_token = NULL,
-                 unrecorded = 0, updated_at = r.updated_at
-             FROM (SELECT value ->> 'delivery_id' AS delivery_id,
-                          value ->> 'claim_token' AS claim_token, value ->> 'status' AS status,
-                          value ->> 'number' AS number, value ->> 'status_code' AS status_code,
-                          value ->> 'reason' AS reason, value ->> 'duration_ms' AS duration_ms,
-                          value ->> 'next_attempt_at' AS next_attempt_at,
-                          value ->> 'updated_at' AS updated_at
-                   FROM json_each($1)) AS r
-             WHERE deliveries.id = r.delivery_id AND deliveries.claim_token = r.claim_token
-             RETURNING deliveries.id;
-             COMMIT",
-        )
+             ORDER BY r.key; ",
+            sqlite_settle_attempts!(),
+            "; COMMIT"
+        ))
         .bind(&batch)
         .fetch_all(script.begin())
         .await?;
@@ -659,24 +667,10 @@ pub async fn record_attempts(db: &Store, rows: &[AttemptRow]) -> sqlx::Result<Ve
     let settled: Vec<String> = on!(
         &mut *tx,
         sqlite | c | {
-            sqlx::query_scalar(
-                "UPDATE deliveries SET status = r.status, attempt_count = r.number,
-                 last_status_code = r.status_code, reason = r.reason, duration_ms = r.duration_ms,
-                 next_attempt_at = r.next_attempt_at, lease_until = NULL, claim_token = NULL,
-                 unrecorded = 0, updated_at = r.updated_at
-             FROM (SELECT value ->> 'delivery_id' AS delivery_id,
-                          value ->> 'claim_token' AS claim_token, value ->> 'status' AS status,
-                          value ->> 'number' AS number, value ->> 'status_code' AS status_code,
-                          value ->> 'reason' AS reason, value ->> 'duration_ms' AS duration_ms,
-                          value ->> 'next_attempt_at' AS next_attempt_at,
-                          value ->> 'updated_at' AS updated_at
-                   FROM json_each($1)) AS r
-             WHERE deliveries.id = r.delivery_id AND deliveries.claim_token = r.claim_token
-             RETURNING deliveries.id",
-            )
-            .bind(&batch)
-            .fetch_all(c)
-            .await
+            sqlx::query_scalar(sqlite_settle_attempts!())
+                .bind(&batch)
+                .fetch_all(c)
+                .await
         },
         postgres | c | {
             sqlx::query_scalar(

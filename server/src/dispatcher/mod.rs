@@ -156,94 +156,83 @@ impl Dispatcher {
                 may_find |= destinations.finished(done.map(|(id, ())| id), self.per_destination)
                     || claim_was_full;
             }
-            if !may_find {
-                tokio::select! {
-                    () = &mut shutdown => break,
-                    () = self.db.wake().notified() => may_find = true,
-                    Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
-                        may_find |= destinations
-                            .finished(done.map(|(id, ())| id), self.per_destination)
-                            || claim_was_full;
-                    },
-                    () = tokio::time::sleep(Duration::from_secs(1)) => may_find = true,
+            if may_find {
+                may_find = false;
+                let now = crate::util::now_millis();
+                let lease_until = self.lease_until(now);
+                let free = i64::try_from(permits.available_permits()).unwrap_or(0);
+                let mut saturated = destinations.saturated(self.per_destination);
+                // Lanes another replica holds are its to send (in event order).
+                if self.db.backend() == crate::db::Backend::Postgres {
+                    let lanes = attempt::lane_subscriptions(&self).await;
+                    saturated.extend(
+                        self.lanes
+                            .held_elsewhere(&self.db, &lanes, self.lease)
+                            .await,
+                    );
                 }
-                continue;
-            }
-            may_find = false;
-            let now = crate::util::now_millis();
-            let lease_until = self.lease_until(now);
-            let free = i64::try_from(permits.available_permits()).unwrap_or(0);
-            let mut saturated = destinations.saturated(self.per_destination);
-            // Lanes another replica holds are its to send (in event order).
-            if self.db.backend() == crate::db::Backend::Postgres {
-                let lanes = attempt::lane_subscriptions(&self).await;
-                saturated.extend(
-                    self.lanes
-                        .held_elsewhere(&self.db, &lanes, self.lease)
-                        .await,
-                );
-            }
-            // Lanes held elsewhere are let go at any moment: look again at every turn.
-            let held_elsewhere =
-                saturated.len() > destinations.saturated_count(self.per_destination);
-            let claimed = if free == 0 {
-                Vec::new()
-            } else {
-                let rooms = destinations.rooms(self.per_destination);
-                match crate::db::events::claim_due(
-                    &self.db,
-                    now,
-                    lease_until,
-                    free,
-                    &saturated,
-                    &rooms,
-                )
-                .await
-                {
-                    Ok(claimed) => claimed,
-                    Err(error) => {
-                        tracing::error!(%error, "cannot claim deliveries");
-                        Vec::new()
-                    }
-                }
-            };
-            claim_was_full = free == 0 || i64::try_from(claimed.len()).unwrap_or(0) >= free;
-            may_find |= held_elsewhere;
-            // One batch may hold more for a destination than it has room for: those go
-            // back (unleased) and wait for that destination, without holding a permit.
-            let mut back = Vec::new();
-            for claim in claimed {
-                if destinations.count(&claim.subscription_id) >= self.per_destination {
-                    back.push(claim);
-                    continue;
-                }
-                let Ok(permit) = permits.clone().try_acquire_owned() else {
-                    back.push(claim);
-                    continue;
-                };
-                let this = self.clone();
-                // Slack-lane deliveries queue per lane in claim (= event) order.
-                let ticket = attempt::lane_of(&this, &claim.subscription_id)
+                // Lanes held elsewhere are let go at any moment: look again at every turn.
+                let held_elsewhere =
+                    saturated.len() > destinations.saturated_count(self.per_destination);
+                let claimed = if free == 0 {
+                    Vec::new()
+                } else {
+                    let rooms = destinations.rooms(self.per_destination);
+                    match crate::db::events::claim_due(
+                        &self.db,
+                        now,
+                        lease_until,
+                        free,
+                        &saturated,
+                        &rooms,
+                    )
                     .await
-                    .map(|lane| this.tickets.take(&lane));
-                let span = tracing::info_span!("delivery", delivery_id = %claim.id);
-                let destination = claim.subscription_id.clone();
-                let task = in_flight.spawn(
-                    async move {
-                        attempt::run(&this, claim, ticket).await;
-                        drop(permit);
+                    {
+                        Ok(claimed) => claimed,
+                        Err(error) => {
+                            tracing::error!(%error, "cannot claim deliveries");
+                            Vec::new()
+                        }
                     }
-                    .instrument(span),
-                );
-                destinations.started(task.id(), destination);
-            }
-            if !back.is_empty() {
-                may_find = true;
-                if let Err(error) = crate::db::events::release(&self.db, &back).await {
-                    tracing::error!(%error, "cannot release deliveries");
+                };
+                claim_was_full = free == 0 || i64::try_from(claimed.len()).unwrap_or(0) >= free;
+                may_find |= held_elsewhere;
+                // One batch may hold more for a destination than it has room for: those go
+                // back (unleased) and wait for that destination, without holding a permit.
+                let mut back = Vec::new();
+                for claim in claimed {
+                    if destinations.count(&claim.subscription_id) >= self.per_destination {
+                        back.push(claim);
+                        continue;
+                    }
+                    let Ok(permit) = permits.clone().try_acquire_owned() else {
+                        back.push(claim);
+                        continue;
+                    };
+                    let this = self.clone();
+                    // Slack-lane deliveries queue per lane in claim (= event) order.
+                    let ticket = attempt::lane_of(&this, &claim.subscription_id)
+                        .await
+                        .map(|lane| this.tickets.take(&lane));
+                    let span = tracing::info_span!("delivery", delivery_id = %claim.id);
+                    let destination = claim.subscription_id.clone();
+                    let task = in_flight.spawn(
+                        async move {
+                            attempt::run(&this, claim, ticket).await;
+                            drop(permit);
+                        }
+                        .instrument(span),
+                    );
+                    destinations.started(task.id(), destination);
+                }
+                if !back.is_empty() {
+                    may_find = true;
+                    if let Err(error) = crate::db::events::release(&self.db, &back).await {
+                        tracing::error!(%error, "cannot release deliveries");
+                    }
                 }
             }
-            // Always wait for the next event after a claim (lanes held elsewhere and
+            // Then wait for the next event (lanes held elsewhere and
             // deliveries given back are looked at again then, not in a busy loop).
             tokio::select! {
                 () = &mut shutdown => break,
