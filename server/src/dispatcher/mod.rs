@@ -162,18 +162,17 @@ impl Dispatcher {
                 let lease_until = self.lease_until(now);
                 let free = i64::try_from(permits.available_permits()).unwrap_or(0);
                 let mut saturated = destinations.saturated(self.per_destination);
-                // Lanes another replica holds are its to send (in event order).
+                // Lanes another replica holds are its to send (in event order); they are let
+                // go at any moment, so the next turn looks again.
                 if self.db.backend() == crate::db::Backend::Postgres {
                     let lanes = attempt::lane_subscriptions(&self).await;
-                    saturated.extend(
-                        self.lanes
-                            .held_elsewhere(&self.db, &lanes, self.lease)
-                            .await,
-                    );
+                    let elsewhere = self
+                        .lanes
+                        .held_elsewhere(&self.db, &lanes, self.lease)
+                        .await;
+                    may_find |= !elsewhere.is_empty();
+                    saturated.extend(elsewhere);
                 }
-                // Lanes held elsewhere are let go at any moment: look again at every turn.
-                let held_elsewhere =
-                    saturated.len() > destinations.saturated_count(self.per_destination);
                 let claimed = if free == 0 {
                     Vec::new()
                 } else {
@@ -196,7 +195,6 @@ impl Dispatcher {
                     }
                 };
                 claim_was_full = free == 0 || i64::try_from(claimed.len()).unwrap_or(0) >= free;
-                may_find |= held_elsewhere;
                 // One batch may hold more for a destination than it has room for: those go
                 // back (unleased) and wait for that destination, without holding a permit.
                 let mut back = Vec::new();
@@ -290,11 +288,6 @@ impl Destinations {
             .filter(|(_, count)| **count >= limit)
             .map(|(destination, _)| destination.clone())
             .collect()
-    }
-
-    /// How many destinations have `limit` or more deliveries in flight.
-    fn saturated_count(&self, limit: usize) -> usize {
-        self.busy.values().filter(|count| **count >= limit).count()
     }
 
     /// The room of each destination with deliveries in flight under `limit`, and `limit`
