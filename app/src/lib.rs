@@ -17,16 +17,19 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 use components::layout::Layout;
 use pages::{
     deliveries::{DeliveriesPage, DeliveriesSection},
     delivery_detail::DeliveryDetailPage,
+    event_detail::EventDetailPage,
+    events::EventsPage,
     integrations::{IntegrationsPage, IntegrationsSection},
     login::LoginPage,
     not_found::NotFound,
+    overview::OverviewPage,
     secret_form::{CreateSecretPage, EditSecretPage},
     secrets::{SecretsPage, SecretsSection},
     subscription_form::{CreateSubscriptionPage, EditSubscriptionPage},
@@ -64,6 +67,10 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=LoginPage />
                 <ParentRoute path=path!("/uniform") view=Layout>
+                    // Rendered whole before it is sent: the chart reads without the wasm.
+                    <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
+                    <Route path=path!("events") view=EventsPage />
+                    <Route path=path!("events/:id") view=EventDetailPage />
                     <ParentRoute path=path!("integrations") view=IntegrationsSection>
                         <Route path=path!(":id/subscriptions/add") view=CreateSubscriptionPage />
                         <Route

@@ -348,3 +348,190 @@ pub enum TestSendOutcome {
     Sent(TestSend),
     Problem(RenderProblem),
 }
+
+/// Which events the Events page lists (all optional; newest first).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+#[serde(rename_all = "camelCase")]
+pub struct EventQuery {
+    /// The whole CloudEvent type (`sh.keptn.event.evaluation.finished`).
+    pub r#type: Option<String>,
+    pub project: Option<String>,
+    pub stage: Option<String>,
+    pub service: Option<String>,
+    /// Received at or after this instant (RFC 3339).
+    pub from: Option<String>,
+    /// Received before this instant (RFC 3339).
+    pub to: Option<String>,
+    /// 1–100, default 20.
+    pub page_size: Option<i64>,
+    /// From the previous page's answer.
+    pub next_page_key: Option<String>,
+}
+
+/// A received event as the Events page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EventSummary {
+    pub id: String,
+    pub r#type: String,
+    pub source: String,
+    pub shkeptncontext: String,
+    pub project: Option<String>,
+    pub stage: Option<String>,
+    pub service: Option<String>,
+    /// The event's own `time`.
+    pub time: String,
+    /// When Uniform accepted it (RFC 3339).
+    pub received_at: String,
+    /// How many deliveries it caused.
+    pub deliveries: i64,
+}
+
+/// A page of events, newest first; `next_page_key` is empty on the last page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EventList {
+    pub events: Vec<EventSummary>,
+    pub next_page_key: String,
+    /// How many events match the filters in all.
+    pub total_count: i64,
+}
+
+/// One reason a subscription did not fire for an event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MatchReason {
+    /// What differs: `task`, `suffix`, `project`, `stage`, `service` or `filter` (a stored
+    /// filter that cannot be read).
+    pub field: String,
+    /// The event's value (`None` when the event has none).
+    pub value: Option<String>,
+    /// What the subscription wants.
+    pub expected: Vec<String>,
+    /// In words: "stage `production` not in [dev, staging]".
+    pub message: String,
+}
+
+/// Whether one subscription fired for an event, and if not, why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionMatch {
+    pub integration_id: String,
+    pub integration_name: String,
+    pub subscription_id: String,
+    /// The subscription's event type (`sh.keptn.event.evaluation.finished`).
+    pub event: String,
+    pub filter: SubscriptionFilter,
+    /// Whether the subscription, as it is now, wants the event.
+    pub matched: bool,
+    /// Why it does not (empty when it matched).
+    pub reasons: Vec<MatchReason>,
+    /// The deliveries the event caused for this subscription.
+    pub delivery_ids: Vec<String>,
+}
+
+/// Every webhook subscription of an event's task (and any other that wants the event), each
+/// with whether it matches the event and why not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EventMatches {
+    pub event_id: String,
+    pub event_type: String,
+    /// The event's task (`evaluation` of `sh.keptn.event.evaluation.finished`).
+    pub task: String,
+    pub subscriptions: Vec<SubscriptionMatch>,
+}
+
+/// An event with everything the Events page shows about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventDetail {
+    pub event: EventSummary,
+    /// The event as stored, pretty-printed JSON.
+    pub body: String,
+    /// Its deliveries, newest first.
+    pub deliveries: Vec<Delivery>,
+    pub matches: EventMatches,
+}
+
+/// The Overview's figures: the last 24 hours and the queue as it is now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// When the figures were read (RFC 3339).
+    pub generated_at: String,
+    /// The window's start: 24 hours before `generated_at`.
+    pub since: String,
+    /// Events received in the window.
+    pub events: i64,
+    /// Deliveries of those events, and how they stand now.
+    pub deliveries: i64,
+    pub delivered: i64,
+    pub failed: i64,
+    /// delivered / (delivered + failed) in the window; `None` before anything settled.
+    pub success_rate: Option<f64>,
+    /// Deliveries waiting for their first attempt, and waiting to be retried (all, not only
+    /// the window's).
+    pub waiting: i64,
+    pub retrying: i64,
+    /// Seconds the oldest waiting or retrying delivery has been waiting; `None` when none is.
+    pub oldest_pending_seconds: Option<i64>,
+    /// Error events (failed deliveries) nobody has looked at yet.
+    pub unread_errors: i64,
+    /// The window in 96 slots of 15 minutes, oldest first.
+    pub buckets: Vec<StatsBucket>,
+    /// Every webhook subscription, in the order of the Integrations page.
+    pub subscriptions: Vec<SubscriptionStats>,
+}
+
+/// The deliveries of the events received in one 15-minute slot, by how they stand now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct StatsBucket {
+    /// The slot's start (RFC 3339).
+    pub start: String,
+    pub delivered: i64,
+    /// Waiting for their first attempt or retrying.
+    pub retrying: i64,
+    pub failed: i64,
+}
+
+/// One subscription's figures in the window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionStats {
+    pub integration_id: String,
+    pub subscription_id: String,
+    pub event: String,
+    pub filter: SubscriptionFilter,
+    pub deliveries: i64,
+    pub delivered: i64,
+    pub failed: i64,
+    /// Waiting or retrying now (of the window's deliveries).
+    pub retrying: i64,
+    pub success_rate: Option<f64>,
+    /// Duration of the last attempt of delivered deliveries, 50th and 95th percentile.
+    pub p50_duration_ms: Option<i64>,
+    pub p95_duration_ms: Option<i64>,
+    /// The newest reason a delivery failed or is being retried, masked.
+    pub last_error: Option<LastError>,
+}
+
+/// The newest error of a subscription.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LastError {
+    /// When the delivery last changed (RFC 3339).
+    pub at: String,
+    pub message: String,
+    pub delivery_id: String,
+}

@@ -7,9 +7,9 @@ use leptos::prelude::use_context;
 
 use crate::error::AppError;
 use crate::model::{
-    Delivery, DeliveryPage, DeliveryQuery, ErrorEvent, Integration, NewToken, PreviewOutcome,
-    SecretForm, SecretInfo, SeenValues, SessionUser, Subscription, TestSendOutcome, TokenInfo,
-    Webhook,
+    Delivery, DeliveryPage, DeliveryQuery, ErrorEvent, EventDetail, EventList, EventQuery,
+    Integration, NewToken, PreviewOutcome, SecretForm, SecretInfo, SeenValues, SessionUser, Stats,
+    Subscription, TestSendOutcome, TokenInfo, Webhook,
 };
 
 /// What the UI's server functions may ask of the server. Implemented in the `server` crate,
@@ -87,6 +87,15 @@ pub trait Backend: Send + Sync {
         webhook: Webhook,
         event_json: String,
     ) -> Result<PreviewOutcome, AppError>;
+    /// A page of received events, newest first. Field errors name `from`, `to` or
+    /// `nextPageKey`.
+    async fn list_events(&self, query: EventQuery) -> Result<EventList, AppError>;
+    /// Event `id` with its stored JSON, deliveries and why each subscription of its task did
+    /// or did not fire.
+    async fn event_detail(&self, id: String) -> Result<EventDetail, AppError>;
+    /// The Overview's figures (the last 24 hours and the queue now).
+    async fn stats(&self) -> Result<Stats, AppError>;
+
     /// Sends `webhook` for the event once through the real sender (no retries).
     async fn test_send(
         &self,

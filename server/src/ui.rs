@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use app::error::AppError;
 use app::model::{
-    Delivery, DeliveryPage, DeliveryQuery, ErrorEvent, Integration, NewToken, PreviewOutcome,
-    SecretForm, SecretInfo, SeenValues, Subscription, TestSendOutcome, TokenInfo, Webhook,
+    Delivery, DeliveryPage, DeliveryQuery, ErrorEvent, EventDetail, EventList, EventQuery,
+    Integration, NewToken, PreviewOutcome, SecretForm, SecretInfo, SeenValues, Stats, Subscription,
+    TestSendOutcome, TokenInfo, Webhook,
 };
 use app::ssr::Backend;
 use leptos::prelude::{provide_context, use_context};
@@ -15,7 +16,7 @@ use crate::auth::middleware::CspNonce;
 use crate::auth::tokens;
 use crate::crypto::SecretValue;
 use crate::domain::secrets::{self, Entry, Submission};
-use crate::domain::{deliveries, integrations};
+use crate::domain::{deliveries, insight, integrations};
 use crate::error::DomainError;
 use crate::state::AppState;
 
@@ -183,6 +184,18 @@ impl Backend for UiBackend {
 
     async fn redeliver_failed(&self, subscription_id: String) -> Result<u64, AppError> {
         Ok(deliveries::redeliver_failed(&self.state.db, &subscription_id).await?)
+    }
+
+    async fn list_events(&self, query: EventQuery) -> Result<EventList, AppError> {
+        Ok(insight::list_events(&self.state.db, &query).await?)
+    }
+
+    async fn event_detail(&self, id: String) -> Result<EventDetail, AppError> {
+        Ok(insight::detail(&self.state.db, &id).await?)
+    }
+
+    async fn stats(&self) -> Result<Stats, AppError> {
+        Ok(insight::stats(&self.state.db, time::OffsetDateTime::now_utc()).await?)
     }
 
     async fn preview(

@@ -26,7 +26,7 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = crate::api::router(&state);
     let openapi = std::sync::Arc::new(openapi);
     Router::new()
-        .route("/", get(|| async { Redirect::to("/uniform/integrations") }))
+        .route("/", get(|| async { Redirect::to("/uniform") }))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/login", post(login::login))

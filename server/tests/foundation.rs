@@ -25,14 +25,11 @@ async fn health_and_readiness_answer() {
 }
 
 #[tokio::test]
-async fn root_redirects_to_integrations() {
+async fn root_redirects_to_the_overview() {
     let server = TestServer::start().await;
     let response = server.get("/").await;
     assert_eq!(response.status(), 303);
-    assert_eq!(
-        response.headers()["location"].to_str().unwrap(),
-        "/uniform/integrations"
-    );
+    assert_eq!(response.headers()["location"].to_str().unwrap(), "/uniform");
 }
 
 #[tokio::test]
@@ -40,7 +37,9 @@ async fn pages_are_server_rendered_with_their_headings() {
     let server = TestServer::start().await;
     let client = server.login().await;
     for (path, heading) in [
+        ("/uniform", "<h1>Overview</h1>"),
         ("/uniform/integrations", "<h1>Integrations</h1>"),
+        ("/uniform/events", "<h1>Events</h1>"),
         ("/uniform/secrets", "<h1>Secrets</h1>"),
     ] {
         let response = client.get(server.url(path)).send().await.unwrap();

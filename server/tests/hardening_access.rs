@@ -15,7 +15,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const DEFAULT_NEXT: &str = "/uniform/integrations";
+const DEFAULT_NEXT: &str = "/uniform";
 const TOO_MANY: &str = "Too many failed login attempts. Please wait a minute and try again.";
 
 fn client() -> reqwest::Client {
@@ -94,7 +94,7 @@ async fn login_never_redirects_off_site() {
     let failed = login(&server, "wrong", "/\t/evil.example/").await;
     assert_eq!(
         failed.headers()["location"],
-        "/login?error=invalid&next=/uniform/integrations"
+        "/login?error=invalid&next=/uniform"
     );
 
     let legit = login(&server, PASSWORD, "/uniform/secrets?x=1").await;
@@ -144,7 +144,7 @@ async fn forty_simultaneous_wrong_logins_check_only_five() {
             303 => {
                 assert_eq!(
                     answer.headers()["location"],
-                    "/login?error=invalid&next=/uniform/integrations"
+                    "/login?error=invalid&next=/uniform"
                 );
                 checked += 1;
             }

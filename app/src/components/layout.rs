@@ -50,7 +50,7 @@ pub fn Frame(children: Children) -> impl IntoView {
     view! {
         <div class="frame" data-hydrated=move || hydrated.get().to_string()>
             <header class="topbar">
-                <a class="brand" href="/uniform/integrations">
+                <a class="brand" href="/uniform">
                     "Uniform"
                 </a>
                 // A plain form post: logging out works without the wasm too.
@@ -67,8 +67,16 @@ pub fn Frame(children: Children) -> impl IntoView {
                     </p>
                     <ul aria-labelledby="nav-uniform">
                         <li>
+                            <A href="/uniform" exact=true>
+                                "Overview"
+                            </A>
+                        </li>
+                        <li>
                             <A href="/uniform/integrations">"Integrations"</A>
                             <Transition>{badge}</Transition>
+                        </li>
+                        <li>
+                            <A href="/uniform/events">"Events"</A>
                         </li>
                         <li>
                             <A href="/uniform/secrets">"Secrets"</A>

@@ -15,6 +15,7 @@ use crate::model::{
     Preview, PreviewOutcome, RenderProblem, SentRequest, TestSend, TestSendOutcome, Webhook,
 };
 use crate::server_fns::deliveries::{preview_webhook, test_send};
+use crate::server_fns::insight::get_event;
 
 /// How long the pane waits after the last change before rendering again.
 pub const DEBOUNCE: Duration = Duration::from_millis(300);
@@ -43,6 +44,9 @@ pub fn PreviewPane(
     task: Signal<String>,
     /// The chosen task suffix (`>` for `*`).
     suffix: Signal<String>,
+    /// A received event to render instead of the example (from an event's page).
+    #[prop(default = None)]
+    event_id: Option<String>,
 ) -> impl IntoView {
     let parts = move || {
         let task = task.get().trim().to_string();
@@ -61,6 +65,17 @@ pub fn PreviewPane(
         }
         now
     });
+
+    // A received event replaces the example once it has loaded.
+    let from_event = event_id.is_some();
+    if let Some(id) = event_id {
+        let received = Resource::new(move || id.clone(), get_event);
+        Effect::new(move |_| {
+            if let Some(Ok(detail)) = received.get() {
+                event_json.set(detail.body);
+            }
+        });
+    }
 
     let preview = Action::new(|(webhook, event): &(Webhook, String)| {
         preview_webhook(webhook.clone(), event.clone())
@@ -110,10 +125,16 @@ pub fn PreviewPane(
         <section class="preview-pane" aria-labelledby="preview-heading">
             <h2 id="preview-heading">"Preview"</h2>
             <p class="field-hint">
-                "The form as it stands (unsaved), rendered for the example event below; secret values show as ***. Changing the task or the task suffix resets the example event."
+                {if from_event {
+                    "The form as it stands (unsaved), rendered for the received event below; secret values show as ***. Changing the task or the task suffix replaces it with an example event."
+                } else {
+                    "The form as it stands (unsaved), rendered for the example event below; secret values show as ***. Changing the task or the task suffix resets the example event."
+                }}
             </p>
             <div class="field">
-                <label for="preview-event">"Example event"</label>
+                <label for="preview-event">
+                    {if from_event { "Received event" } else { "Example event" }}
+                </label>
                 <textarea
                     id="preview-event"
                     class="code"

@@ -562,7 +562,7 @@ fn DeliveryRow(delivery: Delivery, redeliver: ServerAction<Redeliver>) -> impl I
 
 /// "Previous page" / "Next page" below the table.
 #[component]
-fn Pager(
+pub fn Pager(
     page: Memo<usize>,
     next_key: Option<String>,
     on_next: Callback<String>,

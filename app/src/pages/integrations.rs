@@ -62,6 +62,27 @@ pub fn subscription_summary(subscription: &Subscription) -> [(&'static str, Stri
     ]
 }
 
+/// A subscription in one line, by its task and filter: `evaluation.finished · stages dev,
+/// staging` (Keptn's prefix left out, `>` as `*`, empty filter lists left out).
+pub fn subscription_label(event: &str, filter: &SubscriptionFilter) -> String {
+    let mut label = display_event(event.strip_prefix("sh.keptn.event.").unwrap_or(event));
+    for (name, values) in [
+        ("projects", &filter.projects),
+        ("stages", &filter.stages),
+        ("services", &filter.services),
+    ] {
+        if !values.is_empty() {
+            label.push_str(&format!(" · {name} {}", values.join(", ")));
+        }
+    }
+    label
+}
+
+/// `/uniform/integrations/<integration>/subscriptions/<subscription>/edit`
+pub fn edit_subscription_path(integration_id: &str, subscription_id: &str) -> String {
+    format!("{INTEGRATIONS_PATH}/{integration_id}/subscriptions/{subscription_id}/edit")
+}
+
 /// The frame of the Integrations pages: it outlives them, so a toast shown before navigating
 /// from the subscription form back to the integration stays visible.
 #[component]

@@ -8,7 +8,7 @@
 use leptos::html::{Input, Textarea};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::components::caret::CaretField;
 use crate::components::pickers::{PickerButtons, PickerData};
@@ -310,7 +310,13 @@ fn SubscriptionEditor(
     let initial = StoredValue::new(untrack(&build));
     let snapshot = Memo::new(move |_| build());
     // What the preview pane renders: the webhook as the form stands.
-    let preview_open = RwSignal::new(false);
+    // `?previewEvent=<id>` (from an event's page): the preview opens on that received event.
+    let preview_event = use_query_map().with_untracked(|query| {
+        query
+            .get(crate::pages::event_detail::PREVIEW_EVENT_PARAM)
+            .filter(|id| !id.is_empty())
+    });
+    let preview_open = RwSignal::new(preview_event.is_some());
     let preview_webhook = Memo::new(move |_| {
         snapshot.with(|subscription| subscription.webhook.clone().unwrap_or_default())
     });
@@ -705,6 +711,7 @@ fn SubscriptionEditor(
                     webhook=preview_webhook.into()
                     task=task.into()
                     suffix=suffix.into()
+                    event_id=preview_event.clone()
                 />
             }
         })

@@ -6,6 +6,7 @@
 pub mod deliveries;
 pub mod error;
 pub mod events;
+pub mod insight;
 pub mod preview;
 pub mod secrets;
 pub mod tokens;
@@ -114,6 +115,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
         .merge(secrets::router())
         .merge(uniform::router())
         .merge(events::router())
+        .merge(insight::router())
         .merge(deliveries::router())
         .merge(preview::router())
         .split_for_parts();

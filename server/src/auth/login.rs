@@ -213,7 +213,7 @@ fn see_other(location: &str, cookie: Option<String>) -> Response {
 }
 
 /// Where a login with no usable `next` goes.
-pub const DEFAULT_NEXT: &str = "/uniform/integrations";
+pub const DEFAULT_NEXT: &str = "/uniform";
 
 /// `next` when it is a path on this site, else [`DEFAULT_NEXT`].
 ///

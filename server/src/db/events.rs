@@ -881,14 +881,13 @@ pub async fn mark_errors_read(db: &Store, integration_id: &str, until: &str) -> 
 
 /// Failed deliveries not viewed yet, over all integrations.
 pub async fn unread_errors(db: &Store) -> sqlx::Result<i64> {
-    on!(db, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM deliveries d
-         LEFT JOIN error_event_reads r ON r.integration_id = d.integration_id
-         WHERE d.status = 'failed' AND (r.seen_until IS NULL OR d.updated_at > r.seen_until)",
-    )
-    .fetch_one(c)
-    .await)
+    on!(db, |c| sqlx::query_scalar(UNREAD_ERRORS).fetch_one(c).await)
 }
+
+/// Counts the failed deliveries nobody has looked at yet.
+pub const UNREAD_ERRORS: &str = "SELECT COUNT(*) FROM deliveries d
+     LEFT JOIN error_event_reads r ON r.integration_id = d.integration_id
+     WHERE d.status = 'failed' AND (r.seen_until IS NULL OR d.updated_at > r.seen_until)";
 
 /// A delivery as listed by the API.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -908,6 +907,32 @@ pub struct DeliveryListRow {
     pub duration_ms: Option<i64>,
     pub next_attempt_at: Option<i64>,
     pub created_at: String,
+}
+
+/// The columns of [`DeliveryListRow`], from `deliveries d` joined with their events `e`.
+macro_rules! delivery_list_select {
+    () => {
+        "SELECT d.rowid AS rowid, d.id, d.subscription_id, d.event_id, e.type AS event_type,
+                e.project, e.stage, e.service, d.status, d.attempt_count, d.last_status_code,
+                d.reason, d.duration_ms, d.next_attempt_at, d.created_at
+         FROM deliveries d JOIN events e ON e.id = d.event_id"
+    };
+}
+
+/// The deliveries event `event_id` caused, newest first (at most `limit`).
+pub async fn deliveries_of_event(
+    db: &Store,
+    event_id: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<DeliveryListRow>> {
+    on!(db, |c| sqlx::query_as(concat!(
+        delivery_list_select!(),
+        " WHERE d.event_id = $1 ORDER BY d.rowid DESC LIMIT $2"
+    ))
+    .bind(event_id)
+    .bind(limit)
+    .fetch_all(c)
+    .await)
 }
 
 /// Which deliveries [`list_deliveries`] returns; `None` fields do not filter.
@@ -930,16 +955,13 @@ pub async fn list_deliveries(
     filter: &DeliveryFilter<'_>,
     limit: i64,
 ) -> sqlx::Result<Vec<DeliveryListRow>> {
-    on!(db, |c| sqlx::query_as(
-        "SELECT d.rowid AS rowid, d.id, d.subscription_id, d.event_id, e.type AS event_type,
-                e.project, e.stage, e.service, d.status, d.attempt_count, d.last_status_code,
-                d.reason, d.duration_ms, d.next_attempt_at, d.created_at
-         FROM deliveries d JOIN events e ON e.id = d.event_id
-         WHERE ($1 IS NULL OR d.id = $1) AND ($2 IS NULL OR d.subscription_id = $2)
+    on!(db, |c| sqlx::query_as(concat!(
+        delivery_list_select!(),
+        " WHERE ($1 IS NULL OR d.id = $1) AND ($2 IS NULL OR d.subscription_id = $2)
            AND ($3 IS NULL OR d.status = $3) AND ($4 IS NULL OR d.rowid < $4)
            AND ($5 IS NULL OR d.created_at >= $5) AND ($6 IS NULL OR d.created_at < $6)
          ORDER BY d.rowid DESC LIMIT $7",
-    )
+    ))
     .bind(filter.id)
     .bind(filter.subscription_id)
     .bind(filter.status)

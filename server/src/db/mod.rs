@@ -22,6 +22,7 @@ macro_rules! on {
 
 pub mod events;
 pub mod group;
+pub mod insight;
 pub mod integrations;
 pub mod lanes;
 pub mod secrets;

@@ -194,7 +194,7 @@ pub fn parse_event(text: &str) -> Result<Value, RenderProblem> {
     Ok(value)
 }
 
-fn invalid(field: &str, message: &str) -> DomainError {
+pub(crate) fn invalid(field: &str, message: &str) -> DomainError {
     DomainError::Invalid {
         field: field.to_string(),
         message: message.to_string(),
@@ -202,7 +202,7 @@ fn invalid(field: &str, message: &str) -> DomainError {
 }
 
 /// An optional RFC 3339 instant from a query, in the stored format (so it compares as text).
-fn instant(value: Option<&str>, field: &str) -> Result<Option<String>, DomainError> {
+pub(crate) fn instant(value: Option<&str>, field: &str) -> Result<Option<String>, DomainError> {
     match value.filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(text) => util::parse_rfc3339(text)
@@ -216,7 +216,7 @@ fn instant(value: Option<&str>, field: &str) -> Result<Option<String>, DomainErr
     }
 }
 
-fn delivery(row: DeliveryListRow) -> Delivery {
+pub(crate) fn delivery(row: DeliveryListRow) -> Delivery {
     let finished = matches!(row.status.as_str(), "delivered" | "failed");
     Delivery {
         id: row.id,

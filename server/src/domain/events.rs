@@ -142,25 +142,114 @@ pub fn normalize(event: Value) -> Result<EventRow, DomainError> {
 /// and every non-empty filter list containing the event's value). A subscription whose
 /// stored filter could not be read matches nothing.
 pub fn matches(subscription: &Subscription, event: &EventRow) -> bool {
+    mismatches(subscription, event).is_empty()
+}
+
+/// One way a subscription does not want an event (see [`mismatches`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mismatch<'a> {
+    /// The subscription's stored filter cannot be read: it matches nothing.
+    UnreadableFilter,
+    /// The event is of another task (`deployment` where the subscription wants `evaluation`).
+    Task { event: &'a str, wanted: &'a str },
+    /// Same task, another suffix (`started` where the subscription wants `finished`).
+    Suffix { event: &'a str, wanted: &'a str },
+    /// The event's project, stage or service is not in the filter's non-empty list.
+    NotIn {
+        field: &'static str,
+        event: Option<&'a str>,
+        wanted: &'a [String],
+    },
+}
+
+impl Mismatch<'_> {
+    /// The field that differs: `filter`, `task`, `suffix`, `project`, `stage` or `service`.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Mismatch::UnreadableFilter => "filter",
+            Mismatch::Task { .. } => "task",
+            Mismatch::Suffix { .. } => "suffix",
+            Mismatch::NotIn { field, .. } => field,
+        }
+    }
+
+    /// In words, as the Events page and `/api/v1/event/{id}/matches` say it:
+    /// "stage `production` not in [dev, staging]".
+    pub fn message(&self) -> String {
+        match self {
+            Mismatch::UnreadableFilter => {
+                "the stored filter cannot be read: the subscription matches nothing until its filter is set again".to_string()
+            }
+            Mismatch::Task { event, wanted } => format!("task `{event}` ≠ `{wanted}`"),
+            Mismatch::Suffix { event, wanted } => format!("suffix `{event}` ≠ `{wanted}`"),
+            Mismatch::NotIn {
+                field,
+                event: Some(value),
+                wanted,
+            } => format!("{field} `{value}` not in [{}]", wanted.join(", ")),
+            Mismatch::NotIn {
+                field,
+                event: None,
+                wanted,
+            } => format!("the event has no {field}; the filter wants [{}]", wanted.join(", ")),
+        }
+    }
+}
+
+/// `sh.keptn.event.<task>.<suffix>` split into task and suffix (the suffix is the last
+/// segment; the task may hold dots, as sequence events' `<stage>.<sequence>` do).
+pub fn task_and_suffix(event_type: &str) -> (&str, &str) {
+    let rest = event_type.strip_prefix(TYPE_PREFIX).unwrap_or(event_type);
+    rest.rsplit_once('.').unwrap_or((rest, ""))
+}
+
+/// Every way `subscription` does not want `event`, in the order type, project, stage,
+/// service; empty when it matches. Matching is Keptn's distributor's: the type exactly, or
+/// with a trailing `>` any type that continues the prefix; an empty filter list takes any
+/// value.
+pub fn mismatches<'a>(subscription: &'a Subscription, event: &'a EventRow) -> Vec<Mismatch<'a>> {
     let filter = &subscription.filter;
     let unreadable = crate::domain::integrations::UNREADABLE_FILTER;
     if [&filter.projects, &filter.stages, &filter.services]
         .iter()
         .any(|list| list.iter().any(|value| value == unreadable))
     {
-        return false;
+        return vec![Mismatch::UnreadableFilter];
     }
+    let mut found = Vec::new();
     let type_matches = match subscription.event.strip_suffix(">") {
         Some(prefix) => event.r#type.starts_with(prefix) && event.r#type.len() > prefix.len(),
         None => subscription.event == event.r#type,
     };
-    let within = |list: &[String], value: &Option<String>| {
-        list.is_empty() || value.as_ref().is_some_and(|v| list.contains(v))
-    };
-    type_matches
-        && within(&subscription.filter.projects, &event.project)
-        && within(&subscription.filter.stages, &event.stage)
-        && within(&subscription.filter.services, &event.service)
+    if !type_matches {
+        let (task, suffix) = task_and_suffix(&event.r#type);
+        let (wanted_task, wanted_suffix) = task_and_suffix(&subscription.event);
+        found.push(if task == wanted_task {
+            Mismatch::Suffix {
+                event: suffix,
+                wanted: wanted_suffix,
+            }
+        } else {
+            Mismatch::Task {
+                event: task,
+                wanted: wanted_task,
+            }
+        });
+    }
+    for (field, wanted, value) in [
+        ("project", &filter.projects, &event.project),
+        ("stage", &filter.stages, &event.stage),
+        ("service", &filter.services, &event.service),
+    ] {
+        if !wanted.is_empty() && !value.as_ref().is_some_and(|v| wanted.contains(v)) {
+            found.push(Mismatch::NotIn {
+                field,
+                event: value.as_deref(),
+                wanted,
+            });
+        }
+    }
+    found
 }
 
 /// Most events written in one transaction.
@@ -393,6 +482,73 @@ mod tests {
             &any,
             &event("sh.keptn.event.deployment.started", "x")
         ));
+    }
+
+    #[test]
+    fn a_mismatch_says_which_value_differs() {
+        let seed = subscription("sh.keptn.event.evaluation.finished", &["dev", "staging"]);
+        let messages = |sub: &Subscription, event: &EventRow| {
+            mismatches(sub, event)
+                .iter()
+                .map(|m| (m.field(), m.message()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            messages(
+                &seed,
+                &event("sh.keptn.event.evaluation.started", "production")
+            ),
+            vec![
+                ("suffix", "suffix `started` ≠ `finished`".to_string()),
+                (
+                    "stage",
+                    "stage `production` not in [dev, staging]".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            messages(&seed, &event("sh.keptn.event.deployment.finished", "dev")),
+            vec![("task", "task `deployment` ≠ `evaluation`".to_string())]
+        );
+        let services = Subscription {
+            filter: SubscriptionFilter {
+                services: vec!["orders".to_string()],
+                projects: vec!["shop".to_string()],
+                ..Default::default()
+            },
+            ..subscription("sh.keptn.event.evaluation.>", &[])
+        };
+        let mut carts = event("sh.keptn.event.evaluation.finished", "dev");
+        carts.service = Some("carts".to_string());
+        carts.project = None;
+        assert_eq!(
+            messages(&services, &carts),
+            vec![
+                (
+                    "project",
+                    "the event has no project; the filter wants [shop]".to_string()
+                ),
+                ("service", "service `carts` not in [orders]".to_string()),
+            ]
+        );
+        let unreadable = subscription(
+            "sh.keptn.event.evaluation.finished",
+            &[crate::domain::integrations::UNREADABLE_FILTER],
+        );
+        assert_eq!(
+            messages(
+                &unreadable,
+                &event("sh.keptn.event.evaluation.finished", "dev")
+            )[0]
+            .0,
+            "filter"
+        );
+        assert!(mismatches(&seed, &event("sh.keptn.event.evaluation.finished", "dev")).is_empty());
+        assert_eq!(
+            task_and_suffix("sh.keptn.event.dev.delivery.triggered"),
+            ("dev.delivery", "triggered")
+        );
+        assert_eq!(task_and_suffix("sh.keptn.event.test.>"), ("test", ">"));
     }
 
     #[test]

@@ -3,5 +3,6 @@
 
 pub mod deliveries;
 pub mod events;
+pub mod insight;
 pub mod integrations;
 pub mod secrets;

@@ -1,0 +1,441 @@
+//! `/uniform/events`: every received event, newest first — time, type, project / stage /
+//! service, source, Keptn context and how many deliveries it caused — with filters (type,
+//! project, stage, service, time range) kept in the URL query, paging, and a refresh every two
+//! seconds while the page is open. An event opens its detail ([`super::event_detail`]).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::params::ParamsMap;
+use leptos_router::NavigateOptions;
+
+use crate::model::{EventQuery, EventSummary};
+use crate::pages::deliveries::{
+    display_time, poll, short_event, utc_input_to_rfc3339, Pager, NONE,
+};
+use crate::server_fns::insight::list_events;
+use crate::server_fns::uniform::load_seen_values;
+
+/// The path of the Events page.
+pub const EVENTS_PATH: &str = "/uniform/events";
+/// Events per page.
+const PAGE_SIZE: i64 = 20;
+/// The prefix of every Keptn event type.
+const TYPE_PREFIX: &str = "sh.keptn.event.";
+
+/// `/uniform/events/<id>`
+pub fn event_path(id: &str) -> String {
+    format!("{EVENTS_PATH}/{id}")
+}
+
+/// `project / stage / service`, a missing part as `—`.
+pub fn place(project: &Option<String>, stage: &Option<String>, service: &Option<String>) -> String {
+    [project, stage, service]
+        .map(|part| {
+            part.as_deref()
+                .filter(|value| !value.is_empty())
+                .unwrap_or(NONE)
+        })
+        .join(" / ")
+}
+
+/// A type filter as typed: `evaluation.finished` stands for
+/// `sh.keptn.event.evaluation.finished`.
+pub fn full_type(typed: &str) -> String {
+    let typed = typed.trim();
+    if typed.is_empty() || typed.starts_with(TYPE_PREFIX) {
+        typed.to_string()
+    } else {
+        format!("{TYPE_PREFIX}{typed}")
+    }
+}
+
+/// The filters of the Events page, as kept in the URL query.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filters {
+    /// As typed (`evaluation.finished` or the whole type), or empty.
+    pub r#type: String,
+    pub project: String,
+    pub stage: String,
+    pub service: String,
+    /// `datetime-local` values (UTC), or empty.
+    pub from: String,
+    pub to: String,
+}
+
+impl Filters {
+    const KEYS: [&'static str; 6] = ["type", "project", "stage", "service", "from", "to"];
+
+    fn field(&mut self, key: &str) -> Option<&mut String> {
+        match key {
+            "type" => Some(&mut self.r#type),
+            "project" => Some(&mut self.project),
+            "stage" => Some(&mut self.stage),
+            "service" => Some(&mut self.service),
+            "from" => Some(&mut self.from),
+            "to" => Some(&mut self.to),
+            _ => None,
+        }
+    }
+
+    fn values(&self) -> [(&'static str, &String); 6] {
+        [
+            ("type", &self.r#type),
+            ("project", &self.project),
+            ("stage", &self.stage),
+            ("service", &self.service),
+            ("from", &self.from),
+            ("to", &self.to),
+        ]
+    }
+
+    /// The filters in `query`; malformed times are left out.
+    pub fn from_query(query: &ParamsMap) -> Self {
+        let mut filters = Self::default();
+        for key in Self::KEYS {
+            let value = query.get(key).unwrap_or_default().trim().to_string();
+            let keep = !matches!(key, "from" | "to") || utc_input_to_rfc3339(&value).is_some();
+            if let (true, Some(field)) = (keep, filters.field(key)) {
+                *field = value;
+            }
+        }
+        filters
+    }
+
+    /// `?type=…&project=…` with the filters set (empty when none is).
+    pub fn to_query_string(&self) -> String {
+        let query: ParamsMap = self
+            .values()
+            .into_iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(key, value)| (key, value.clone()))
+            .collect();
+        query.to_query_string()
+    }
+
+    /// Whether any filter is set.
+    pub fn any(&self) -> bool {
+        *self != Self::default()
+    }
+
+    /// The server query for the page after `page_key` (the first page when `None`).
+    pub fn to_query(&self, page_key: Option<String>) -> EventQuery {
+        let set = |value: &String| Some(value.clone()).filter(|v| !v.is_empty());
+        EventQuery {
+            r#type: set(&full_type(&self.r#type)),
+            project: set(&self.project),
+            stage: set(&self.stage),
+            service: set(&self.service),
+            from: utc_input_to_rfc3339(&self.from),
+            to: utc_input_to_rfc3339(&self.to),
+            page_size: Some(PAGE_SIZE),
+            next_page_key: page_key,
+        }
+    }
+}
+
+/// The Events page.
+#[component]
+pub fn EventsPage() -> impl IntoView {
+    let query = use_query_map();
+    let filters = Memo::new(move |_| query.with(Filters::from_query));
+    // The keys of the pages before the current one, for the filters they were taken with.
+    let page_keys = RwSignal::new((Filters::default(), Vec::<String>::new()));
+    let current_keys = move || {
+        filters.with(|current| {
+            page_keys.with(|(taken_with, keys)| {
+                if taken_with == current {
+                    keys.clone()
+                } else {
+                    Vec::new()
+                }
+            })
+        })
+    };
+    let page_key = Memo::new(move |_| current_keys().last().cloned());
+    let page_number = Memo::new(move |_| current_keys().len() + 1);
+    let tick = RwSignal::new(0u64);
+    let events = Resource::new(
+        move || (filters.get().to_query(page_key.get()), tick.get()),
+        |(query, _)| list_events(query),
+    );
+    poll(move || {
+        tick.try_update(|n| *n += 1);
+    });
+    let next_page = Callback::new(move |key: String| {
+        let current = filters.get_untracked();
+        page_keys.update(|(taken_with, keys)| {
+            if *taken_with != current {
+                *taken_with = current;
+                keys.clear();
+            }
+            keys.push(key);
+        });
+    });
+    let previous_page = Callback::new(move |()| {
+        page_keys.update(|(_, keys)| {
+            keys.pop();
+        });
+    });
+
+    view! {
+        <Title text="Events" />
+        <h1>"Events"</h1>
+        <p class="lead">
+            "Every event Uniform received, newest first, with the deliveries it caused. Open an event to see why a subscription did or did not fire. The list updates itself while it is open."
+        </p>
+        <EventFilterBar filters />
+        <Transition fallback=|| view! { <p>"Loading events…"</p> }>
+            {move || {
+                events
+                    .get()
+                    .map(|result| match result {
+                        Ok(list) if list.events.is_empty() && page_number.get() == 1 => {
+                            let text = if filters.with(Filters::any) {
+                                "No events match these filters."
+                            } else {
+                                "No events yet. They appear here when something posts to /api/v1/event."
+                            };
+                            view! { <p class="empty">{text}</p> }.into_any()
+                        }
+                        Ok(list) => {
+                            let next_key = Some(list.next_page_key).filter(|key| !key.is_empty());
+                            let count = if list.total_count == 1 {
+                                "1 event".to_string()
+                            } else {
+                                format!("{} events", list.total_count)
+                            };
+                            view! {
+                                <p class="result-count">{count}</p>
+                                <EventTable list=list.events />
+                                <Pager
+                                    page=page_number
+                                    next_key
+                                    on_next=next_page
+                                    on_previous=previous_page
+                                />
+                            }
+                                .into_any()
+                        }
+                        Err(error) => {
+                            view! { <p class="field-error" role="alert">{error.to_string()}</p> }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+    }
+}
+
+/// The filters above the table; a change goes into the URL when the field is left or Enter
+/// is pressed.
+#[component]
+fn EventFilterBar(filters: Memo<Filters>) -> impl IntoView {
+    let navigate = use_navigate();
+    let change = move |key: &'static str| {
+        let navigate = navigate.clone();
+        move |event: leptos::ev::Event| {
+            let mut next = filters.get_untracked();
+            if let Some(field) = next.field(key) {
+                *field = event_target_value(&event).trim().to_string();
+            }
+            if next != filters.get_untracked() {
+                navigate(
+                    &format!("{EVENTS_PATH}{}", next.to_query_string()),
+                    NavigateOptions {
+                        replace: true,
+                        scroll: false,
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+    };
+    let seen = Resource::new(|| (), |()| load_seen_values());
+    let options = move |pick: fn(&crate::model::SeenValues) -> Vec<String>| {
+        move || {
+            seen.get()
+                .and_then(Result::ok)
+                .map(|values| pick(&values))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|value| view! { <option value=value></option> })
+                .collect_view()
+        }
+    };
+    let text_filter = |key: &'static str, label: &'static str, list: Option<&'static str>| {
+        let id = format!("event-filter-{key}");
+        view! {
+            <div class="filter">
+                <label for=id.clone()>{label}</label>
+                <input
+                    id=id
+                    name=key
+                    type="search"
+                    autocomplete="off"
+                    list=list
+                    prop:value=move || filters.with(|f| f.values().iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).clone()).unwrap_or_default())
+                    on:change=change(key)
+                />
+            </div>
+        }
+    };
+    view! {
+        <form
+            class="delivery-filters"
+            role="search"
+            aria-label="Filter events"
+            on:submit=move |event| event.prevent_default()
+        >
+            {text_filter("type", "Type", Some("event-types"))}
+            {text_filter("project", "Project", Some("event-projects"))}
+            {text_filter("stage", "Stage", Some("event-stages"))}
+            {text_filter("service", "Service", Some("event-services"))}
+            <div class="filter">
+                <label for="event-filter-from">"From (UTC)"</label>
+                <input
+                    id="event-filter-from"
+                    name="from"
+                    type="datetime-local"
+                    prop:value=move || filters.with(|f| f.from.clone())
+                    on:change=change("from")
+                />
+            </div>
+            <div class="filter">
+                <label for="event-filter-to">"To (UTC)"</label>
+                <input
+                    id="event-filter-to"
+                    name="to"
+                    type="datetime-local"
+                    prop:value=move || filters.with(|f| f.to.clone())
+                    on:change=change("to")
+                />
+            </div>
+            {move || {
+                filters
+                    .with(Filters::any)
+                    .then(|| {
+                        view! {
+                            <a href=EVENTS_PATH class="button secondary clear-filters">
+                                "Clear filters"
+                            </a>
+                        }
+                    })
+            }}
+            <Transition>
+                <datalist id="event-types">
+                    {options(|values| {
+                        values
+                            .tasks
+                            .iter()
+                            .flat_map(|task| {
+                                ["triggered", "started", "finished"]
+                                    .map(|suffix| format!("{task}.{suffix}"))
+                            })
+                            .collect()
+                    })}
+                </datalist>
+                <datalist id="event-projects">{options(|values| values.projects.clone())}</datalist>
+                <datalist id="event-stages">{options(|values| values.stages.clone())}</datalist>
+                <datalist id="event-services">{options(|values| values.services.clone())}</datalist>
+            </Transition>
+        </form>
+    }
+}
+
+/// The table of events.
+#[component]
+fn EventTable(list: Vec<EventSummary>) -> impl IntoView {
+    view! {
+        <div class="table-scroll">
+            <table class="events" aria-label="Events">
+                <thead>
+                    <tr>
+                        <th>"Received (UTC)"</th>
+                        <th>"Type"</th>
+                        <th>"Project / Stage / Service"</th>
+                        <th>"Source"</th>
+                        <th>"Keptn context"</th>
+                        <th>"Deliveries"</th>
+                        <th>
+                            <span class="visually-hidden">"Actions"</span>
+                        </th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {list
+                        .into_iter()
+                        .map(|event| {
+                            let time = display_time(&event.received_at);
+                            let short = short_event(&event.r#type);
+                            let details_name = format!(" of the {short} event at {time}");
+                            let context_short: String = event.shkeptncontext.chars().take(8).collect();
+                            view! {
+                                <tr>
+                                    <td class="time">
+                                        <time datetime=event.received_at.clone()>{time}</time>
+                                    </td>
+                                    <td title=event.r#type.clone()>{short}</td>
+                                    <td>{place(&event.project, &event.stage, &event.service)}</td>
+                                    <td>{event.source.clone()}</td>
+                                    <td>
+                                        <code title=event.shkeptncontext.clone()>{context_short}</code>
+                                    </td>
+                                    <td class="number">{event.deliveries}</td>
+                                    <td class="row-actions">
+                                        <a href=event_path(&event.id) class="button secondary">
+                                            "Details"
+                                            <span class="visually-hidden">{details_name}</span>
+                                        </a>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_round_trip_through_the_url() {
+        let query: ParamsMap = [
+            ("type", "evaluation.finished"),
+            ("stage", "dev"),
+            ("from", "2026-11-27T10:00"),
+            ("to", "nonsense"),
+        ]
+        .into_iter()
+        .collect();
+        let filters = Filters::from_query(&query);
+        assert_eq!(filters.r#type, "evaluation.finished");
+        assert_eq!(filters.stage, "dev");
+        assert_eq!(filters.to, "");
+        assert_eq!(
+            filters.to_query_string(),
+            "?type=evaluation%2Efinished&stage=dev&from=2026%2D11%2D27T10%3A00"
+        );
+        let query = filters.to_query(Some("7".to_string()));
+        assert_eq!(
+            query.r#type.as_deref(),
+            Some("sh.keptn.event.evaluation.finished")
+        );
+        assert_eq!(query.from.as_deref(), Some("2026-11-27T10:00:00Z"));
+        assert_eq!(query.project, None);
+        assert_eq!(query.next_page_key.as_deref(), Some("7"));
+        assert!(!Filters::default().any());
+        assert_eq!(
+            full_type("sh.keptn.event.x.started"),
+            "sh.keptn.event.x.started"
+        );
+        assert_eq!(
+            place(&Some("p".into()), &None, &Some("".into())),
+            "p / — / —"
+        );
+    }
+}
