@@ -121,9 +121,21 @@ pub fn PreviewPane(
         }
     };
 
+    // Opened, the pane may sit below the form, out of sight: bring it into view and move the
+    // focus to its heading, so the button visibly did something.
+    let heading = NodeRef::<leptos::html::H2>::new();
+    Effect::new(move |_| {
+        if let Some(heading) = heading.get() {
+            heading.scroll_into_view();
+            let _ = heading.focus();
+        }
+    });
+
     view! {
         <section class="preview-pane" aria-labelledby="preview-heading">
-            <h2 id="preview-heading">"Preview"</h2>
+            <h2 id="preview-heading" tabindex="-1" node_ref=heading>
+                "Preview"
+            </h2>
             <p class="field-hint">
                 {if from_event {
                     "The form as it stands (unsaved), rendered for the received event below; secret values show as ***. Changing the task or the task suffix replaces it with an example event."

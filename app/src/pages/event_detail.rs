@@ -108,7 +108,7 @@ fn EventView(detail: EventDetail) -> impl IntoView {
     let short = short_event(&event.r#type);
     view! {
         <h1>"Event " <code>{short.clone()}</code></h1>
-        <dl class="summary">
+        <dl class="delivery-summary">
             <dt>"Type"</dt>
             <dd>
                 <code>{event.r#type.clone()}</code>

@@ -100,17 +100,17 @@ fn Figures(stats: Stats) -> impl IntoView {
         ("Unread error events", unread_errors.to_string(), None),
     ];
     view! {
-        <ul class="tiles" aria-label="Figures">
+        <ul class="stat-tiles" aria-label="Figures">
             {tiles
                 .into_iter()
                 .map(|(label, value, detail)| {
                     let link = (label == "Unread error events" && unread_errors > 0)
                         .then(|| view! { <a href=INTEGRATIONS_PATH>"See the integrations"</a> });
                     view! {
-                        <li class="tile">
-                            <span class="tile-label">{label}</span>
-                            <span class="tile-value">{value}</span>
-                            {detail.map(|text| view! { <span class="tile-detail">{text}</span> })}
+                        <li class="stat-tile">
+                            <span class="stat-label">{label}</span>
+                            <span class="stat-value">{value}</span>
+                            {detail.map(|text| view! { <span class="stat-detail">{text}</span> })}
                             {link}
                         </li>
                     }
@@ -220,7 +220,8 @@ pub fn DeliveryChart(buckets: Vec<StatsBucket>) -> impl IntoView {
             <svg
                 viewBox=format!("0 0 {width} {}", base + 24.0)
                 role="img"
-                aria-labelledby="chart-title chart-desc"
+                aria-labelledby="chart-title"
+                aria-describedby="chart-desc"
                 class="delivery-chart"
             >
                 <title id="chart-title">"Deliveries per 15 minutes, last 24 hours"</title>

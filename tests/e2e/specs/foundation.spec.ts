@@ -1,17 +1,17 @@
 // The shell: landing page, navigation after hydration, server rendering, 404.
 import { test, expect, login, waitForHydration } from '../fixtures';
 
-test('lands on Integrations and navigates to Secrets without a reload', async ({
+test('lands on the Overview and navigates to Secrets without a reload', async ({
   page,
   browserProblems,
 }) => {
   await login(page, '/uniform/secrets');
   await page.goto('/');
-  await expect(page).toHaveURL(/\/uniform\/integrations$/);
-  await expect(page.getByRole('heading', { level: 1, name: 'Integrations' })).toBeVisible();
+  await expect(page).toHaveURL(/\/uniform$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
   await expect(page.getByRole('banner')).toContainText('Uniform');
   const nav = page.getByRole('navigation', { name: 'Main' });
-  await expect(nav.getByRole('link', { name: 'Integrations' })).toHaveAttribute('aria-current', 'page');
+  await expect(nav.getByRole('link', { name: 'Overview' })).toHaveAttribute('aria-current', 'page');
   await waitForHydration(page);
 
   // A full reload would wipe this marker; client-side navigation keeps it.
@@ -20,7 +20,7 @@ test('lands on Integrations and navigates to Secrets without a reload', async ({
   await expect(page.getByRole('heading', { level: 1, name: 'Secrets' })).toBeVisible();
   await expect(page).toHaveURL(/\/uniform\/secrets$/);
   await expect(nav.getByRole('link', { name: 'Secrets' })).toHaveAttribute('aria-current', 'page');
-  await expect(nav.getByRole('link', { name: 'Integrations' })).not.toHaveAttribute('aria-current', 'page');
+  await expect(nav.getByRole('link', { name: 'Overview' })).not.toHaveAttribute('aria-current', 'page');
   expect(await page.evaluate(() => (window as unknown as { stillHere?: string }).stillHere)).toBe('yes');
 
   await page.reload();
