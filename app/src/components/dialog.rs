@@ -1,5 +1,6 @@
 //! A modal confirmation dialog (`role="dialog"`): a message, an error if the action failed,
-//! and a confirm and a "Cancel" button. Escape cancels; "Cancel" has the focus while it is
+//! and a confirm and a "Cancel" button (the confirm button is disabled while an error is
+//! shown). Escape cancels; "Cancel" has the focus while it is
 //! open, and the focus returns to where it was when it closes.
 
 use leptos::html::Button;
@@ -22,6 +23,10 @@ pub fn ConfirmDialog(
     error: Signal<Option<String>>,
     /// Runs when the user confirms.
     on_confirm: Callback<()>,
+    /// Whether the action destroys something (a red confirm button); false for a harmless
+    /// one such as sending again.
+    #[prop(default = true)]
+    destructive: bool,
     /// Runs on "Cancel" or Escape.
     on_cancel: Callback<()>,
     /// The question.
@@ -65,10 +70,11 @@ pub fn ConfirmDialog(
                     error.get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })
                 }}
                 <div class="form-actions">
+                    // After a refusal (e.g. "in use") confirming again would only repeat it.
                     <button
                         type="button"
-                        class="danger"
-                        disabled=move || pending.get()
+                        class=if destructive { "danger" } else { "" }
+                        disabled=move || pending.get() || error.with(Option::is_some)
                         on:click=move |_| on_confirm.run(())
                     >
                         {confirm_label}

@@ -585,6 +585,7 @@ fn SubscriptionsTile(
                         <ConfirmDialog
                             label="Retry failed deliveries confirmation"
                             confirm_label="Retry"
+                            destructive=false
                             pending=retry_failed.pending()
                             error=retry_error
                             on_confirm=Callback::new(move |()| {

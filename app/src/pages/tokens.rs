@@ -1,8 +1,13 @@
-//! `/uniform/tokens`: the REST API tokens — list, create (shown once), revoke.
+//! `/uniform/tokens`: the REST API tokens — list, create (shown once), revoke (after a
+//! confirmation, with a toast like every other destructive action).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::dialog::ConfirmDialog;
+use crate::components::toast::{provide_toaster, ToastRegion};
+use crate::model::TokenInfo;
+use crate::pages::deliveries::display_time;
 use crate::server_fns::tokens::{list_tokens, CreateToken, RevokeToken};
 
 /// The API tokens page.
@@ -27,6 +32,24 @@ pub fn TokensPage() -> impl IntoView {
         if created().is_some() {
             name.set(String::new());
         }
+    });
+    // The token whose revocation waits for confirmation, and why the last attempt failed.
+    let to_revoke = RwSignal::new(None::<TokenInfo>);
+    let revoke_error = RwSignal::new(None::<String>);
+    let toaster = provide_toaster();
+    Effect::new(move |_| match revoke.value().get() {
+        Some(Ok(())) => {
+            if let Some(token) = to_revoke.get_untracked() {
+                toaster.show(format!("API token {} revoked.", token.name));
+            }
+            to_revoke.set(None);
+        }
+        Some(Err(error)) => revoke_error.set(Some(error.to_string())),
+        None => {}
+    });
+    let ask_revoke = Callback::new(move |token: TokenInfo| {
+        revoke_error.set(None);
+        to_revoke.set(Some(token));
     });
 
     view! {
@@ -68,7 +91,7 @@ pub fn TokensPage() -> impl IntoView {
                             view! { <p>"No API tokens. Create one to use the REST API."</p> }
                                 .into_any()
                         }
-                        Ok(list) => view! { <TokenTable list revoke /> }.into_any(),
+                        Ok(list) => view! { <TokenTable list ask_revoke /> }.into_any(),
                         Err(error) => {
                             view! { <p class="field-error" role="alert">{error.to_string()}</p> }
                                 .into_any()
@@ -76,22 +99,45 @@ pub fn TokensPage() -> impl IntoView {
                     })
             }}
         </Transition>
+        {move || {
+            to_revoke
+                .get()
+                .map(|token| {
+                    let question = format!(
+                        "Revoke the API token {}? Scripts using it get 401 from then on.",
+                        token.name
+                    );
+                    let id = token.id.clone();
+                    view! {
+                        <ConfirmDialog
+                            label="Revoke API token confirmation"
+                            confirm_label="Revoke"
+                            pending=revoke.pending()
+                            error=revoke_error
+                            on_confirm=Callback::new(move |()| {
+                                revoke.dispatch(RevokeToken { id: id.clone() });
+                            })
+                            on_cancel=Callback::new(move |()| to_revoke.set(None))
+                        >
+                            <p>{question}</p>
+                        </ConfirmDialog>
+                    }
+                })
+        }}
+        <ToastRegion toaster />
     }
 }
 
 /// The table of tokens with a revoke button per row.
 #[component]
-fn TokenTable(
-    list: Vec<crate::model::TokenInfo>,
-    revoke: ServerAction<RevokeToken>,
-) -> impl IntoView {
+fn TokenTable(list: Vec<TokenInfo>, ask_revoke: Callback<TokenInfo>) -> impl IntoView {
     view! {
         <table>
             <thead>
                 <tr>
                     <th>"Name"</th>
-                    <th>"Created"</th>
-                    <th>"Last used"</th>
+                    <th>"Created (UTC)"</th>
+                    <th>"Last used (UTC)"</th>
                     <th>
                         <span class="visually-hidden">"Actions"</span>
                     </th>
@@ -101,20 +147,25 @@ fn TokenTable(
                 {list
                     .into_iter()
                     .map(|token| {
-                        let id = token.id.clone();
+                        let revoke_name = format!(" the token {}", token.name);
+                        let created = display_time(&token.created_at);
+                        let last_used = token
+                            .last_used_at
+                            .as_deref()
+                            .map_or_else(|| "never".to_string(), display_time);
+                        let name = token.name.clone();
                         view! {
                             <tr>
-                                <td>{token.name}</td>
-                                <td>{token.created_at}</td>
-                                <td>{token.last_used_at.unwrap_or_else(|| "never".to_string())}</td>
+                                <td>{name}</td>
+                                <td>{created}</td>
+                                <td>{last_used}</td>
                                 <td>
                                     <button
                                         class="secondary"
-                                        on:click=move |_| {
-                                            revoke.dispatch(RevokeToken { id: id.clone() });
-                                        }
+                                        on:click=move |_| ask_revoke.run(token.clone())
                                     >
                                         "Revoke"
+                                        <span class="visually-hidden">{revoke_name}</span>
                                     </button>
                                 </td>
                             </tr>

@@ -61,7 +61,17 @@ test('API tokens: create one (shown once), use it, revoke it', async ({ page, re
   await waitForHydration(page);
   const usedRow = page.getByRole('row', { name: /e2e-pipeline/ });
   await expect(usedRow.getByRole('cell').nth(2)).not.toHaveText('never');
-  await usedRow.getByRole('button', { name: 'Revoke' }).click();
+  await expect(usedRow.getByRole('cell').nth(2)).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  // Revoking asks first; "Cancel" keeps the token.
+  await usedRow.getByRole('button', { name: 'Revoke the token e2e-pipeline' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Revoke API token confirmation' });
+  await expect(dialog).toContainText('Revoke the API token e2e-pipeline?');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(usedRow).toBeVisible();
+  await usedRow.getByRole('button', { name: 'Revoke the token e2e-pipeline' }).click();
+  await dialog.getByRole('button', { name: 'Revoke' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'API token e2e-pipeline revoked.' })).toBeVisible();
   await expect(page.getByRole('row', { name: /e2e-pipeline/ })).toHaveCount(0);
 
   const afterRevoke = await request.get('/api/v1/tokens', { headers: { 'x-token': token } });
