@@ -4,6 +4,7 @@ pub mod caret;
 pub mod dialog;
 pub mod layout;
 pub mod mrkdwn;
+pub mod paging;
 pub mod pickers;
 pub mod preview_pane;
 pub mod secret_picker;

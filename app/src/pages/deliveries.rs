@@ -14,9 +14,10 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 
+use crate::components::paging::{paging, Pager};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::{Delivery, DeliveryQuery, Integration, WEBHOOK_SERVICE};
-use crate::pages::integrations::display_event;
+use crate::pages::integrations::{display_event, edit_subscription_path, subscription_label};
 use crate::server_fns::deliveries::{list_deliveries, Redeliver};
 use crate::server_fns::uniform::list_integrations;
 
@@ -202,34 +203,19 @@ pub fn StatusPill(#[prop(into)] status: String) -> impl IntoView {
 pub fn DeliveriesPage() -> impl IntoView {
     let query = use_query_map();
     let filters = Memo::new(move |_| query.with(Filters::from_query));
-    // The keys of the pages before the current one, for the filters they were taken with.
-    let page_keys = RwSignal::new((Filters::default(), Vec::<String>::new()));
-    let page_key = Memo::new(move |_| {
-        filters.with(|current| {
-            page_keys.with(|(taken_with, keys)| {
-                if taken_with == current {
-                    keys.last().cloned()
-                } else {
-                    None
-                }
-            })
-        })
-    });
-    let page_number = Memo::new(move |_| {
-        filters.with(|current| {
-            page_keys.with(|(taken_with, keys)| {
-                if taken_with == current {
-                    keys.len() + 1
-                } else {
-                    1
-                }
-            })
-        })
-    });
+    let paging = paging(filters);
     let tick = RwSignal::new(0u64);
+    let integrations = Resource::new(|| (), |()| list_integrations());
+    let subscriptions = Signal::derive(move || {
+        integrations
+            .get()
+            .and_then(Result::ok)
+            .map(|list| webhook_subscriptions(&list))
+            .unwrap_or_default()
+    });
     let redeliver = ServerAction::<Redeliver>::new();
     let deliveries = Resource::new(
-        move || (filters.get().to_query(page_key.get()), tick.get()),
+        move || (filters.get().to_query(paging.key.get()), tick.get()),
         |(query, _)| list_deliveries(query),
     );
     poll(move || {
@@ -250,29 +236,13 @@ pub fn DeliveriesPage() -> impl IntoView {
         None => {}
     });
 
-    let next_page = Callback::new(move |key: String| {
-        let current = filters.get_untracked();
-        page_keys.update(|(taken_with, keys)| {
-            if *taken_with != current {
-                *taken_with = current;
-                keys.clear();
-            }
-            keys.push(key);
-        });
-    });
-    let previous_page = Callback::new(move |()| {
-        page_keys.update(|(_, keys)| {
-            keys.pop();
-        });
-    });
-
     view! {
         <Title text="Deliveries" />
         <h1>"Deliveries"</h1>
         <p class="lead">
             "Every webhook call of a subscription, newest first: its status, its attempts and what the receiver answered. The list updates itself while it is open."
         </p>
-        <FilterBar filters />
+        <FilterBar filters subscriptions />
         {move || {
             redeliver_error
                 .get()
@@ -283,7 +253,7 @@ pub fn DeliveriesPage() -> impl IntoView {
                 deliveries
                     .get()
                     .map(|result| match result {
-                        Ok(page) if page.deliveries.is_empty() && page_number.get() == 1 => {
+                        Ok(page) if page.deliveries.is_empty() && paging.number.get() == 1 => {
                             let text = if filters.with(Filters::any) {
                                 "No deliveries match these filters."
                             } else {
@@ -294,13 +264,8 @@ pub fn DeliveriesPage() -> impl IntoView {
                         Ok(page) => {
                             let next_key = Some(page.next_page_key).filter(|key| !key.is_empty());
                             view! {
-                                <DeliveryTable list=page.deliveries redeliver />
-                                <Pager
-                                    page=page_number
-                                    next_key
-                                    on_next=next_page
-                                    on_previous=previous_page
-                                />
+                                <DeliveryTable list=page.deliveries redeliver subscriptions />
+                                <Pager paging next_key />
                             }
                                 .into_any()
                         }
@@ -316,7 +281,7 @@ pub fn DeliveriesPage() -> impl IntoView {
 
 /// The filters above the table; every change goes into the URL at once.
 #[component]
-fn FilterBar(filters: Memo<Filters>) -> impl IntoView {
+fn FilterBar(filters: Memo<Filters>, subscriptions: Signal<Vec<SubscriptionRef>>) -> impl IntoView {
     let navigate = use_navigate();
     // An input handler that puts the changed filters into the URL.
     let change = move |set: fn(&mut Filters, String)| {
@@ -335,14 +300,13 @@ fn FilterBar(filters: Memo<Filters>) -> impl IntoView {
         }
     };
     let on_subscription = change(|f, value| f.subscription = value);
-    let subscriptions = Resource::new(|| (), |()| list_integrations());
     let subscription_options = move || {
         let selected = filters.with(|f| f.subscription.clone());
-        let mut options = subscriptions
+        let mut options: Vec<(String, String)> = subscriptions
             .get()
-            .and_then(Result::ok)
-            .map(|list| webhook_subscriptions(&list))
-            .unwrap_or_default();
+            .into_iter()
+            .map(|subscription| (subscription.id, subscription.label))
+            .collect();
         if !selected.is_empty() && !options.iter().any(|(id, _)| *id == selected) {
             options.push((selected.clone(), format!("Subscription {selected}")));
         }
@@ -448,31 +412,40 @@ fn FilterBar(filters: Memo<Filters>) -> impl IntoView {
     }
 }
 
-/// The webhook-service subscriptions as (id, label) for the subscription filter.
-fn webhook_subscriptions(integrations: &[Integration]) -> Vec<(String, String)> {
+/// A webhook subscription as the delivery log names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionRef {
+    pub id: String,
+    pub integration_id: String,
+    /// By task and filter (see [`subscription_label`]).
+    pub label: String,
+}
+
+/// The webhook-service subscriptions, named by task and filter.
+fn webhook_subscriptions(integrations: &[Integration]) -> Vec<SubscriptionRef> {
     integrations
         .iter()
         .filter(|integration| integration.name == WEBHOOK_SERVICE)
-        .flat_map(|integration| integration.subscriptions.iter())
-        .enumerate()
-        .map(|(index, subscription)| {
-            let stages = &subscription.filter.stages;
-            let mut label = format!(
-                "Subscription {}: {}",
-                index + 1,
-                short_event(&subscription.event)
-            );
-            if !stages.is_empty() {
-                label.push_str(&format!(" ({})", stages.join(", ")));
-            }
-            (subscription.id.clone(), label)
+        .flat_map(|integration| {
+            integration
+                .subscriptions
+                .iter()
+                .map(|subscription| SubscriptionRef {
+                    id: subscription.id.clone(),
+                    integration_id: integration.id.clone(),
+                    label: subscription_label(&subscription.event, &subscription.filter),
+                })
         })
         .collect()
 }
 
 /// The table of deliveries, with a details link and a redeliver button per row.
 #[component]
-fn DeliveryTable(list: Vec<Delivery>, redeliver: ServerAction<Redeliver>) -> impl IntoView {
+fn DeliveryTable(
+    list: Vec<Delivery>,
+    redeliver: ServerAction<Redeliver>,
+    subscriptions: Signal<Vec<SubscriptionRef>>,
+) -> impl IntoView {
     view! {
         <div class="table-scroll">
             <table class="deliveries" aria-label="Deliveries">
@@ -487,13 +460,17 @@ fn DeliveryTable(list: Vec<Delivery>, redeliver: ServerAction<Redeliver>) -> imp
                         <th>"Reason"</th>
                         <th>"Duration"</th>
                         <th>"Next retry"</th>
+                        <th>"Subscription"</th>
                         <th>
                             <span class="visually-hidden">"Actions"</span>
                         </th>
                     </tr>
                 </thead>
                 <tbody>
-                    {list.into_iter().map(|delivery| view! { <DeliveryRow delivery redeliver /> }).collect_view()}
+                    {list
+                        .into_iter()
+                        .map(|delivery| view! { <DeliveryRow delivery redeliver subscriptions /> })
+                        .collect_view()}
                 </tbody>
             </table>
         </div>
@@ -502,7 +479,28 @@ fn DeliveryTable(list: Vec<Delivery>, redeliver: ServerAction<Redeliver>) -> imp
 
 /// One row of the delivery log.
 #[component]
-fn DeliveryRow(delivery: Delivery, redeliver: ServerAction<Redeliver>) -> impl IntoView {
+fn DeliveryRow(
+    delivery: Delivery,
+    redeliver: ServerAction<Redeliver>,
+    subscriptions: Signal<Vec<SubscriptionRef>>,
+) -> impl IntoView {
+    let subscription_id = delivery.subscription_id.clone();
+    let subscription = move || {
+        subscriptions.with(|list| {
+            match list
+                .iter()
+                .find(|subscription| subscription.id == subscription_id)
+            {
+                Some(found) => view! {
+                    <a href=edit_subscription_path(&found.integration_id, &found.id)>
+                        {found.label.clone()}
+                    </a>
+                }
+                .into_any(),
+                None => view! { <span class="hint">"(deleted)"</span> }.into_any(),
+            }
+        })
+    };
     let place = event_place(&delivery);
     let time = display_time(&delivery.created_at);
     let details_name = format!(" of the delivery at {time}");
@@ -539,6 +537,7 @@ fn DeliveryRow(delivery: Delivery, redeliver: ServerAction<Redeliver>) -> impl I
             <td class="time">
                 {next_attempt_at.map_or_else(|| NONE.to_string(), |at| display_time(&at))}
             </td>
+            <td class="subscription">{subscription}</td>
             <td class="row-actions">
                 <a href=href class="button secondary">
                     "Details"
@@ -557,42 +556,6 @@ fn DeliveryRow(delivery: Delivery, redeliver: ServerAction<Redeliver>) -> impl I
                 </button>
             </td>
         </tr>
-    }
-}
-
-/// "Previous page" / "Next page" below the table.
-#[component]
-pub fn Pager(
-    page: Memo<usize>,
-    next_key: Option<String>,
-    on_next: Callback<String>,
-    on_previous: Callback<()>,
-) -> impl IntoView {
-    let has_next = next_key.is_some();
-    view! {
-        <nav class="pager" aria-label="Pages">
-            <button
-                type="button"
-                class="secondary"
-                disabled=move || page.get() <= 1
-                on:click=move |_| on_previous.run(())
-            >
-                "Previous page"
-            </button>
-            <span class="page-number">{move || format!("Page {}", page.get())}</span>
-            <button
-                type="button"
-                class="secondary"
-                disabled=!has_next
-                on:click=move |_| {
-                    if let Some(key) = next_key.clone() {
-                        on_next.run(key);
-                    }
-                }
-            >
-                "Next page"
-            </button>
-        </nav>
     }
 }
 

@@ -9,10 +9,9 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 
+use crate::components::paging::{paging, Pager};
 use crate::model::{EventQuery, EventSummary};
-use crate::pages::deliveries::{
-    display_time, poll, short_event, utc_input_to_rfc3339, Pager, NONE,
-};
+use crate::pages::deliveries::{display_time, poll, short_event, utc_input_to_rfc3339, NONE};
 use crate::server_fns::insight::list_events;
 use crate::server_fns::uniform::load_seen_values;
 
@@ -139,45 +138,15 @@ impl Filters {
 pub fn EventsPage() -> impl IntoView {
     let query = use_query_map();
     let filters = Memo::new(move |_| query.with(Filters::from_query));
-    // The keys of the pages before the current one, for the filters they were taken with.
-    let page_keys = RwSignal::new((Filters::default(), Vec::<String>::new()));
-    let current_keys = move || {
-        filters.with(|current| {
-            page_keys.with(|(taken_with, keys)| {
-                if taken_with == current {
-                    keys.clone()
-                } else {
-                    Vec::new()
-                }
-            })
-        })
-    };
-    let page_key = Memo::new(move |_| current_keys().last().cloned());
-    let page_number = Memo::new(move |_| current_keys().len() + 1);
+    let paging = paging(filters);
     let tick = RwSignal::new(0u64);
     let events = Resource::new(
-        move || (filters.get().to_query(page_key.get()), tick.get()),
+        move || (filters.get().to_query(paging.key.get()), tick.get()),
         |(query, _)| list_events(query),
     );
     poll(move || {
         tick.try_update(|n| *n += 1);
     });
-    let next_page = Callback::new(move |key: String| {
-        let current = filters.get_untracked();
-        page_keys.update(|(taken_with, keys)| {
-            if *taken_with != current {
-                *taken_with = current;
-                keys.clear();
-            }
-            keys.push(key);
-        });
-    });
-    let previous_page = Callback::new(move |()| {
-        page_keys.update(|(_, keys)| {
-            keys.pop();
-        });
-    });
-
     view! {
         <Title text="Events" />
         <h1>"Events"</h1>
@@ -190,7 +159,7 @@ pub fn EventsPage() -> impl IntoView {
                 events
                     .get()
                     .map(|result| match result {
-                        Ok(list) if list.events.is_empty() && page_number.get() == 1 => {
+                        Ok(list) if list.events.is_empty() && paging.number.get() == 1 => {
                             let text = if filters.with(Filters::any) {
                                 "No events match these filters."
                             } else {
@@ -208,12 +177,7 @@ pub fn EventsPage() -> impl IntoView {
                             view! {
                                 <p class="result-count">{count}</p>
                                 <EventTable list=list.events />
-                                <Pager
-                                    page=page_number
-                                    next_key
-                                    on_next=next_page
-                                    on_previous=previous_page
-                                />
+                                <Pager paging next_key />
                             }
                                 .into_any()
                         }

@@ -14,8 +14,9 @@ use crate::components::dialog::ConfirmDialog;
 use crate::components::layout::ErrorsSeen;
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::{Integration, Subscription, SubscriptionFilter, WEBHOOK_SERVICE};
-use crate::pages::deliveries::subscription_deliveries_path;
+use crate::pages::deliveries::{poll, subscription_deliveries_path};
 use crate::server_fns::deliveries::{FailedCount, RedeliverFailed};
+use crate::server_fns::insight::overview_stats;
 use crate::server_fns::uniform::{list_integrations, load_error_events, DeleteSubscription};
 
 /// The path of the Integrations page.
@@ -468,6 +469,46 @@ fn SubscriptionsTile(
         None => {}
     });
 
+    // Deliveries waiting to be retried, per subscription, with the newest error: a receiver
+    // answering 500 shows here during the hours of retries, not only once they are exhausted.
+    let stats = Resource::new(
+        || (),
+        move |()| async move {
+            if webhooks {
+                overview_stats().await.ok()
+            } else {
+                None
+            }
+        },
+    );
+    poll(move || stats.refetch());
+    let retrying_of = move |subscription_id: String| {
+        move || {
+            stats
+                .get()
+                .flatten()
+                .and_then(|stats| {
+                    stats
+                        .subscriptions
+                        .into_iter()
+                        .find(|row| row.subscription_id == subscription_id)
+                })
+                .filter(|row| row.retrying > 0)
+                .map(|row| {
+                    let count = if row.retrying == 1 {
+                        "1 delivery waiting to be retried".to_string()
+                    } else {
+                        format!("{} deliveries waiting to be retried", row.retrying)
+                    };
+                    let error = row
+                        .last_error
+                        .map(|error| format!(" · last error: {}", error.message))
+                        .unwrap_or_default();
+                    view! { <p class="retrying-note">{count}{error}</p> }
+                })
+        }
+    };
+
     let item = {
         let navigate = navigate.clone();
         move |(index, subscription): (usize, Subscription)| {
@@ -527,6 +568,7 @@ fn SubscriptionsTile(
                                 })
                                 .collect_view()}
                         </p>
+                        <Transition>{retrying_of(subscription.id.clone())}</Transition>
                     </div>
                     <div class="row-actions">
                         {webhook_actions}

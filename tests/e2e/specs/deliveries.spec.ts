@@ -62,6 +62,7 @@ test('a refused delivery shows in the log and its detail, and Redeliver turns it
     'Reason',
     'Duration',
     'Next retry',
+    'Subscription',
     'Actions',
   ]);
   const rows = table.locator('tbody tr');
@@ -73,6 +74,7 @@ test('a refused delivery shows in the log and its detail, and Redeliver turns it
   await expect(failedRow.getByRole('cell').nth(4)).toHaveText('1');
   await expect(failedRow.getByRole('cell').nth(5)).toHaveText('400');
   await expect(failedRow.getByRole('cell').nth(6)).toContainText('invalid_payload');
+  await expect(failedRow.getByRole('cell').nth(9)).toHaveText('evaluation.finished · stages dev');
   await expect(failedRow.getByRole('cell').nth(8)).toHaveText('—');
 
   // Live: a new event the receiver accepts appears on top, delivered, without a reload.
