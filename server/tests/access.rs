@@ -280,8 +280,8 @@ async fn pages_redirect_to_login_and_back() {
             .unwrap();
         assert_eq!(failed.status(), 303);
         assert_eq!(
-            failed.headers()["location"],
-            "/login?error=invalid&next=/uniform/secrets"
+            failed.headers()["location"].to_str().unwrap(),
+            format!("/login?error=invalid&next=/uniform/secrets&username={username}")
         );
         assert!(!failed.headers().contains_key("set-cookie"));
     }

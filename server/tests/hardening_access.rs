@@ -94,7 +94,7 @@ async fn login_never_redirects_off_site() {
     let failed = login(&server, "wrong", "/\t/evil.example/").await;
     assert_eq!(
         failed.headers()["location"],
-        "/login?error=invalid&next=/uniform"
+        "/login?error=invalid&next=/uniform&username=admin"
     );
 
     let legit = login(&server, PASSWORD, "/uniform/secrets?x=1").await;
@@ -144,7 +144,7 @@ async fn forty_simultaneous_wrong_logins_check_only_five() {
             303 => {
                 assert_eq!(
                     answer.headers()["location"],
-                    "/login?error=invalid&next=/uniform"
+                    "/login?error=invalid&next=/uniform&username=admin"
                 );
                 checked += 1;
             }
@@ -200,7 +200,7 @@ async fn a_changed_admin_password_ends_its_sessions() {
     assert_eq!(session_count(&server.db().await).await, 0);
     assert_eq!(
         login(&server, PASSWORD, "/").await.headers()["location"],
-        "/login?error=invalid&next=/"
+        "/login?error=invalid&next=/&username=admin"
     );
     let fresh = session_cookie(&server, new_password).await;
     assert_eq!(secrets_page(&server, &fresh).await, 200);

@@ -20,7 +20,14 @@ pub fn LoginPage() -> impl IntoView {
             <form method="post" action="/login">
                 <input type="hidden" name="next" value=next />
                 <label for="login-username">"Username"</label>
-                <input id="login-username" name="username" autocomplete="username" required />
+                // After a failed attempt the username comes back (`?username=`).
+                <input
+                    id="login-username"
+                    name="username"
+                    autocomplete="username"
+                    required
+                    value=move || query.read().get("username").unwrap_or_default()
+                />
                 <label for="login-password">"Password"</label>
                 <input
                     id="login-password"

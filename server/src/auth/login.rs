@@ -168,10 +168,16 @@ pub async fn login(
     let valid = passwords::verify_holding(form.password, hash, permit).await && user_id >= 0;
     if !valid {
         tracing::info!(%ip, "failed login");
-        let location = format!(
+        // The form comes back with the username kept (never the password).
+        let mut location = format!(
             "/login?error=invalid&next={}",
             crate::auth::middleware::urlencode(&next)
         );
+        let username: String = form.username.chars().take(MAX_KEPT_USERNAME).collect();
+        if !username.is_empty() {
+            location.push_str("&username=");
+            location.push_str(&crate::auth::middleware::urlencode(&username));
+        }
         return see_other(&location, None);
     }
     state.login_limiter.clear(ip);
@@ -214,6 +220,9 @@ fn see_other(location: &str, cookie: Option<String>) -> Response {
 
 /// Where a login with no usable `next` goes.
 pub const DEFAULT_NEXT: &str = "/uniform";
+
+/// Most characters of a username a failed login puts back into the form.
+const MAX_KEPT_USERNAME: usize = 128;
 
 /// `next` when it is a path on this site, else [`DEFAULT_NEXT`].
 ///

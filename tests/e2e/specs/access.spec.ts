@@ -14,9 +14,10 @@ test('a logged-out visit lands on the login page and returns after login', async
   await page.getByLabel('Password').fill('not the password');
   await page.getByRole('button', { name: 'Log in' }).click();
   await expect(page.getByRole('alert')).toHaveText('Invalid username or password.');
-  await expect(page).toHaveURL(/\/login\?error=invalid&next=\/uniform\/secrets$/);
-
-  await page.getByLabel('Username').fill('admin');
+  await expect(page).toHaveURL(/\/login\?error=invalid&next=\/uniform\/secrets&username=admin$/);
+  // The username is kept; the password is not.
+  await expect(page.getByLabel('Username')).toHaveValue('admin');
+  await expect(page.getByLabel('Password')).toHaveValue('');
   await page.getByLabel('Password').fill(ADMIN_PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
   await expect(page).toHaveURL(/\/uniform\/secrets$/);
