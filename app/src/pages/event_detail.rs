@@ -2,7 +2,8 @@
 //! task with whether it fired and, if not, why ("stage `production` not in [dev, staging]"),
 //! the deliveries it caused (linking to the delivery log), and the event as stored (JSON,
 //! collapsible). "Preview with this event" opens a subscription's form with its preview
-//! rendering this event. The page refreshes itself while it is open.
+//! rendering this event. The page refreshes itself while a delivery of the event is under
+//! way.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -32,9 +33,25 @@ pub fn EventDetailPage() -> impl IntoView {
     let id = Memo::new(move |_| params.with(|params| params.get("id").unwrap_or_default()));
     let tick = RwSignal::new(0u64);
     let detail = Resource::new(move || (id.get(), tick.get()), |(id, _)| get_event(id));
-    poll(move || {
-        tick.try_update(|n| *n += 1);
+    // Follows the event while one of its deliveries is still under way.
+    let under_way = RwSignal::new(true);
+    Effect::new(move |_| {
+        if let Some(Ok(detail)) = detail.get() {
+            under_way.set(
+                detail
+                    .deliveries
+                    .iter()
+                    .any(|d| matches!(d.status.as_str(), "pending" | "retrying")),
+            );
+        }
     });
+    poll(move || {
+        if under_way.try_get_untracked().unwrap_or(false) {
+            tick.try_update(|n| *n += 1);
+        }
+    });
+    // Whether "Event JSON" is expanded: kept here so a refresh does not fold it again.
+    let json_open = RwSignal::new(false);
     view! {
         <Title text="Event" />
         <p class="back-link">
@@ -45,7 +62,7 @@ pub fn EventDetailPage() -> impl IntoView {
                 detail
                     .get()
                     .map(|result| match result {
-                        Ok(detail) => view! { <EventView detail /> }.into_any(),
+                        Ok(detail) => view! { <EventView detail json_open /> }.into_any(),
                         Err(error) => {
                             view! {
                                 <h1>"Event"</h1>
@@ -61,7 +78,7 @@ pub fn EventDetailPage() -> impl IntoView {
 
 /// Everything about one event.
 #[component]
-fn EventView(detail: EventDetail) -> impl IntoView {
+fn EventView(detail: EventDetail, json_open: RwSignal<bool>) -> impl IntoView {
     let EventDetail {
         event,
         body,
@@ -145,7 +162,19 @@ fn EventView(detail: EventDetail) -> impl IntoView {
         </section>
         <section aria-labelledby="event-json-heading">
             <h2 id="event-json-heading">"The event as stored"</h2>
-            <details class="event-json">
+            <details
+                class="event-json"
+                prop:open=move || json_open.get()
+                on:toggle=move |event| {
+                    use leptos::wasm_bindgen::JsCast;
+                    if let Some(details) = event
+                        .target()
+                        .and_then(|target| target.dyn_into::<web_sys::HtmlDetailsElement>().ok())
+                    {
+                        json_open.set(details.open());
+                    }
+                }
+            >
                 <summary>"Event JSON"</summary>
                 <pre>
                     <code>{body}</code>
