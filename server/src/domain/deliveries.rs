@@ -38,14 +38,7 @@ pub async fn list(db: &Store, query: &DeliveryQuery) -> Result<DeliveryPage, Dom
             ));
         }
     }
-    let page_size = query.page_size.unwrap_or(20).clamp(1, 100);
-    let before = match query.next_page_key.as_deref().filter(|k| !k.is_empty()) {
-        None => None,
-        Some(key) => Some(
-            key.parse::<i64>()
-                .map_err(|_| invalid("nextPageKey", "invalid page key"))?,
-        ),
-    };
+    let (page_size, before) = page_request(query.page_size, query.next_page_key.as_deref())?;
     let from = instant(query.from.as_deref(), "from")?;
     let to = instant(query.to.as_deref(), "to")?;
     let filter = DeliveryFilter {
@@ -57,11 +50,7 @@ pub async fn list(db: &Store, query: &DeliveryQuery) -> Result<DeliveryPage, Dom
         ..DeliveryFilter::default()
     };
     let rows = db::events::list_deliveries(db, &filter, page_size).await?;
-    let next_page_key = if rows.len() as i64 == page_size {
-        rows.last().map(|r| r.rowid.to_string()).unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let next_page_key = next_page_key(page_size, rows.iter().map(|r| r.rowid));
     Ok(DeliveryPage {
         deliveries: rows.into_iter().map(delivery).collect(),
         next_page_key,
@@ -192,6 +181,35 @@ pub fn parse_event(text: &str) -> Result<Value, RenderProblem> {
         return Err(problem("event", "the example event must be a JSON object"));
     }
     Ok(value)
+}
+
+/// A list request's page size (1–100, default 20) and the rowid its page key names (rows
+/// older than it), shared by the delivery log and the events.
+pub(crate) fn page_request(
+    page_size: Option<i64>,
+    next_page_key: Option<&str>,
+) -> Result<(i64, Option<i64>), DomainError> {
+    let before = match next_page_key.filter(|k| !k.is_empty()) {
+        None => None,
+        Some(key) => Some(
+            key.parse::<i64>()
+                .map_err(|_| invalid("nextPageKey", "invalid page key"))?,
+        ),
+    };
+    Ok((page_size.unwrap_or(20).clamp(1, 100), before))
+}
+
+/// The key of the page after a full page of rows (`rowids`, newest first), empty after a
+/// short one (the last page).
+pub(crate) fn next_page_key(page_size: i64, rowids: impl ExactSizeIterator<Item = i64>) -> String {
+    if rowids.len() as i64 == page_size {
+        rowids
+            .last()
+            .map(|rowid| rowid.to_string())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    }
 }
 
 pub(crate) fn invalid(field: &str, message: &str) -> DomainError {

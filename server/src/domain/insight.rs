@@ -15,7 +15,7 @@ use crate::db;
 use crate::db::events::{DeliveryListRow, EventRow};
 use crate::db::insight::{EventFilter, EventListRow, Window, WindowDelivery};
 use crate::db::Store;
-use crate::domain::deliveries::{delivery, instant, invalid};
+use crate::domain::deliveries::{delivery, instant, next_page_key, page_request};
 use crate::domain::events::{mismatches, task_and_suffix};
 use crate::domain::integrations::all_cached;
 use crate::error::DomainError;
@@ -30,14 +30,7 @@ pub const BUCKET: Duration = Duration::minutes(15);
 
 /// A page of received events, newest first, as `query` asks.
 pub async fn list_events(db: &Store, query: &EventQuery) -> Result<EventList, DomainError> {
-    let page_size = query.page_size.unwrap_or(20).clamp(1, 100);
-    let before = match query.next_page_key.as_deref().filter(|k| !k.is_empty()) {
-        None => None,
-        Some(key) => Some(
-            key.parse::<i64>()
-                .map_err(|_| invalid("nextPageKey", "invalid page key"))?,
-        ),
-    };
+    let (page_size, before) = page_request(query.page_size, query.next_page_key.as_deref())?;
     let from = instant(query.from.as_deref(), "from")?;
     let to = instant(query.to.as_deref(), "to")?;
     fn set(value: &Option<String>) -> Option<&str> {
@@ -54,11 +47,7 @@ pub async fn list_events(db: &Store, query: &EventQuery) -> Result<EventList, Do
         ..EventFilter::default()
     };
     let (rows, total_count) = db::insight::list_events(db, &filter, page_size).await?;
-    let next_page_key = if rows.len() as i64 == page_size {
-        rows.last().map(|r| r.rowid.to_string()).unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let next_page_key = next_page_key(page_size, rows.iter().map(|r| r.rowid));
     Ok(EventList {
         events: rows.into_iter().map(summary).collect(),
         next_page_key,
