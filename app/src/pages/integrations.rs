@@ -14,7 +14,7 @@ use crate::components::dialog::ConfirmDialog;
 use crate::components::layout::ErrorsSeen;
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::{Integration, Subscription, SubscriptionFilter, WEBHOOK_SERVICE};
-use crate::pages::deliveries::{poll, subscription_deliveries_path};
+use crate::pages::deliveries::{display_time, poll, subscription_deliveries_path};
 use crate::server_fns::deliveries::{FailedCount, RedeliverFailed};
 use crate::server_fns::insight::overview_stats;
 use crate::server_fns::uniform::{list_integrations, load_error_events, DeleteSubscription};
@@ -351,7 +351,7 @@ fn ErrorEventsTile(integration_id: String) -> impl IntoView {
                                     <table aria-labelledby="tile-error-events">
                                         <thead>
                                             <tr>
-                                                <th>"Time"</th>
+                                                <th>"Time (UTC)"</th>
                                                 <th>"Task"</th>
                                                 <th>"Message"</th>
                                             </tr>
@@ -362,7 +362,7 @@ fn ErrorEventsTile(integration_id: String) -> impl IntoView {
                                                 .map(|event| {
                                                     view! {
                                                         <tr>
-                                                            <td>{event.time}</td>
+                                                            <td class="time">{display_time(&event.time)}</td>
                                                             <td>{event.task}</td>
                                                             <td>{event.message}</td>
                                                         </tr>

@@ -35,6 +35,9 @@ test('a delivery Slack refuses shows as an error event with an unread badge', as
   const tile = page.getByRole('region', { name: 'Error events' });
   const row = tile.getByRole('row', { name: /evaluation/ });
   await expect(row).toContainText('HTTP 400: invalid_payload');
+  // The one time format of every page: `2026-12-01 03:47:06`, UTC named in the header.
+  await expect(tile.getByRole('columnheader').first()).toHaveText('Time (UTC)');
+  await expect(row.getByRole('cell').first()).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
   await expect(nav.getByText('1 unread error event')).toHaveCount(0);
   expect(browserProblems).toEqual([]);
 });
