@@ -23,7 +23,6 @@ pub struct EventListRow {
 /// Which events [`list_events`] returns; `None` fields do not filter.
 #[derive(Debug, Default)]
 pub struct EventFilter<'a> {
-    pub id: Option<&'a str>,
     pub r#type: Option<&'a str>,
     pub project: Option<&'a str>,
     pub stage: Option<&'a str>,
@@ -36,14 +35,35 @@ pub struct EventFilter<'a> {
     pub before: Option<i64>,
 }
 
-/// The filter's conditions on `events e`, parameters $1–$8 in [`EventFilter`]'s order.
+/// The columns of [`EventListRow`] from `events e`.
+macro_rules! event_list_select {
+    () => {
+        "SELECT e.rowid AS rowid, e.id, e.type, e.source, e.shkeptncontext, e.project, e.stage,
+                e.service, e.time, e.received_at,
+                (SELECT COUNT(*) FROM deliveries d WHERE d.event_id = e.id) AS deliveries
+         FROM events e"
+    };
+}
+
+/// The filter's conditions on `events e`, parameters $1–$7 in [`EventFilter`]'s order.
 macro_rules! event_filter_where {
     () => {
-        " WHERE ($1 IS NULL OR e.id = $1) AND ($2 IS NULL OR e.type = $2)
-            AND ($3 IS NULL OR e.project = $3) AND ($4 IS NULL OR e.stage = $4)
-            AND ($5 IS NULL OR e.service = $5) AND ($6 IS NULL OR e.received_at >= $6)
-            AND ($7 IS NULL OR e.received_at < $7) AND ($8 IS NULL OR e.rowid < $8)"
+        " WHERE ($1 IS NULL OR e.type = $1)
+            AND ($2 IS NULL OR e.project = $2) AND ($3 IS NULL OR e.stage = $3)
+            AND ($4 IS NULL OR e.service = $4) AND ($5 IS NULL OR e.received_at >= $5)
+            AND ($6 IS NULL OR e.received_at < $6) AND ($7 IS NULL OR e.rowid < $7)"
     };
+}
+
+/// Event `id` as the Events page lists it (a primary-key lookup).
+pub async fn event(db: &Store, id: &str) -> sqlx::Result<Option<EventListRow>> {
+    on!(db, |c| sqlx::query_as(concat!(
+        event_list_select!(),
+        " WHERE e.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(c)
+    .await)
 }
 
 /// Events newest first, filtered, at most `limit`, and how many match the filter in all
@@ -55,14 +75,10 @@ pub async fn list_events(
 ) -> sqlx::Result<(Vec<EventListRow>, i64)> {
     let mut tx = db.begin().await?;
     let rows = on!(&mut tx, |c| sqlx::query_as(concat!(
-        "SELECT e.rowid AS rowid, e.id, e.type, e.source, e.shkeptncontext, e.project, e.stage,
-                e.service, e.time, e.received_at,
-                (SELECT COUNT(*) FROM deliveries d WHERE d.event_id = e.id) AS deliveries
-         FROM events e",
+        event_list_select!(),
         event_filter_where!(),
-        " ORDER BY e.rowid DESC LIMIT $9"
+        " ORDER BY e.rowid DESC LIMIT $8"
     ))
-    .bind(filter.id)
     .bind(filter.r#type)
     .bind(filter.project)
     .bind(filter.stage)
@@ -77,7 +93,6 @@ pub async fn list_events(
         "SELECT COUNT(*) FROM events e",
         event_filter_where!()
     ))
-    .bind(filter.id)
     .bind(filter.r#type)
     .bind(filter.project)
     .bind(filter.stage)

@@ -44,7 +44,6 @@ pub async fn list_events(db: &Store, query: &EventQuery) -> Result<EventList, Do
         from: from.as_deref(),
         to: to.as_deref(),
         before,
-        ..EventFilter::default()
     };
     let (rows, total_count) = db::insight::list_events(db, &filter, page_size).await?;
     let next_page_key = next_page_key(page_size, rows.iter().map(|r| r.rowid));
@@ -57,14 +56,8 @@ pub async fn list_events(db: &Store, query: &EventQuery) -> Result<EventList, Do
 
 /// Event `id` with its stored JSON, its deliveries and the match explanation.
 pub async fn detail(db: &Store, id: &str) -> Result<EventDetail, DomainError> {
-    let filter = EventFilter {
-        id: Some(id),
-        ..EventFilter::default()
-    };
-    let (rows, _) = db::insight::list_events(db, &filter, 1).await?;
-    let event = rows
-        .into_iter()
-        .next()
+    let event = db::insight::event(db, id)
+        .await?
         .map(summary)
         .ok_or_else(|| not_found(id))?;
     let row = db::events::get(db, id)
