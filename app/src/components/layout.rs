@@ -1,5 +1,7 @@
-//! The page frame of Keptn's Bridge: dark top bar, left navigation, white content area.
+//! The page frame of Keptn's Bridge: dark top bar, left navigation, white content area, with
+//! a "Skip to content" link first and the focus moved to the content after each navigation.
 
+use leptos::html::Main;
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_location;
@@ -27,6 +29,27 @@ pub fn Frame(children: Children) -> impl IntoView {
         move || (location.pathname.get(), seen.get()),
         |_| unread_error_count(),
     );
+    // After a navigation the keyboard user goes on in the new content, not at the top of the
+    // page again. A page that focused something of its own (a form's field, the preview's
+    // heading) keeps it: only a focus outside the content moves.
+    let main = NodeRef::<Main>::new();
+    Effect::new(move |previous: Option<String>| {
+        let path = location.pathname.get();
+        if previous.is_some_and(|previous| previous != path) {
+            request_animation_frame(move || {
+                let Some(main) = main.get_untracked() else {
+                    return;
+                };
+                let inside = document()
+                    .active_element()
+                    .is_some_and(|focused| main.contains(Some(focused.as_ref())));
+                if !inside {
+                    let _ = main.focus();
+                }
+            });
+        }
+        path
+    });
     let badge = move || {
         unread
             .get()
@@ -49,6 +72,20 @@ pub fn Frame(children: Children) -> impl IntoView {
     };
     view! {
         <div class="frame" data-hydrated=move || hydrated.get().to_string()>
+            // The router would treat the link as a navigation; the content takes the focus
+            // itself (without the wasm the browser follows the fragment).
+            <a
+                class="skip-link"
+                href="#main"
+                on:click=move |event| {
+                    if let Some(main) = main.get_untracked() {
+                        event.prevent_default();
+                        let _ = main.focus();
+                    }
+                }
+            >
+                "Skip to content"
+            </a>
             <header class="topbar">
                 <a class="brand" href="/uniform">
                     "Uniform"
@@ -89,7 +126,9 @@ pub fn Frame(children: Children) -> impl IntoView {
                         </li>
                     </ul>
                 </nav>
-                <main class="content">{children()}</main>
+                <main class="content" id="main" tabindex="-1" node_ref=main>
+                    {children()}
+                </main>
             </div>
         </div>
     }

@@ -32,7 +32,7 @@ struct ExampleField {
 enum ExampleValue {
     Text(String),
     Number(i64),
-    /// A string map shown as one variable (Keptn's `labels`).
+    /// A string map (Keptn's `labels`): a branch whose keys are the variables.
     Labels(Vec<(&'static str, &'static str)>),
     /// Nested fields (a branch of the tree).
     Fields(Vec<ExampleField>),
@@ -126,6 +126,15 @@ fn tree_nodes(parent: &str, fields: &[ExampleField]) -> Vec<VariableNode> {
             let path = format!("{parent}.{}", field.name);
             let children = match &field.value {
                 ExampleValue::Fields(children) => tree_nodes(&path, children),
+                // A map is no value to print: its keys are (`.data.labels.buildId`).
+                ExampleValue::Labels(labels) => labels
+                    .iter()
+                    .map(|(key, _)| VariableNode {
+                        name: (*key).to_string(),
+                        path: format!("{path}.{key}"),
+                        children: Vec::new(),
+                    })
+                    .collect(),
                 _ => Vec::new(),
             };
             VariableNode {
@@ -231,6 +240,9 @@ fn node_view(node: VariableNode, on_pick: Callback<String>) -> AnyView {
                     on:click=move |_| on_pick.run(reference.clone())
                 >
                     {name}
+                    // Two fields may share a name (`result` of data and of data.evaluation).
+                    " "
+                    <span class="tree-path">{path}</span>
                 </button>
             </li>
         }
@@ -294,7 +306,7 @@ mod tests {
             "{{.data.result}}",
             "{{.data.status}}",
             "{{.data.message}}",
-            "{{.data.labels}}",
+            "{{.data.labels.buildId}}",
             "{{.data.evaluation.result}}",
             "{{.data.evaluation.score}}",
             "{{.data.evaluation.timeStart}}",
@@ -307,6 +319,8 @@ mod tests {
         ] {
             assert!(all.contains(&expected.to_string()), "{expected}");
         }
+        // A map is a branch, never a value to print.
+        assert!(!all.contains(&"{{.data.labels}}".to_string()));
     }
 
     #[test]
@@ -452,15 +466,13 @@ mod tests {
             .collect()
     }
 
-    /// Every field of an object, as `.a.b` paths (labels' keys excluded: a leaf).
+    /// Every field of an object, as `.a.b` paths.
     fn json_paths(json: &Json, parent: &str, out: &mut Vec<String>) {
         if let Json::Object(entries) = json {
             for (key, value) in entries {
                 let path = format!("{parent}.{key}");
                 out.push(path.clone());
-                if key != "labels" {
-                    json_paths(value, &path, out);
-                }
+                json_paths(value, &path, out);
             }
         }
     }
@@ -476,7 +488,7 @@ mod tests {
                     let value = lookup(&json, path).unwrap_or_else(|| panic!("{path} missing"));
                     assert_eq!(
                         leaf,
-                        &(!matches!(value, Json::Object(_)) || path == ".data.labels"),
+                        &!matches!(value, Json::Object(_)),
                         "{task}.{suffix} {path}"
                     );
                 }

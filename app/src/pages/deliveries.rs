@@ -448,7 +448,7 @@ fn DeliveryTable(
 ) -> impl IntoView {
     view! {
         <div class="table-scroll">
-            <table class="deliveries" aria-label="Deliveries">
+            <table class="deliveries stack" aria-label="Deliveries">
                 <thead>
                     <tr>
                         <th>"Time (UTC)"</th>
@@ -520,24 +520,34 @@ fn DeliveryRow(
     } = delivery;
     view! {
         <tr>
-            <td class="time">
+            <td class="time" data-label="Time (UTC)">
                 <time datetime=created_at>{time}</time>
             </td>
-            <td title=event_type.clone()>{short_event(&event_type)}</td>
-            <td>{place}</td>
-            <td>
+            <td title=event_type.clone() data-label="Event">
+                {short_event(&event_type)}
+            </td>
+            <td data-label="Project / Stage / Service">{place}</td>
+            <td data-label="Status">
                 <StatusPill status />
             </td>
-            <td class="number">{attempt_count}</td>
-            <td class="number">{last_status_code.map_or_else(|| NONE.to_string(), |code| code.to_string())}</td>
-            <td class="reason">{reason.unwrap_or_else(|| NONE.to_string())}</td>
-            <td class="number nowrap">
+            <td class="number" data-label="Attempts">
+                {attempt_count}
+            </td>
+            <td class="number" data-label="HTTP status">
+                {last_status_code.map_or_else(|| NONE.to_string(), |code| code.to_string())}
+            </td>
+            <td class="reason" data-label="Reason">
+                {reason.unwrap_or_else(|| NONE.to_string())}
+            </td>
+            <td class="number nowrap" data-label="Duration">
                 {duration_ms.map_or_else(|| NONE.to_string(), |ms| format!("{ms} ms"))}
             </td>
-            <td class="time">
+            <td class="time" data-label="Next retry">
                 {next_attempt_at.map_or_else(|| NONE.to_string(), |at| display_time(&at))}
             </td>
-            <td class="subscription">{subscription}</td>
+            <td class="subscription" data-label="Subscription">
+                {subscription}
+            </td>
             <td class="row-actions">
                 <a href=href class="button secondary">
                     "Details"

@@ -100,7 +100,7 @@ fn EventView(detail: EventDetail, json_open: RwSignal<bool>) -> impl IntoView {
     } else {
         view! {
             <div class="table-scroll">
-                <table class="matches" aria-label="Subscriptions">
+                <table class="matches stack" aria-label="Subscriptions">
                     <thead>
                         <tr>
                             <th>"Subscription"</th>
@@ -235,14 +235,14 @@ fn MatchRow(row: SubscriptionMatch, event_id: String) -> impl IntoView {
     };
     view! {
         <tr>
-            <td>
+            <td data-label="Subscription">
                 <a href=edit>{label.clone()}</a>
                 <span class="integration-name">{format!(" ({})", row.integration_name)}</span>
             </td>
-            <td>
+            <td data-label="Result">
                 <span class=format!("match-pill {result_class}")>{result}</span>
             </td>
-            <td>{why}</td>
+            <td data-label="Why">{why}</td>
             <td class="row-actions">
                 <a href=preview class="button secondary">
                     "Preview with this event"
@@ -261,7 +261,7 @@ fn EventDeliveries(deliveries: Vec<Delivery>) -> impl IntoView {
     }
     view! {
         <div class="table-scroll">
-            <table class="deliveries" aria-label="Deliveries of this event">
+            <table class="deliveries stack" aria-label="Deliveries of this event">
                 <thead>
                     <tr>
                         <th>"Created (UTC)"</th>
@@ -282,17 +282,21 @@ fn EventDeliveries(deliveries: Vec<Delivery>) -> impl IntoView {
                             let name = format!(" of the delivery at {time}");
                             view! {
                                 <tr>
-                                    <td class="time">{time}</td>
-                                    <td>
+                                    <td class="time" data-label="Created (UTC)">
+                                        {time}
+                                    </td>
+                                    <td data-label="Status">
                                         <StatusPill status=delivery.status.clone() />
                                     </td>
-                                    <td class="number">{delivery.attempt_count}</td>
-                                    <td class="number">
+                                    <td class="number" data-label="Attempts">
+                                        {delivery.attempt_count}
+                                    </td>
+                                    <td class="number" data-label="HTTP status">
                                         {delivery
                                             .last_status_code
                                             .map_or_else(|| NONE.to_string(), |code| code.to_string())}
                                     </td>
-                                    <td class="reason">
+                                    <td class="reason" data-label="Reason">
                                         {delivery.reason.clone().unwrap_or_else(|| NONE.to_string())}
                                     </td>
                                     <td class="row-actions">

@@ -312,7 +312,7 @@ fn EventFilterBar(filters: Memo<Filters>) -> impl IntoView {
 fn EventTable(list: Vec<EventSummary>) -> impl IntoView {
     view! {
         <div class="table-scroll">
-            <table class="events" aria-label="Events">
+            <table class="events stack" aria-label="Events">
                 <thead>
                     <tr>
                         <th>"Received (UTC)"</th>
@@ -336,16 +336,22 @@ fn EventTable(list: Vec<EventSummary>) -> impl IntoView {
                             let context_short: String = event.shkeptncontext.chars().take(8).collect();
                             view! {
                                 <tr>
-                                    <td class="time">
+                                    <td class="time" data-label="Received (UTC)">
                                         <time datetime=event.received_at.clone()>{time}</time>
                                     </td>
-                                    <td title=event.r#type.clone()>{short}</td>
-                                    <td>{place(&event.project, &event.stage, &event.service)}</td>
-                                    <td>{event.source.clone()}</td>
-                                    <td>
+                                    <td title=event.r#type.clone() data-label="Type">
+                                        {short}
+                                    </td>
+                                    <td data-label="Project / Stage / Service">
+                                        {place(&event.project, &event.stage, &event.service)}
+                                    </td>
+                                    <td data-label="Source">{event.source.clone()}</td>
+                                    <td data-label="Keptn context">
                                         <code title=event.shkeptncontext.clone()>{context_short}</code>
                                     </td>
-                                    <td class="number">{event.deliveries}</td>
+                                    <td class="number" data-label="Deliveries">
+                                        {event.deliveries}
+                                    </td>
                                     <td class="row-actions">
                                         <a href=event_path(&event.id) class="button secondary">
                                             "Details"

@@ -262,7 +262,7 @@ fn SubscriptionTable(rows: Vec<SubscriptionStats>) -> impl IntoView {
     }
     view! {
         <div class="table-scroll">
-            <table class="subscription-stats" aria-label="Subscriptions in the last 24 hours">
+            <table class="subscription-stats stack" aria-label="Subscriptions in the last 24 hours">
                 <thead>
                     <tr>
                         <th>"Subscription"</th>
@@ -293,17 +293,27 @@ fn SubscriptionTable(rows: Vec<SubscriptionStats>) -> impl IntoView {
                             );
                             view! {
                                 <tr>
-                                    <td>
+                                    <td data-label="Subscription">
                                         <a href=edit>{label}</a>
                                     </td>
-                                    <td class="number">
+                                    <td class="number" data-label="Deliveries">
                                         <a href=log>{row.deliveries}</a>
                                     </td>
-                                    <td class="number">{percent(row.success_rate)}</td>
-                                    <td class="number">{row.retrying}</td>
-                                    <td class="number nowrap">{millis(row.p50_duration_ms)}</td>
-                                    <td class="number nowrap">{millis(row.p95_duration_ms)}</td>
-                                    <td class="reason">{last_error}</td>
+                                    <td class="number" data-label="Success rate">
+                                        {percent(row.success_rate)}
+                                    </td>
+                                    <td class="number" data-label="Waiting or retrying">
+                                        {row.retrying}
+                                    </td>
+                                    <td class="number nowrap" data-label="p50">
+                                        {millis(row.p50_duration_ms)}
+                                    </td>
+                                    <td class="number nowrap" data-label="p95">
+                                        {millis(row.p95_duration_ms)}
+                                    </td>
+                                    <td class="reason" data-label="Last error">
+                                        {last_error}
+                                    </td>
                                 </tr>
                             }
                         })
