@@ -1273,6 +1273,28 @@ async fn a_test_send_goes_once_through_the_real_sender_and_shows_the_answer() {
         "test sends leave no delivery"
     );
 
+    // A receiver that is not there is said in words, naming where it was tried.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let nobody = seed_subscription(&format!(
+        "http://127.0.0.1:{port}/services/T00000000/B00000000/{{{{.secret.slack-secret.webhook-identifier}}}}"
+    ));
+    let (status, sent) = try_webhook(
+        &server,
+        "/api/v1/test-send",
+        &nobody,
+        evaluation("dev", json!(3)),
+    )
+    .await;
+    assert_eq!((status, &sent["response"]), (200, &Value::Null), "{sent}");
+    assert_eq!(
+        sent["error"],
+        json!(format!(
+            "connection refused: nothing accepts connections on 127.0.0.1:{port}"
+        ))
+    );
+
     // Template errors name line and column, like preview.
     let mut broken = subscription.clone();
     broken["webhook"]["payload"] = json!("{\n  \"text\": \"{{.data.stage\"\n}");

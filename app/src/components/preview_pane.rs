@@ -95,6 +95,17 @@ pub fn PreviewPane(
     let send = Action::new(|(webhook, event): &(Webhook, String)| {
         test_send(webhook.clone(), event.clone())
     });
+    // A result is about the request that was sent: once the form (or the event) changes, the
+    // old answer goes rather than stand beside a request that differs from it.
+    Effect::watch(
+        input,
+        move |_, _, _| {
+            if send.value().with_untracked(Option::is_some) {
+                send.value().set(None);
+            }
+        },
+        false,
+    );
     let send_test = move |_| {
         if let Some(input) = untrack(input) {
             send.dispatch(input);
@@ -261,14 +272,25 @@ fn test_send_view(result: Result<TestSendOutcome, AppError>) -> AnyView {
         })) => {
             let target = format!("{} {}", request.method, request.url);
             let answer = match (response, error) {
-                (Some(response), _) => view! {
-                    <p class="test-status">
-                        <strong>{format!("HTTP {}", response.status)}</strong>
-                        {format!(" in {duration_ms} ms")}
-                    </p>
-                    <pre class="test-response" aria-label="Response body">{response.body}</pre>
+                (Some(response), _) => {
+                    let accepted = (200..300).contains(&response.status);
+                    let (class, verdict) = if accepted {
+                        ("test-status ok", "the receiver accepted it")
+                    } else {
+                        (
+                            "test-status failed",
+                            "the receiver refused it: a delivery like this would not arrive",
+                        )
+                    };
+                    view! {
+                        <p class=class>
+                            <strong>{format!("HTTP {}", response.status)}</strong>
+                            {format!(" in {duration_ms} ms: {verdict}.")}
+                        </p>
+                        <pre class="test-response" aria-label="Response body">{response.body}</pre>
+                    }
+                    .into_any()
                 }
-                .into_any(),
                 (None, error) => view! {
                     <p class="test-status failed">
                         {format!(

@@ -737,24 +737,60 @@ fn check_url(dispatcher: &Dispatcher, url: &str) -> Result<(), String> {
 }
 
 /// A failed request in words, and whether the guard refused the target (never retried):
-/// the refusal itself, else the error chain.
+/// the refusal itself; else what happened in words where it is a common case (no answer in
+/// time, connection refused or reset, unknown host), naming the target's host and port;
+/// else the error chain.
 fn describe(error: &reqwest::Error) -> (String, bool) {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     let mut parts = Vec::new();
+    let mut io_kind = None;
+    let mut dns = false;
     while let Some(current) = source {
         if let Some(refused) = current.downcast_ref::<Refused>() {
             return (refused.to_string(), true);
         }
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            io_kind.get_or_insert(io.kind());
+        }
         let text = current.to_string();
+        dns |= text.contains("dns error") || text.contains("failed to lookup address");
         if !parts.iter().any(|p: &String| p.contains(&text)) {
             parts.push(text);
         }
         source = current.source();
     }
-    if error.is_timeout() {
-        parts.insert(0, "timed out".to_string());
-    }
-    (parts.join(": "), false)
+    let target = error.url().map_or_else(String::new, |url| {
+        let host = url.host_str().unwrap_or_default();
+        match url.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    });
+    let words = if error.is_timeout() {
+        Some(format!("timed out: no answer from {target} in time"))
+    } else if dns {
+        let host = error
+            .url()
+            .and_then(|url| url.host_str())
+            .unwrap_or_default();
+        Some(format!("unknown host: {host} could not be resolved"))
+    } else {
+        match io_kind {
+            Some(std::io::ErrorKind::ConnectionRefused) => Some(format!(
+                "connection refused: nothing accepts connections on {target}"
+            )),
+            Some(std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted) => {
+                Some(format!("connection reset: {target} closed the connection"))
+            }
+            // The innermost cause says why (a TLS handshake, say).
+            _ if error.is_connect() => Some(format!(
+                "could not connect to {target}: {}",
+                parts.last().map_or("", String::as_str)
+            )),
+            _ => None,
+        }
+    };
+    (words.unwrap_or_else(|| parts.join(": ")), false)
 }
 
 /// The reason of a non-2xx answer: the status, and the body when it is short (Slack's error

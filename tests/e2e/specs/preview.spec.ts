@@ -98,7 +98,8 @@ test('preview and test send of the Slack walkthrough subscription', async ({
   const result = pane.getByRole('region', { name: 'Test send result' });
   await expect(result).toContainText('HTTP 200');
   await expect(result.getByLabel('Response body')).toHaveText('ok');
-  await expect(result).toContainText(/in \d+ ms/);
+  await expect(result.locator('.test-status')).toHaveText(/^HTTP 200 in \d+ ms: the receiver accepted it\.$/);
+  await expect(result.locator('.test-status')).toHaveClass(/\bok\b/);
   await expect(send).toBeEnabled();
   expect(receiver.requests).toHaveLength(1);
   expect(receiver.requests[0].method).toBe('POST');
@@ -107,6 +108,18 @@ test('preview and test send of the Slack walkthrough subscription', async ({
     '{\n  "text": "Evaluation in staging finished with result pass and score 100."\n}',
   );
   await expect(page.locator('body')).not.toContainText(SECRET_VALUE);
+
+  // A refusal reads as one; a change to the form takes the old answer away.
+  receiver.answerWith(500, 'oops');
+  await send.click();
+  await expect(result.locator('.test-status')).toHaveText(
+    /^HTTP 500 in \d+ ms: the receiver refused it: a delivery like this would not arrive\.$/,
+  );
+  await expect(result.locator('.test-status')).toHaveClass(/\bfailed\b/);
+  await expect(result.getByLabel('Response body')).toHaveText('oops');
+  await page.getByLabel('Request Method').selectOption('PUT');
+  await expect(result).toBeEmpty();
+  await page.getByLabel('Request Method').selectOption('POST');
 
   // Nothing was saved: the stored subscription is unchanged.
   const stored = await (
