@@ -95,11 +95,11 @@ pub fn IntegrationsSection() -> impl IntoView {
     }
 }
 
-/// A subscription waiting for the delete confirmation: its 1-based position, integration id
-/// and id.
+/// A subscription waiting for the delete confirmation: its label (task and filter), integration
+/// id and id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct ToDelete {
-    position: usize,
+    label: String,
     integration_id: String,
     subscription_id: String,
 }
@@ -165,8 +165,8 @@ pub fn IntegrationsPage() -> impl IntoView {
                 .get()
                 .map(|target| {
                     let question = format!(
-                        "Are you sure you want to delete \"Subscription {}\"?",
-                        target.position,
+                        "Are you sure you want to delete the subscription \"{}\"?",
+                        target.label,
                     );
                     view! {
                         <ConfirmDialog
@@ -386,10 +386,10 @@ fn ErrorEventsTile(integration_id: String) -> impl IntoView {
 }
 
 /// A subscription whose failed deliveries wait for the "Retry all failed" confirmation: its
-/// 1-based position, id and how many failed.
+/// label (task and filter), id and how many failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct ToRetry {
-    position: usize,
+    label: String,
     subscription_id: String,
     failed: i64,
 }
@@ -420,8 +420,8 @@ fn SubscriptionsTile(
     // "Retry all failed": count the failed deliveries, confirm, send them again.
     let count_failed = ServerAction::<FailedCount>::new();
     let retry_failed = ServerAction::<RedeliverFailed>::new();
-    // The subscription whose failed deliveries are being counted (position, id).
-    let asked = RwSignal::new(None::<(usize, String)>);
+    // The subscription whose failed deliveries are being counted (label, id).
+    let asked = RwSignal::new(None::<(String, String)>);
     let to_retry = RwSignal::new(None::<ToRetry>);
     let retry_error = RwSignal::new(None::<String>);
     let toaster = use_toaster();
@@ -429,7 +429,7 @@ fn SubscriptionsTile(
         let Some(result) = count_failed.value().get() else {
             return;
         };
-        let Some((position, subscription_id)) = asked.get_untracked() else {
+        let Some((label, subscription_id)) = asked.get_untracked() else {
             return;
         };
         asked.set(None);
@@ -443,7 +443,7 @@ fn SubscriptionsTile(
                 retry_failed.clear();
                 retry_error.set(None);
                 to_retry.set(Some(ToRetry {
-                    position,
+                    label,
                     subscription_id,
                     failed,
                 }));
@@ -515,14 +515,16 @@ fn SubscriptionsTile(
             let navigate = navigate.clone();
             let position = index + 1;
             let edit_path = format!("{base}/subscriptions/{}/edit", subscription.id);
+            let label = subscription_label(&subscription.event, &subscription.filter);
             let target = ToDelete {
-                position,
+                label: label.clone(),
                 integration_id: integration_id.clone(),
                 subscription_id: subscription.id.clone(),
             };
             let summary = subscription_summary(&subscription);
             let deliveries_href = subscription_deliveries_path(&subscription.id);
             let subscription_id = subscription.id.clone();
+            let label_for_retry = label.clone();
             let webhook_actions = webhooks.then(|| {
                 view! {
                     <a class="button icon" href=deliveries_href>
@@ -536,7 +538,7 @@ fn SubscriptionsTile(
                         class="icon"
                         disabled=move || count_failed.pending().get()
                         on:click=move |_| {
-                            asked.set(Some((position, subscription_id.clone())));
+                            asked.set(Some((label_for_retry.clone(), subscription_id.clone())));
                             count_failed
                                 .dispatch(FailedCount {
                                     subscription_id: subscription_id.clone(),
@@ -553,7 +555,7 @@ fn SubscriptionsTile(
             view! {
                 <li class="subscription">
                     <div class="subscription-text">
-                        <h4>{format!("Subscription {position}")}</h4>
+                        <h4>{label}</h4>
                         <p class="subscription-summary">
                             {summary
                                 .into_iter()
@@ -617,9 +619,9 @@ fn SubscriptionsTile(
             to_retry
                 .get()
                 .map(|target| {
-                    let ToRetry { position, subscription_id, failed } = target;
+                    let ToRetry { label, subscription_id, failed } = target;
                     let question = format!(
-                        "Retry {} failed {} of \"Subscription {position}\"?",
+                        "Retry {} failed {} of the subscription \"{label}\"?",
                         failed,
                         if failed == 1 { "delivery" } else { "deliveries" },
                     );

@@ -18,10 +18,13 @@ use crate::components::tag_input::{
     filter_from_tags, tags_from_filter, Category, FilterTag, TagInput,
 };
 use crate::components::toast::use_toaster;
-use crate::components::variable_picker::example_event_tree;
+use crate::components::variable_picker::{example_event_json, example_event_tree};
 use crate::error::AppError;
-use crate::model::{Header, Integration, SeenValues, Subscription, Webhook, WEBHOOK_SERVICE};
+use crate::model::{
+    Header, Integration, PreviewOutcome, SeenValues, Subscription, Webhook, WEBHOOK_SERVICE,
+};
 use crate::pages::integrations::integration_path;
+use crate::server_fns::deliveries::preview_webhook as render_preview;
 use crate::server_fns::secrets::list_secrets;
 use crate::server_fns::uniform::{
     get_integration, load_seen_values, CreateSubscription, UpdateSubscription,
@@ -210,9 +213,14 @@ fn SubscriptionEditor(
 ) -> impl IntoView {
     let create = ServerAction::<CreateSubscription>::new();
     let update = ServerAction::<UpdateSubscription>::new();
-    let pending = Signal::derive(move || match mode {
-        Mode::Create => create.pending().get(),
-        Mode::Edit => update.pending().get(),
+    // While the payload is rendered for the check at save (`payload_check`).
+    let checking = RwSignal::new(false);
+    let pending = Signal::derive(move || {
+        checking.get()
+            || match mode {
+                Mode::Create => create.pending().get(),
+                Mode::Edit => update.pending().get(),
+            }
     });
     let navigate = use_navigate();
     let toaster = use_toaster();
@@ -483,6 +491,57 @@ fn SubscriptionEditor(
             }
         });
     }
+    let save = move || {
+        let subscription = snapshot.get_untracked();
+        let integration_id = integration_id.get_value();
+        match mode {
+            Mode::Create => {
+                create.dispatch(CreateSubscription {
+                    integration_id,
+                    subscription,
+                });
+            }
+            Mode::Edit => {
+                update.dispatch(UpdateSubscription {
+                    integration_id,
+                    subscription,
+                });
+            }
+        }
+    };
+    // The payload that rendered to no JSON at the last save, and the one the user chose to
+    // save anyway. An edit of the payload takes the warning away.
+    // (the payload, what is wrong with it)
+    let payload_warning = RwSignal::new(None::<(String, String)>);
+    let payload_accepted = RwSignal::new(None::<String>);
+    Effect::watch(
+        move || payload.get(),
+        move |now, _, _| {
+            let stale = payload_warning
+                .with_untracked(|shown| shown.as_ref().is_some_and(|(shown, _)| shown != now));
+            if stale {
+                payload_warning.set(None);
+            }
+        },
+        false,
+    );
+    let save_anyway = move |()| {
+        payload_accepted.set(payload_warning.get_untracked().map(|(payload, _)| payload));
+        payload_warning.set(None);
+        save();
+    };
+    let payload_warning_text = move || {
+        payload_warning.with(|warning| {
+            warning.as_ref().map(|(_, detail)| {
+                format!(
+                    "Rendered with an example {} event, this payload is not valid JSON{detail}. \
+                     Receivers that expect JSON, such as Slack, would refuse every delivery. \
+                     Check it with Preview, or save it as it is.",
+                    event_type(&task.get(), &suffix.get())
+                )
+            })
+        })
+    };
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         for touched in [
@@ -504,21 +563,41 @@ fn SubscriptionEditor(
             return;
         }
         server_error.set(None);
-        let subscription = snapshot.get_untracked();
-        let integration_id = integration_id.get_value();
-        match mode {
-            Mode::Create => {
-                create.dispatch(CreateSubscription {
-                    integration_id,
-                    subscription,
+        // A payload meant as JSON is rendered with the example event first; one that comes
+        // out as no JSON is said next to the field, and saved only when the user says so.
+        let payload_text = payload.get_untracked();
+        let looks_json = matches!(payload_text.trim_start().chars().next(), Some('{' | '['));
+        let accepted =
+            payload_accepted.with_untracked(|accepted| accepted.as_ref() == Some(&payload_text));
+        let webhook = snapshot.with_untracked(|subscription| subscription.webhook.clone());
+        match webhook {
+            Some(webhook) if looks_json && !accepted => {
+                let event = example_event_json(&task.get_untracked(), &suffix.get_untracked());
+                checking.set(true);
+                leptos::task::spawn_local(async move {
+                    let outcome = render_preview(webhook, event).await;
+                    checking.set(false);
+                    let problem = match outcome {
+                        Ok(PreviewOutcome::Rendered(preview)) if !preview.valid_json => {
+                            Some(String::new())
+                        }
+                        // A payload sent as JSON that renders to no JSON is a problem of the
+                        // whole webhook; template errors go on to the server, which names
+                        // their field.
+                        Ok(PreviewOutcome::Problem(problem))
+                            if problem.message.contains("not valid JSON") =>
+                        {
+                            Some(format!(" ({})", problem.message))
+                        }
+                        _ => None,
+                    };
+                    match problem {
+                        Some(detail) => payload_warning.set(Some((payload_text, detail))),
+                        None => save(),
+                    }
                 });
             }
-            Mode::Edit => {
-                update.dispatch(UpdateSubscription {
-                    integration_id,
-                    subscription,
-                });
-            }
+            _ => save(),
         }
     };
 
@@ -684,6 +763,8 @@ fn SubscriptionEditor(
                 payload_message=Signal::derive(payload_message)
                 proxy_message=Signal::derive(proxy_message)
                 server_error
+                payload_warning=Signal::derive(payload_warning_text)
+                on_save_anyway=Callback::new(save_anyway)
             />
         }
     });
@@ -799,6 +880,10 @@ fn WebhookFields(
     payload_message: Signal<Option<String>>,
     proxy_message: Signal<Option<String>>,
     server_error: RwSignal<Option<AppError>>,
+    /// Why the payload was not saved (it renders to no JSON), until it changes.
+    payload_warning: Signal<Option<String>>,
+    /// Saves with the payload as it is.
+    on_save_anyway: Callback<()>,
 ) -> impl IntoView {
     let server_field = move |field: String| {
         server_error.with(|error| error.as_ref().and_then(|error| error.for_field(&field)))
@@ -1060,6 +1145,24 @@ fn WebhookFields(
                     />
                 </div>
                 {error_view("webhook-payload-error", payload_message)}
+                {move || {
+                    payload_warning
+                        .get()
+                        .map(|message| {
+                            view! {
+                                <div class="payload-warning" role="alert">
+                                    <p>{message}</p>
+                                    <button
+                                        type="button"
+                                        class="secondary"
+                                        on:click=move |_| on_save_anyway.run(())
+                                    >
+                                        "Save anyway"
+                                    </button>
+                                </div>
+                            }
+                        })
+                }}
             </div>
             <div class="field">
                 <label for="webhook-proxy">"Proxy"</label>

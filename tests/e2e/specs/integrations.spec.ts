@@ -134,7 +134,15 @@ test('the Slack walkthrough: create, check, edit and delete a webhook subscripti
   const variables = page.getByRole('dialog', { name: 'Select payload variable' });
   await variables.getByRole('button', { name: 'data', exact: true }).click();
   await variables.getByRole('button', { name: 'evaluation', exact: true }).click();
-  await expect(variables.getByRole('button', { name: 'score', exact: true })).toBeVisible();
+  // A leaf shows its path: the two `result` fields tell apart; `labels` is a branch of keys.
+  await expect(variables.getByRole('button', { name: 'score .data.evaluation.score', exact: true })).toBeVisible();
+  await expect(variables.getByRole('button', { name: 'result .data.result', exact: true })).toBeVisible();
+  await expect(
+    variables.getByRole('button', { name: 'result .data.evaluation.result', exact: true }),
+  ).toBeVisible();
+  await variables.getByRole('button', { name: 'labels', exact: true }).click();
+  await expect(variables.getByRole('button', { name: 'labels', exact: true })).toHaveAttribute('aria-expanded', 'true');
+  await expect(variables.getByRole('button', { name: 'buildId .data.labels.buildId', exact: true })).toBeVisible();
   await page.keyboard.press('Escape');
   await expect(variables).toHaveCount(0);
   await expect(payload).toHaveValue(PAYLOAD);
@@ -155,6 +163,8 @@ test('the Slack walkthrough: create, check, edit and delete a webhook subscripti
   await expect(page).toHaveURL(new RegExp(`/uniform/integrations/${id}$`));
   await expect(page.getByRole('status')).toHaveText('Subscription successfully created!');
   await expect(page.getByText(SUMMARY)).toBeVisible();
+  // Named by its task and filter, not by a number.
+  await expect(page.getByRole('heading', { level: 4, name: 'evaluation.finished · stages dev, staging' })).toBeVisible();
   await page.screenshot({
     path: path.join(__dirname, '..', 'screenshots', 'integration-view.png'),
     fullPage: true,
@@ -208,7 +218,9 @@ test('the Slack walkthrough: create, check, edit and delete a webhook subscripti
   // Delete, after the confirmation.
   await page.getByRole('button', { name: 'Delete subscription' }).click();
   const confirm = page.getByRole('dialog', { name: 'Delete subscription confirmation' });
-  await expect(confirm).toContainText('Are you sure you want to delete "Subscription 1"?');
+  await expect(confirm).toContainText(
+    'Are you sure you want to delete the subscription "evaluation.finished · stages dev, staging, production"?',
+  );
   await confirm.getByRole('button', { name: 'Delete' }).click();
   await expect(confirm).toHaveCount(0);
   await expect(page.getByRole('status')).toHaveText('Subscription deleted successfully!');
@@ -343,5 +355,47 @@ test('the form checks as the user types and shows the server’s errors next to 
   await expect(payload).toHaveAccessibleDescription(/^line 1, column \d+: /);
   await takeRefusal(browserProblems, '/rpc/uniform/subscription/create');
   await expect(page).toHaveURL(/\/subscriptions\/add$/);
+  expect(browserProblems).toEqual([]);
+});
+
+test('a payload that renders to no JSON is said at save and saved only when the user says so', async ({
+  page,
+  request,
+  own,
+  browserProblems,
+}) => {
+  const id = await openWebhookService(page);
+  await page.getByRole('button', { name: 'Add subscription' }).click();
+  await page.getByLabel('Task', { exact: true }).fill('evaluation');
+  await page.getByLabel('Task suffix').selectOption('finished');
+  await page.getByLabel('Request Method').selectOption('POST');
+  await page.getByLabel('URL', { exact: true }).fill(SLACK_URL);
+  const payload = page.getByLabel('Custom payload');
+  await payload.fill('{"text": "Evaluation in {{.data.stage}}",}');
+  const create = page.getByRole('button', { name: 'Create subscription' });
+  await create.click();
+
+  const warning = page.getByRole('alert').filter({ hasText: 'this payload is not valid JSON' });
+  await expect(warning).toHaveText(
+    /^Rendered with an example sh\.keptn\.event\.evaluation\.finished event, this payload is not valid JSON \(.+\)\. Receivers that expect JSON, such as Slack, would refuse every delivery\. Check it with Preview, or save it as it is\.Save anyway$/,
+  );
+  const listed = async () =>
+    (
+      await (
+        await request.get(`/api/controlPlane/v1/uniform/registration/${id}/subscription`, { headers: apiHeaders(own) })
+      ).json()
+    ).length;
+  expect(await listed()).toBe(0);
+  await expect(page).toHaveURL(new RegExp(`/subscriptions/add$`));
+
+  // Mending the payload takes the warning away, and valid JSON saves at once.
+  await payload.fill('{"text": "Evaluation in {{.data.stage}}"}');
+  await expect(warning).toHaveCount(0);
+  await payload.fill('{"text": "Evaluation in {{.data.stage}}",}');
+  await create.click();
+  await expect(warning).toBeVisible();
+  await warning.getByRole('button', { name: 'Save anyway' }).click();
+  await expect(page.getByRole('status')).toHaveText('Subscription successfully created!');
+  expect(await listed()).toBe(1);
   expect(browserProblems).toEqual([]);
 });
