@@ -50,6 +50,28 @@ async function seriousViolations(page: Page): Promise<string[]> {
     );
 }
 
+/**
+ * Opens the login page, logs in, then opens every page of `pages`, running `look` on each once
+ * it has hydrated (the login page: once loaded).
+ */
+async function visitEveryPage(
+  page: Page,
+  pages: Record<string, string>,
+  browserProblems: string[],
+  look: (name: string) => Promise<void>,
+): Promise<void> {
+  await page.goto('/login');
+  await look('login');
+  await login(page, '/uniform');
+  for (const [name, path] of Object.entries(pages)) {
+    await page.goto(path);
+    await waitForHydration(page);
+    await look(name);
+    // The browser logs the page's 404 answer as an error.
+    if (name === 'not found') await takeRefusal(browserProblems, path);
+  }
+}
+
 test('every page passes axe with no serious or critical violation', async ({
   page,
   request,
@@ -65,16 +87,7 @@ test('every page passes axe with no serious or critical violation', async ({
     if (violations.length > 0) found[name] = violations;
   };
 
-  await page.goto('/login');
-  await check('login');
-  await login(page, '/uniform');
-  for (const [name, path] of Object.entries(pages)) {
-    await page.goto(path);
-    await waitForHydration(page);
-    await check(name);
-    // The browser logs the page's 404 answer as an error.
-    if (name === 'not found') await takeRefusal(browserProblems, path);
-  }
+  await visitEveryPage(page, pages, browserProblems, check);
 
   // What opens over a page: the lock-icon picker, the preview, the delete dialog.
   await page.goto(pages['edit subscription']);
@@ -112,15 +125,7 @@ for (const width of [800, 390]) {
       const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
       if (scrollWidth > width) overflowing[name] = scrollWidth;
     };
-    await page.goto('/login');
-    await measure('login');
-    await login(page, '/uniform');
-    for (const [name, path] of Object.entries(pages)) {
-      await page.goto(path);
-      await waitForHydration(page);
-      await measure(name);
-      if (name === 'not found') await takeRefusal(browserProblems, path);
-    }
+    await visitEveryPage(page, pages, browserProblems, measure);
     expect(overflowing).toEqual({});
 
     // The delivery log's actions stay on screen.
