@@ -257,7 +257,7 @@ async fn a_key_a_subscription_uses_cannot_be_renamed_or_removed() {
     );
     let id = subscribe(&server, &url, "").await;
     let refused = json!({"code": 409, "message": format!(
-        "key webhook-identifier of secret slack-secret cannot be removed or renamed: it is used by subscriptions {id}")});
+        "key webhook-identifier of secret slack-secret cannot be removed or renamed: it is used by \"evaluation.finished\" ({id})")});
 
     // Renamed (the old key goes) and removed: both refused, nothing changes.
     for data in [

@@ -450,7 +450,7 @@ async fn a_secret_in_use_cannot_be_deleted_or_moved_out_of_the_webhook_scope() {
         (status, body),
         (
             409,
-            json!({"code": 409, "message": format!("secret slack-secret cannot be deleted: it is used by subscriptions {sub_id}")})
+            json!({"code": 409, "message": format!("secret slack-secret cannot be deleted: it is used by \"evaluation.finished · stages dev, staging\" ({sub_id})")})
         )
     );
     let (status, body) = call(&server, Method::PUT, "/api/secrets/v1/secret",
@@ -459,7 +459,7 @@ async fn a_secret_in_use_cannot_be_deleted_or_moved_out_of_the_webhook_scope() {
         (status, body),
         (
             409,
-            json!({"code": 409, "message": format!("secret slack-secret cannot be moved out of scope keptn-webhook-service: it is used by subscriptions {sub_id}")})
+            json!({"code": 409, "message": format!("secret slack-secret cannot be moved out of scope keptn-webhook-service: it is used by \"evaluation.finished · stages dev, staging\" ({sub_id})")})
         )
     );
     // Updating the value in place is fine.

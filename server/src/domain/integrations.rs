@@ -286,8 +286,9 @@ pub async fn subscriptions_using_secret(
     subscriptions_using_secret_keys(db, name, None).await
 }
 
-/// Ids of the subscriptions whose webhook references secret `name` — only through one of
-/// `keys` when given.
+/// The subscriptions whose webhook references secret `name` — only through one of `keys` when
+/// given — each as its label (task and filter, as the UI names it) and id:
+/// `"evaluation.finished · stages dev" (0193…)`.
 pub async fn subscriptions_using_secret_keys(
     db: &Store,
     name: &str,
@@ -298,8 +299,11 @@ pub async fn subscriptions_using_secret_keys(
     };
     let mut users = Vec::new();
     for row in db::integrations::subscriptions(db, None).await? {
-        let id = row.id.clone();
-        let Some(webhook) = db::integrations::subscription(row).webhook else {
+        let subscription = db::integrations::subscription(row);
+        let label =
+            app::pages::integrations::subscription_label(&subscription.event, &subscription.filter);
+        let id = format!("\"{label}\" ({})", subscription.id);
+        let Some(webhook) = subscription.webhook else {
             continue;
         };
         if webhook_templates(&webhook)

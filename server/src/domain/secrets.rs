@@ -275,14 +275,14 @@ pub async fn delete(db: &Store, name: &str, scope: &str) -> Result<(), DomainErr
     Ok(())
 }
 
-/// `Conflict` naming the subscriptions that reference secret `name`, if any.
+/// `Conflict` naming the subscriptions that reference secret `name` (label and id), if any.
 async fn refuse_if_used(db: &Store, name: &str, action: &str) -> Result<(), DomainError> {
     let users = crate::domain::integrations::subscriptions_using_secret(db, name).await?;
     if users.is_empty() {
         Ok(())
     } else {
         Err(DomainError::Conflict(format!(
-            "secret {name} cannot be {action}: it is used by subscriptions {}",
+            "secret {name} cannot be {action}: it is used by {}",
             users.join(", ")
         )))
     }
@@ -297,7 +297,7 @@ async fn refuse_if_key_used(db: &Store, name: &str, key: &str) -> Result<(), Dom
         Ok(())
     } else {
         Err(DomainError::Conflict(format!(
-            "key {key} of secret {name} cannot be removed or renamed: it is used by subscriptions {}",
+            "key {key} of secret {name} cannot be removed or renamed: it is used by {}",
             users.join(", ")
         )))
     }
