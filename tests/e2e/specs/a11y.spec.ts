@@ -98,6 +98,7 @@ test('every page passes axe with no serious or critical violation', async ({
   await page.keyboard.press('Escape');
   await page.getByRole('button', { name: 'Preview', exact: true }).click();
   await expect(page.locator('#preview-heading')).toBeFocused();
+  await expect(page.locator('.preview-output')).toHaveAttribute('aria-busy', 'false');
   await check('preview');
   await page.goto(pages.secrets);
   await waitForHydration(page);
