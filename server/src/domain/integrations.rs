@@ -300,13 +300,10 @@ pub async fn subscriptions_using_secret_keys(
     let mut users = Vec::new();
     for row in db::integrations::subscriptions(db, None).await? {
         let subscription = db::integrations::subscription(row);
-        let label =
-            app::pages::integrations::subscription_label(&subscription.event, &subscription.filter);
-        let id = format!("\"{label}\" ({})", subscription.id);
-        let Some(webhook) = subscription.webhook else {
+        let Some(webhook) = &subscription.webhook else {
             continue;
         };
-        if webhook_templates(&webhook)
+        if webhook_templates(webhook)
             .iter()
             .filter_map(|(_, source)| templates::parse(source).ok())
             .any(|t| {
@@ -315,7 +312,12 @@ pub async fn subscriptions_using_secret_keys(
                     .any(|(secret, key)| uses(secret, key))
             })
         {
-            users.push(id);
+            // Named only for the ones that use it.
+            let label = app::pages::integrations::subscription_label(
+                &subscription.event,
+                &subscription.filter,
+            );
+            users.push(format!("\"{label}\" ({})", subscription.id));
         }
     }
     Ok(users)
