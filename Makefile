@@ -17,7 +17,8 @@ setup:
 	bash .ci/setup
 
 build:
-	cargo leptos build --release
+	cargo leptos build --release --split
+	bash .ci/precompress
 
 ## make fuzz: schemathesis against /api/openapi.json, server and fuzzer in a private network
 ## namespace (loopback only); not part of make test

@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path, SsrMode,
+    lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 
 use components::layout::Layout;
@@ -65,40 +65,84 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{page} · Uniform") />
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} />
                 <ParentRoute path=path!("/uniform") view=Layout>
                     // Rendered whole before it is sent: the chart reads without the wasm.
-                    <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
-                    <Route path=path!("events") view=EventsPage />
-                    <Route path=path!("events/:id") view=EventDetailPage />
+                    <Route
+                        path=path!("")
+                        view={Lazy::<OverviewRoute>::new()}
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("events") view={Lazy::<EventsRoute>::new()} />
+                    <Route path=path!("events/:id") view={Lazy::<EventDetailRoute>::new()} />
                     <ParentRoute path=path!("integrations") view=IntegrationsSection>
-                        <Route path=path!(":id/subscriptions/add") view=CreateSubscriptionPage />
+                        <Route
+                            path=path!(":id/subscriptions/add")
+                            view={Lazy::<CreateSubscriptionRoute>::new()}
+                        />
                         <Route
                             path=path!(":id/subscriptions/:sid/edit")
-                            view=EditSubscriptionPage
+                            view={Lazy::<EditSubscriptionRoute>::new()}
                         />
-                        <Route path=path!(":id?") view=IntegrationsPage />
+                        <Route path=path!(":id?") view={Lazy::<IntegrationsRoute>::new()} />
                     </ParentRoute>
                     <ParentRoute path=path!("secrets") view=SecretsSection>
-                        <Route path=path!("") view=SecretsPage />
-                        <Route path=path!("add") view=CreateSecretPage />
-                        <Route path=path!("edit/:name") view=EditSecretPage />
+                        <Route path=path!("") view={Lazy::<SecretsRoute>::new()} />
+                        <Route path=path!("add") view={Lazy::<CreateSecretRoute>::new()} />
+                        <Route path=path!("edit/:name") view={Lazy::<EditSecretRoute>::new()} />
                     </ParentRoute>
                     <ParentRoute path=path!("deliveries") view=DeliveriesSection>
-                        <Route path=path!("") view=DeliveriesPage />
-                        <Route path=path!(":id") view=DeliveryDetailPage />
+                        <Route path=path!("") view={Lazy::<DeliveriesRoute>::new()} />
+                        <Route path=path!(":id") view={Lazy::<DeliveryDetailRoute>::new()} />
                     </ParentRoute>
-                    <Route path=path!("tokens") view=TokensPage />
+                    <Route path=path!("tokens") view={Lazy::<TokensRoute>::new()} />
                 </ParentRoute>
             </Routes>
         </Router>
     }
 }
 
-/// Browser entry point: attaches the server-rendered HTML to the reactive system.
+/// Declares a route whose page is compiled into a wasm chunk of its own (`cargo leptos build
+/// --split`), fetched when the route is first shown; the server renders it as any other.
+macro_rules! lazy_page {
+    ($($route:ident => $page:ident,)*) => {$(
+        #[doc = concat!("The route of [`", stringify!($page), "`], loaded lazily.")]
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    LoginRoute => LoginPage,
+    OverviewRoute => OverviewPage,
+    EventsRoute => EventsPage,
+    EventDetailRoute => EventDetailPage,
+    CreateSubscriptionRoute => CreateSubscriptionPage,
+    EditSubscriptionRoute => EditSubscriptionPage,
+    IntegrationsRoute => IntegrationsPage,
+    SecretsRoute => SecretsPage,
+    CreateSecretRoute => CreateSecretPage,
+    EditSecretRoute => EditSecretPage,
+    DeliveriesRoute => DeliveriesPage,
+    DeliveryDetailRoute => DeliveryDetailPage,
+    TokensRoute => TokensPage,
+}
+
+/// Browser entry point: attaches the server-rendered HTML to the reactive system, loading
+/// the wasm chunk of the page shown first.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_lazy(App);
 }

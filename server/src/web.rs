@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -25,7 +26,17 @@ pub fn router(state: AppState) -> Router {
     let context = crate::ui::context(state.clone());
     let (api, openapi) = crate::api::router(&state);
     let openapi = std::sync::Arc::new(openapi);
+    // The wasm, JS and CSS: as the `.br`/`.gz` beside each file when the build made them
+    // (.ci/precompress, brotli's best level) and the browser takes them; otherwise the
+    // compression layer below compresses each answer at its fast default level.
+    let options = &state.leptos_options;
+    let pkg = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    let pkg_route = format!("/{}", options.site_pkg_dir);
     Router::new()
+        .nest_service(
+            &pkg_route,
+            ServeDir::new(pkg).precompressed_br().precompressed_gzip(),
+        )
         .route("/", get(|| async { Redirect::to("/uniform") }))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
