@@ -521,3 +521,99 @@ async fn rotation_with_an_environment_key_hands_out_the_new_key() {
         .unwrap();
     assert_eq!(value.expose(), "the-value");
 }
+
+/// One table of good and bad secret names and keys, fed both to the rules the secret form
+/// applies as the user types (`app::validation`) and to the REST API: the page and the
+/// server agree on every entry, message included.
+#[tokio::test]
+async fn the_form_and_the_api_judge_names_and_keys_by_one_table() {
+    use app::validation::{secret_key_error, secret_name_error};
+    let server = TestServer::start().await;
+    let pattern = "Name must consist of lower case alphanumeric characters and '-' and must start and end with an alphanumeric character";
+    let key_pattern = "Key must consist of alphanumeric characters, '-', '_' or '.'";
+    let long = "a".repeat(254);
+    let names: Vec<(String, Option<&str>)> = vec![
+        ("slack-secret".into(), None),
+        ("a".into(), None),
+        ("0-9".into(), None),
+        ("a".repeat(253), None),
+        (String::new(), Some("Must not be empty")),
+        ("Slack".into(), Some(pattern)),
+        ("-a".into(), Some(pattern)),
+        ("a-".into(), Some(pattern)),
+        ("a_b".into(), Some(pattern)),
+        ("a.b".into(), Some(pattern)),
+        ("ä".into(), Some(pattern)),
+        (
+            long.clone(),
+            Some("Name must not have more than 253 characters"),
+        ),
+    ];
+    for (name, expected) in &names {
+        assert_eq!(
+            secret_name_error(name).as_deref(),
+            *expected,
+            "form, name {name:?}"
+        );
+        let (status, body) = post(&server, json!({"name": name, "data": {"k": "v"}})).await;
+        match expected {
+            None => {
+                assert_eq!(status, 201, "API, name {name:?}: {body}");
+                let (status, _) = send(
+                    &server,
+                    Method::DELETE,
+                    &format!("{BASE}/secret?name={name}&scope=keptn-default"),
+                    None,
+                )
+                .await;
+                assert_eq!(status, 200);
+            }
+            Some(message) => {
+                assert_eq!(
+                    (status, body["message"].as_str()),
+                    (400, Some(format!("name: {message}").as_str())),
+                    "API, name {name:?}"
+                );
+            }
+        }
+    }
+    let keys: Vec<(String, Option<&str>)> = vec![
+        ("webhook-identifier".into(), None),
+        ("A.b_C-9".into(), None),
+        ("a".repeat(253), None),
+        ("a b".into(), Some(key_pattern)),
+        ("a/b".into(), Some(key_pattern)),
+        ("{{x}}".into(), Some(key_pattern)),
+        (long, Some("Key must not have more than 253 characters")),
+    ];
+    for (key, expected) in &keys {
+        assert_eq!(
+            secret_key_error(key, std::iter::empty()).as_deref(),
+            *expected,
+            "form, key {key:?}"
+        );
+        let (status, body) = post(&server, json!({"name": "s", "data": {key: "v"}})).await;
+        match expected {
+            None => {
+                assert_eq!(status, 201, "API, key {key:?}: {body}");
+                let (status, _) = send(
+                    &server,
+                    Method::DELETE,
+                    &format!("{BASE}/secret?name=s&scope=keptn-default"),
+                    None,
+                )
+                .await;
+                assert_eq!(status, 200);
+            }
+            Some(message) => {
+                assert_eq!(
+                    (status, body["message"].as_str()),
+                    (400, Some(format!("data[\"{key}\"]: {message}").as_str())),
+                    "API, key {key:?}"
+                );
+            }
+        }
+    }
+    // Nothing refused was stored.
+    assert_eq!(list(&server, "").await, json!({"Secrets": []}));
+}

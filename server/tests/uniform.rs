@@ -483,3 +483,38 @@ async fn a_secret_in_use_cannot_be_deleted_or_moved_out_of_the_webhook_scope() {
     .await;
     assert_eq!(status, 200);
 }
+
+/// One table of task names, fed both to the rule the subscription form applies as the user
+/// types (`app::validation::task_error`) and to the subscription API (the task inside
+/// `sh.keptn.event.<task>.finished`): both accept and refuse the same ones.
+#[tokio::test]
+async fn the_form_and_the_api_judge_task_names_by_one_table() {
+    let server = TestServer::start().await;
+    slack_secret(&server).await;
+    let cases = [
+        ("evaluation", true),
+        ("my-task_2", true),
+        ("DEPLOY", true),
+        ("", false),
+        ("a b", false),
+        ("a/b", false),
+        ("évaluation", false),
+        ("{{x}}", false),
+    ];
+    for (task, good) in cases {
+        assert_eq!(
+            app::validation::task_error(task).is_none(),
+            good,
+            "form, task {task:?}"
+        );
+        let mut body = seed();
+        body["event"] = json!(format!("sh.keptn.event.{task}.finished"));
+        let (status, answer) = common::create_subscription(&server, body).await;
+        assert_eq!(
+            status,
+            if good { 201 } else { 400 },
+            "API, task {task:?}: {answer}"
+        );
+    }
+    assert_eq!(common::subscription_count(&server).await, 3);
+}

@@ -10,55 +10,12 @@ use crate::components::toast::use_toaster;
 use crate::error::AppError;
 use crate::model::{KeyValue, SecretForm};
 use crate::server_fns::secrets::{get_secret, list_scopes, CreateSecret, UpdateSecret};
+use crate::validation::{
+    secret_key_error as key_error, secret_name_error as name_error, EMPTY_MESSAGE,
+};
 
 /// Where the form returns to.
 const LIST_PATH: &str = "/uniform/secrets";
-/// Longest secret name or key.
-const MAX_NAME_LEN: usize = 253;
-/// Message for an empty required field.
-pub const EMPTY_MESSAGE: &str = "Must not be empty";
-/// Message for a name that breaks `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`.
-pub const NAME_PATTERN_MESSAGE: &str = "Name must consist of lower case alphanumeric characters and '-' and must start and end with an alphanumeric character";
-/// Message for a name longer than 253 characters.
-pub const NAME_LENGTH_MESSAGE: &str = "Name must not have more than 253 characters";
-/// Message for a key that breaks `^[-._a-zA-Z0-9]+$`.
-pub const KEY_PATTERN_MESSAGE: &str =
-    "Key must consist of alphanumeric characters, '-', '_' or '.'";
-/// Message for a key longer than 253 characters.
-pub const KEY_LENGTH_MESSAGE: &str = "Key must not have more than 253 characters";
-
-/// What is wrong with a secret's name, if anything.
-pub fn name_error(name: &str) -> Option<String> {
-    let bytes = name.as_bytes();
-    let allowed = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-';
-    let alnum = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    if name.is_empty() {
-        Some(EMPTY_MESSAGE.to_string())
-    } else if name.chars().count() > MAX_NAME_LEN {
-        Some(NAME_LENGTH_MESSAGE.to_string())
-    } else if !bytes.iter().all(allowed) || !alnum(bytes.first()) || !alnum(bytes.last()) {
-        Some(NAME_PATTERN_MESSAGE.to_string())
-    } else {
-        None
-    }
-}
-
-/// What is wrong with a key, if anything (`earlier`: the keys of the rows above it).
-pub fn key_error<'a>(key: &str, mut earlier: impl Iterator<Item = &'a str>) -> Option<String> {
-    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_');
-    if key.is_empty() {
-        Some(EMPTY_MESSAGE.to_string())
-    } else if key.chars().count() > MAX_NAME_LEN {
-        Some(KEY_LENGTH_MESSAGE.to_string())
-    } else if !key.bytes().all(allowed) {
-        Some(KEY_PATTERN_MESSAGE.to_string())
-    } else if earlier.any(|other| other == key) {
-        Some(format!("Key {key} is given more than once"))
-    } else {
-        None
-    }
-}
-
 /// Create or edit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -631,56 +588,5 @@ fn ScopeSelect(
                     })
             }}
         </Transition>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_follow_keptns_rule() {
-        for good in ["slack-secret", "a", "a1", "1-a"] {
-            assert_eq!(name_error(good), None, "{good}");
-        }
-        for bad in ["Slack_Secret", "-a", "a-", "a.b", "a b", "ä"] {
-            assert_eq!(
-                name_error(bad).as_deref(),
-                Some(NAME_PATTERN_MESSAGE),
-                "{bad}"
-            );
-        }
-        assert_eq!(name_error("").as_deref(), Some(EMPTY_MESSAGE));
-        assert_eq!(name_error(&"a".repeat(253)), None);
-        assert_eq!(
-            name_error(&"a".repeat(254)).as_deref(),
-            Some(NAME_LENGTH_MESSAGE)
-        );
-    }
-
-    #[test]
-    fn keys_follow_keptns_rule() {
-        for good in ["token", "webhook-identifier", "A_b.c-1"] {
-            assert_eq!(key_error(good, std::iter::empty()), None, "{good}");
-        }
-        for bad in ["a b", "a/b", "ä", "a:b"] {
-            assert_eq!(
-                key_error(bad, std::iter::empty()).as_deref(),
-                Some(KEY_PATTERN_MESSAGE),
-                "{bad}"
-            );
-        }
-        assert_eq!(
-            key_error("", std::iter::empty()).as_deref(),
-            Some(EMPTY_MESSAGE)
-        );
-        assert_eq!(
-            key_error(&"k".repeat(254), std::iter::empty()).as_deref(),
-            Some(KEY_LENGTH_MESSAGE)
-        );
-        assert_eq!(
-            key_error("token", ["user", "token"].into_iter()).as_deref(),
-            Some("Key token is given more than once")
-        );
     }
 }

@@ -357,10 +357,9 @@ pub fn validate_event(event: &str) -> Result<(), DomainError> {
         ));
     }
     let parts: Vec<&str> = event.split('.').collect();
+    // The task follows the subscription form's rule (app::validation::task_error).
     let valid = matches!(parts.as_slice(), ["sh", "keptn", "event", task, suffix]
-        if !task.is_empty()
-            && task.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            && SUFFIXES.contains(suffix));
+        if validation::task_error(task).is_none() && SUFFIXES.contains(suffix));
     if valid {
         Ok(())
     } else {

@@ -18,18 +18,10 @@ pub const SCOPES: [&str; 4] = [
 ];
 /// The scope of a secret created without one.
 pub const DEFAULT_SCOPE: &str = "keptn-default";
-/// Longest secret name or key.
-pub const MAX_NAME_LEN: usize = 253;
 /// Largest value, in bytes.
 pub const MAX_VALUE_LEN: usize = 64 * 1024;
 
-/// Message for a name that is not a DNS-1123 label-like name.
-pub const NAME_PATTERN_MESSAGE: &str = "Name must consist of lower case alphanumeric characters and '-' and must start and end with an alphanumeric character";
-/// Message for a key with characters outside `[-._a-zA-Z0-9]`.
-pub const KEY_PATTERN_MESSAGE: &str =
-    "Key must consist of alphanumeric characters, '-', '_' or '.'";
-/// Message for an empty field.
-pub const EMPTY_MESSAGE: &str = "Must not be empty";
+use app::validation::EMPTY_MESSAGE;
 
 /// One key of a secret as submitted, with the names of the fields it came from so errors
 /// land next to the right input (UI: `key-<i>` / `value-<i>`; API: `data`).
@@ -52,24 +44,12 @@ pub struct Submission {
 /// A secret as listed.
 pub type SecretInfo = app::model::SecretInfo;
 
-/// Checks a secret's name.
+/// Checks a secret's name (the rule the secret form applies as the user types).
 pub fn validate_name(name: &str) -> Result<(), DomainError> {
-    if name.is_empty() {
-        return Err(DomainError::invalid("name", EMPTY_MESSAGE));
+    match app::validation::secret_name_error(name) {
+        Some(message) => Err(DomainError::invalid("name", message)),
+        None => Ok(()),
     }
-    if name.chars().count() > MAX_NAME_LEN {
-        return Err(DomainError::invalid(
-            "name",
-            format!("Name must not have more than {MAX_NAME_LEN} characters"),
-        ));
-    }
-    let bytes = name.as_bytes();
-    let allowed = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-';
-    let alnum = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    if !bytes.iter().all(allowed) || !alnum(bytes.first()) || !alnum(bytes.last()) {
-        return Err(DomainError::invalid("name", NAME_PATTERN_MESSAGE));
-    }
-    Ok(())
 }
 
 fn validate_scope(scope: &str) -> Result<(), DomainError> {
@@ -94,28 +74,9 @@ fn validate_entries(entries: &[Entry], update: bool) -> Result<(), DomainError> 
         ));
     }
     for (index, entry) in entries.iter().enumerate() {
-        let field = entry.key_field.clone();
-        if entry.key.is_empty() {
-            return Err(DomainError::invalid(field, EMPTY_MESSAGE));
-        }
-        if entry.key.chars().count() > MAX_NAME_LEN {
-            return Err(DomainError::invalid(
-                field,
-                format!("Key must not have more than {MAX_NAME_LEN} characters"),
-            ));
-        }
-        if !entry
-            .key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
-        {
-            return Err(DomainError::invalid(field, KEY_PATTERN_MESSAGE));
-        }
-        if entries[..index].iter().any(|e| e.key == entry.key) {
-            return Err(DomainError::invalid(
-                field,
-                format!("Key {} is given more than once", entry.key),
-            ));
+        let earlier = entries[..index].iter().map(|e| e.key.as_str());
+        if let Some(message) = app::validation::secret_key_error(&entry.key, earlier) {
+            return Err(DomainError::invalid(entry.key_field.clone(), message));
         }
         match &entry.value {
             None if !update => {
@@ -337,26 +298,4 @@ fn info(name: String, scope: String, values: &[(String, Vec<u8>)]) -> SecretInfo
     let mut keys: Vec<String> = values.iter().map(|(key, _)| key.clone()).collect();
     keys.sort();
     SecretInfo { name, scope, keys }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_follow_keptns_rule() {
-        for good in ["slack-secret", "a", "a1", "1-a"] {
-            assert!(validate_name(good).is_ok(), "{good}");
-        }
-        for bad in ["Slack_Secret", "-a", "a-", "a.b", "a b", "ä"] {
-            let error = validate_name(bad).unwrap_err();
-            assert_eq!(error.to_string(), NAME_PATTERN_MESSAGE, "{bad}");
-        }
-        assert_eq!(validate_name("").unwrap_err().to_string(), EMPTY_MESSAGE);
-        assert!(validate_name(&"a".repeat(253)).is_ok());
-        assert_eq!(
-            validate_name(&"a".repeat(254)).unwrap_err().to_string(),
-            "Name must not have more than 253 characters"
-        );
-    }
 }
