@@ -190,6 +190,10 @@ pub struct SeenValues {
 /// A delivery that ended failed, shown as an error event of its integration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorEvent {
+    /// The failed delivery (its detail page shows every attempt).
+    pub delivery_id: String,
+    /// The subscription it was for.
+    pub subscription_id: String,
     /// When the delivery failed (RFC 3339).
     pub time: String,
     /// The task of the event (`evaluation` of `sh.keptn.event.evaluation.finished`).
@@ -197,6 +201,67 @@ pub struct ErrorEvent {
     /// Why it failed (secret values masked).
     pub message: String,
     pub shkeptncontext: String,
+}
+
+/// Where a delivery is in its life: `pending` (waiting for its first or next attempt),
+/// `retrying` (an attempt failed, another is due), then `delivered` or `failed` for good.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Pending,
+    Retrying,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// Every status, in the order of a delivery's life.
+    pub const ALL: [DeliveryStatus; 4] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Retrying,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Failed,
+    ];
+
+    /// The name stored in the database and shown in the API and on the pages.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Retrying => "retrying",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    /// The status named `name`, if it is one.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == name)
+    }
+
+    /// Whether more attempts may follow (pending or retrying).
+    pub const fn under_way(self) -> bool {
+        matches!(self, DeliveryStatus::Pending | DeliveryStatus::Retrying)
+    }
+}
+
+/// A status name that is none of [`DeliveryStatus`]'s.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown delivery status {0:?}")]
+pub struct UnknownDeliveryStatus(pub String);
+
+impl TryFrom<String> for DeliveryStatus {
+    type Error = UnknownDeliveryStatus;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        Self::parse(&name).ok_or(UnknownDeliveryStatus(name))
+    }
+}
+
+impl std::fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A delivery: one subscription's request for one event, with its outcome so far. `id` is
@@ -212,8 +277,7 @@ pub struct Delivery {
     pub project: Option<String>,
     pub stage: Option<String>,
     pub service: Option<String>,
-    /// `pending`, `retrying`, `delivered` or `failed`.
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempt_count: i64,
     pub last_status_code: Option<i64>,
     /// Why the last attempt failed (Slack's error string, the connection error…), masked.

@@ -147,6 +147,8 @@ impl Backend for UiBackend {
         Ok(rows
             .into_iter()
             .map(|row| ErrorEvent {
+                delivery_id: row.delivery_id,
+                subscription_id: row.subscription_id,
                 time: row.updated_at,
                 task: row
                     .event_type

@@ -16,7 +16,7 @@ use leptos_router::NavigateOptions;
 
 use crate::components::paging::{paging, Pager};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
-use crate::model::{Delivery, DeliveryQuery, Integration, WEBHOOK_SERVICE};
+use crate::model::{Delivery, DeliveryQuery, DeliveryStatus, Integration, WEBHOOK_SERVICE};
 use crate::pages::integrations::{display_event, edit_subscription_path, subscription_label};
 use crate::server_fns::deliveries::{list_deliveries, Redeliver};
 use crate::server_fns::uniform::list_integrations;
@@ -27,8 +27,6 @@ pub const DELIVERIES_PATH: &str = "/uniform/deliveries";
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// Deliveries per page.
 const PAGE_SIZE: i64 = 20;
-/// The statuses a delivery can have, in the order of its life.
-pub const STATUSES: [&str; 4] = ["pending", "retrying", "delivered", "failed"];
 /// Shown for a missing value.
 pub const NONE: &str = "—";
 
@@ -103,8 +101,8 @@ pub fn utc_input_to_rfc3339(value: &str) -> Option<String> {
 /// The filters of the delivery log, as kept in the URL query.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Filters {
-    /// One of [`STATUSES`], or empty for all.
-    pub status: String,
+    /// One status, or `None` for all.
+    pub status: Option<DeliveryStatus>,
     /// A subscription id, or empty for all.
     pub subscription: String,
     /// `datetime-local` values (UTC), or empty.
@@ -124,13 +122,8 @@ impl Filters {
                 String::new()
             }
         };
-        let status = value("status");
         Self {
-            status: if STATUSES.contains(&status.as_str()) {
-                status
-            } else {
-                String::new()
-            },
+            status: DeliveryStatus::parse(&value("status")),
             subscription: value("subscription"),
             from: time("from"),
             to: time("to"),
@@ -139,15 +132,16 @@ impl Filters {
 
     /// `?status=…&subscription=…&from=…&to=…` with the filters set (empty when none is).
     pub fn to_query_string(&self) -> String {
+        let status = self.status.map(DeliveryStatus::as_str).unwrap_or_default();
         let query: ParamsMap = [
-            ("status", &self.status),
+            ("status", status),
             ("subscription", &self.subscription),
             ("from", &self.from),
             ("to", &self.to),
         ]
         .into_iter()
         .filter(|(_, value)| !value.is_empty())
-        .map(|(key, value)| (key, value.clone()))
+        .map(|(key, value)| (key, value.to_string()))
         .collect();
         query.to_query_string()
     }
@@ -162,7 +156,7 @@ impl Filters {
         let set = |value: &String| Some(value.clone()).filter(|v| !v.is_empty());
         DeliveryQuery {
             subscription_id: set(&self.subscription),
-            status: set(&self.status),
+            status: self.status.map(|status| status.as_str().to_string()),
             from: utc_input_to_rfc3339(&self.from),
             to: utc_input_to_rfc3339(&self.to),
             page_size: Some(PAGE_SIZE),
@@ -193,9 +187,9 @@ pub fn DeliveriesSection() -> impl IntoView {
 
 /// A delivery's status as a coloured pill with its name.
 #[component]
-pub fn StatusPill(#[prop(into)] status: String) -> impl IntoView {
+pub fn StatusPill(status: DeliveryStatus) -> impl IntoView {
     let class = format!("status-pill status-{status}");
-    view! { <span class=class>{status}</span> }
+    view! { <span class=class>{status.as_str()}</span> }
 }
 
 /// The delivery log.
@@ -335,21 +329,23 @@ fn FilterBar(filters: Memo<Filters>, subscriptions: Signal<Vec<SubscriptionRef>>
                 <select
                     id="filter-status"
                     name="status"
-                    prop:value=move || filters.with(|f| f.status.clone())
-                    on:change=change(|f, value| f.status = value)
+                    prop:value=move || {
+                        filters.with(|f| f.status.map(DeliveryStatus::as_str).unwrap_or_default())
+                    }
+                    on:change=change(|f, value| f.status = DeliveryStatus::parse(&value))
                 >
-                    <option value="" selected=move || filters.with(|f| f.status.is_empty())>
+                    <option value="" selected=move || filters.with(|f| f.status.is_none())>
                         "All"
                     </option>
-                    {STATUSES
+                    {DeliveryStatus::ALL
                         .into_iter()
                         .map(|status| {
                             view! {
                                 <option
-                                    value=status
-                                    selected=move || filters.with(|f| f.status == status)
+                                    value=status.as_str()
+                                    selected=move || filters.with(|f| f.status == Some(status))
                                 >
-                                    {status}
+                                    {status.as_str()}
                                 </option>
                             }
                         })
@@ -422,7 +418,7 @@ pub struct SubscriptionRef {
 }
 
 /// The webhook-service subscriptions, named by task and filter.
-fn webhook_subscriptions(integrations: &[Integration]) -> Vec<SubscriptionRef> {
+pub fn webhook_subscriptions(integrations: &[Integration]) -> Vec<SubscriptionRef> {
     integrations
         .iter()
         .filter(|integration| integration.name == WEBHOOK_SERVICE)
@@ -618,7 +614,7 @@ mod tests {
         assert_eq!(
             filters,
             Filters {
-                status: "failed".to_string(),
+                status: Some(DeliveryStatus::Failed),
                 subscription: "abc".to_string(),
                 from: "2026-11-27T10:00".to_string(),
                 to: String::new(),

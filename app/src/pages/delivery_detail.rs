@@ -10,10 +10,12 @@ use leptos_router::hooks::use_params_map;
 use crate::components::toast::use_toaster;
 use crate::model::{Attempt, Delivery, Header, ReceivedResponse, SentRequest};
 use crate::pages::deliveries::{
-    display_time, event_place, poll, short_event, subscription_deliveries_path, StatusPill,
-    DELIVERIES_PATH, NONE,
+    display_time, event_place, poll, short_event, subscription_deliveries_path,
+    webhook_subscriptions, StatusPill, SubscriptionRef, DELIVERIES_PATH, NONE,
 };
+use crate::pages::integrations::edit_subscription_path;
 use crate::server_fns::deliveries::{get_delivery, Redeliver};
+use crate::server_fns::uniform::list_integrations;
 
 /// How many polls follow a redelivery even when the delivery already looks finished.
 const POLLS_AFTER_REDELIVER: u32 = 15;
@@ -25,12 +27,21 @@ pub fn DeliveryDetailPage() -> impl IntoView {
     let id = Memo::new(move |_| params.with(|params| params.get("id").unwrap_or_default()));
     let tick = RwSignal::new(0u64);
     let delivery = Resource::new(move || (id.get(), tick.get()), |(id, _)| get_delivery(id));
+    // The subscription is named by task and filter, as in the delivery log.
+    let integrations = Resource::new(|| (), |()| list_integrations());
+    let subscriptions = Signal::derive(move || {
+        integrations
+            .get()
+            .and_then(Result::ok)
+            .map(|list| webhook_subscriptions(&list))
+            .unwrap_or_default()
+    });
     // Whether the delivery is still under way (then the page polls), as last loaded.
     let under_way = RwSignal::new(false);
     let extra_polls = RwSignal::new(0u32);
     Effect::new(move |_| {
         if let Some(Ok(delivery)) = delivery.get() {
-            under_way.set(matches!(delivery.status.as_str(), "pending" | "retrying"));
+            under_way.set(delivery.status.under_way());
         }
     });
     poll(move || {
@@ -89,7 +100,7 @@ pub fn DeliveryDetailPage() -> impl IntoView {
                 delivery
                     .get()
                     .map(|result| match result {
-                        Ok(delivery) => view! { <DeliveryView delivery /> }.into_any(),
+                        Ok(delivery) => view! { <DeliveryView delivery subscriptions /> }.into_any(),
                         Err(error) => {
                             view! { <p class="field-error" role="alert">{error.to_string()}</p> }
                                 .into_any()
@@ -102,7 +113,7 @@ pub fn DeliveryDetailPage() -> impl IntoView {
 
 /// The summary and the attempts (newest first).
 #[component]
-fn DeliveryView(delivery: Delivery) -> impl IntoView {
+fn DeliveryView(delivery: Delivery, subscriptions: Signal<Vec<SubscriptionRef>>) -> impl IntoView {
     let place = event_place(&delivery);
     let or_none = |value: Option<String>| value.unwrap_or_else(|| NONE.to_string());
     let Delivery {
@@ -122,6 +133,24 @@ fn DeliveryView(delivery: Delivery) -> impl IntoView {
     let mut attempts = attempts.unwrap_or_default();
     attempts.reverse();
     let subscription_href = subscription_deliveries_path(&subscription_id);
+    let subscription = move || {
+        subscriptions.with(
+            |list| match list.iter().find(|found| found.id == subscription_id) {
+                Some(found) => view! {
+                    <a href=edit_subscription_path(&found.integration_id, &found.id)>
+                        {found.label.clone()}
+                    </a>
+                }
+                .into_any(),
+                None => view! {
+                    <code>{subscription_id.clone()}</code>
+                    " "
+                    <span class="hint">"(deleted)"</span>
+                }
+                .into_any(),
+            },
+        )
+    };
     view! {
         <dl class="delivery-summary">
             <div>
@@ -167,9 +196,8 @@ fn DeliveryView(delivery: Delivery) -> impl IntoView {
             <div>
                 <dt>"Subscription"</dt>
                 <dd>
-                    <a href=subscription_href>
-                        <code>{subscription_id}</code>
-                    </a>
+                    {subscription} " · "
+                    <a href=subscription_href>"its deliveries"</a>
                 </dd>
             </div>
             <div>

@@ -37,12 +37,7 @@ pub fn EventDetailPage() -> impl IntoView {
     let under_way = RwSignal::new(true);
     Effect::new(move |_| {
         if let Some(Ok(detail)) = detail.get() {
-            under_way.set(
-                detail
-                    .deliveries
-                    .iter()
-                    .any(|d| matches!(d.status.as_str(), "pending" | "retrying")),
-            );
+            under_way.set(detail.deliveries.iter().any(|d| d.status.under_way()));
         }
     });
     poll(move || {
@@ -286,7 +281,7 @@ fn EventDeliveries(deliveries: Vec<Delivery>) -> impl IntoView {
                                         {time}
                                     </td>
                                     <td data-label="Status">
-                                        <StatusPill status=delivery.status.clone() />
+                                        <StatusPill status=delivery.status />
                                     </td>
                                     <td class="number" data-label="Attempts">
                                         {delivery.attempt_count}

@@ -14,7 +14,7 @@ use crate::components::dialog::ConfirmDialog;
 use crate::components::layout::ErrorsSeen;
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::{Integration, Subscription, SubscriptionFilter, WEBHOOK_SERVICE};
-use crate::pages::deliveries::{display_time, poll, subscription_deliveries_path};
+use crate::pages::deliveries::{delivery_path, display_time, poll, subscription_deliveries_path};
 use crate::server_fns::deliveries::{FailedCount, RedeliverFailed};
 use crate::server_fns::insight::overview_stats;
 use crate::server_fns::uniform::{list_integrations, load_error_events, DeleteSubscription};
@@ -306,6 +306,17 @@ fn IntegrationView(integration: Integration, ask_delete: Callback<ToDelete>) -> 
         ..
     } = integration;
     let error_id = id.clone();
+    // The error events name their subscription as the subscriptions tile does.
+    let labels: Vec<(String, String, String)> = subscriptions
+        .iter()
+        .map(|subscription| {
+            (
+                subscription.id.clone(),
+                subscription_label(&subscription.event, &subscription.filter),
+                edit_subscription_path(&id, &subscription.id),
+            )
+        })
+        .collect();
     view! {
         <section class="integration-detail" aria-labelledby="integration-name">
             <h2 id="integration-name">{name}</h2>
@@ -315,15 +326,21 @@ fn IntegrationView(integration: Integration, ask_delete: Callback<ToDelete>) -> 
                         <SubscriptionsTile integration_id=id subscriptions webhooks ask_delete />
                     }
                 })}
-            <ErrorEventsTile integration_id=error_id />
+            <ErrorEventsTile integration_id=error_id labels />
         </section>
     }
 }
 
 /// The "Error events" tile: deliveries of this integration that ended failed (time, task,
-/// message), newest first. Viewing it marks them as read, which clears the navigation badge.
+/// subscription, message, a link to the delivery), newest first. Viewing it marks them as
+/// read, which clears the navigation badge.
 #[component]
-fn ErrorEventsTile(integration_id: String) -> impl IntoView {
+fn ErrorEventsTile(
+    integration_id: String,
+    /// Per subscription: id, label and the path of its form.
+    labels: Vec<(String, String, String)>,
+) -> impl IntoView {
+    let labels = StoredValue::new(labels);
     let events = Resource::new(move || integration_id.clone(), load_error_events);
     if let Some(ErrorsSeen(seen)) = use_context::<ErrorsSeen>() {
         Effect::new(move |_| {
@@ -353,18 +370,55 @@ fn ErrorEventsTile(integration_id: String) -> impl IntoView {
                                             <tr>
                                                 <th>"Time (UTC)"</th>
                                                 <th>"Task"</th>
+                                                <th>"Subscription"</th>
                                                 <th>"Message"</th>
+                                                <th>
+                                                    <span class="visually-hidden">"Delivery"</span>
+                                                </th>
                                             </tr>
                                         </thead>
                                         <tbody>
                                             {list
                                                 .into_iter()
                                                 .map(|event| {
+                                                    let time = display_time(&event.time);
+                                                    let details_name = format!(
+                                                        " of the delivery at {time}",
+                                                    );
+                                                    let subscription = labels
+                                                        .with_value(|labels| {
+                                                            labels
+                                                                .iter()
+                                                                .find(|(id, ..)| *id == event.subscription_id)
+                                                                .cloned()
+                                                        });
                                                     view! {
                                                         <tr>
-                                                            <td class="time">{display_time(&event.time)}</td>
+                                                            <td class="time">{time}</td>
                                                             <td>{event.task}</td>
+                                                            <td>
+                                                                {match subscription {
+                                                                    Some((_, label, href)) => {
+                                                                        view! { <a href=href>{label}</a> }
+                                                                            .into_any()
+                                                                    }
+                                                                    None => {
+                                                                        view! {
+                                                                            <span class="hint">"(deleted)"</span>
+                                                                        }
+                                                                            .into_any()
+                                                                    }
+                                                                }}
+                                                            </td>
                                                             <td>{event.message}</td>
+                                                            <td>
+                                                                <a href=delivery_path(&event.delivery_id)>
+                                                                    "Details"
+                                                                    <span class="visually-hidden">
+                                                                        {details_name}
+                                                                    </span>
+                                                                </a>
+                                                            </td>
                                                         </tr>
                                                     }
                                                 })

@@ -808,6 +808,8 @@ pub const ATTEMPT_QUEUE: usize = 1024;
 /// A delivery that ended failed, as an error event of its integration.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FailureRow {
+    pub delivery_id: String,
+    pub subscription_id: String,
     pub integration_id: String,
     pub reason: Option<String>,
     pub updated_at: String,
@@ -827,7 +829,7 @@ pub async fn failures(
     let mut tx = db.begin().await?;
     let rows = on!(&mut tx, |c| {
         sqlx::query_as(
-        "SELECT d.integration_id, d.reason, d.updated_at, e.shkeptncontext, e.type AS event_type,
+        "SELECT d.id AS delivery_id, d.subscription_id, d.integration_id, d.reason, d.updated_at, e.shkeptncontext, e.type AS event_type,
                 e.id AS event_id, e.triggeredid
          FROM deliveries d JOIN events e ON e.id = d.event_id
          WHERE d.status = 'failed' AND ($1 IS NULL OR d.integration_id = $1)
@@ -900,7 +902,8 @@ pub struct DeliveryListRow {
     pub project: Option<String>,
     pub stage: Option<String>,
     pub service: Option<String>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: app::model::DeliveryStatus,
     pub attempt_count: i64,
     pub last_status_code: Option<i64>,
     pub reason: Option<String>,

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use crate::db::Store;
 use app::model::{
-    Attempt, Delivery, DeliveryPage, DeliveryQuery, Header, Preview, RenderProblem, SentRequest,
-    Webhook,
+    Attempt, Delivery, DeliveryPage, DeliveryQuery, DeliveryStatus, Header, Preview, RenderProblem,
+    SentRequest, Webhook,
 };
 use serde_json::Value;
 
@@ -24,26 +24,21 @@ use crate::util;
 /// How much of a response body the log and test sends show.
 pub const RESPONSE_PREVIEW: usize = crate::records::RESPONSE_PREVIEW;
 
-/// The statuses a delivery can have.
-pub const STATUSES: [&str; 4] = ["pending", "retrying", "delivered", "failed"];
-
 /// A page of deliveries, newest first, as `query` asks.
 pub async fn list(db: &Store, query: &DeliveryQuery) -> Result<DeliveryPage, DomainError> {
-    let status = query.status.as_deref().filter(|s| !s.is_empty());
-    if let Some(status) = status {
-        if !STATUSES.contains(&status) {
-            return Err(invalid(
-                "status",
-                "must be pending, retrying, delivered or failed",
-            ));
-        }
-    }
+    let status =
+        match query.status.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(name) => Some(DeliveryStatus::parse(name).ok_or_else(|| {
+                invalid("status", "must be pending, retrying, delivered or failed")
+            })?),
+        };
     let (page_size, before) = page_request(query.page_size, query.next_page_key.as_deref())?;
     let from = instant(query.from.as_deref(), "from")?;
     let to = instant(query.to.as_deref(), "to")?;
     let filter = DeliveryFilter {
         subscription_id: query.subscription_id.as_deref().filter(|s| !s.is_empty()),
-        status,
+        status: status.map(DeliveryStatus::as_str),
         from: from.as_deref(),
         to: to.as_deref(),
         before,
@@ -235,7 +230,7 @@ pub(crate) fn instant(value: Option<&str>, field: &str) -> Result<Option<String>
 }
 
 pub(crate) fn delivery(row: DeliveryListRow) -> Delivery {
-    let finished = matches!(row.status.as_str(), "delivered" | "failed");
+    let finished = !row.status.under_way();
     Delivery {
         id: row.id,
         subscription_id: row.subscription_id,

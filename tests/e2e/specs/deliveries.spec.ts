@@ -113,6 +113,17 @@ test('a refused delivery shows in the log and its detail, and Redeliver turns it
   await expect(first).toContainText('HTTP 400');
   await expect(first.locator('pre').nth(1)).toHaveText('invalid_payload');
   expect(await page.content()).not.toContain(IDENTIFIER);
+  // The subscription by its task and filter, linking to its form, and to its deliveries.
+  const subscriptionCell = page.locator('.delivery-summary div', { hasText: 'Subscription' }).locator('dd');
+  await expect(subscriptionCell).toHaveText('evaluation.finished · stages dev · its deliveries');
+  await expect(subscriptionCell.getByRole('link', { name: 'evaluation.finished · stages dev' })).toHaveAttribute(
+    'href',
+    /^\/uniform\/integrations\/[^/]+\/subscriptions\/[^/]+\/edit$/,
+  );
+  await expect(subscriptionCell.getByRole('link', { name: 'its deliveries' })).toHaveAttribute(
+    'href',
+    /^\/uniform\/deliveries\?subscription=/,
+  );
 
   // Redeliver: the receiver accepts now, the status turns delivered without a reload.
   await page.evaluate(() => ((window as unknown as { stillHere: string }).stillHere = 'detail'));

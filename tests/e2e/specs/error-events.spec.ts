@@ -38,6 +38,18 @@ test('a delivery Slack refuses shows as an error event with an unread badge', as
   // The one time format of every page: `2026-12-01 03:47:06`, UTC named in the header.
   await expect(tile.getByRole('columnheader').first()).toHaveText('Time (UTC)');
   await expect(row.getByRole('cell').first()).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  // The error names its subscription (linking to its form) and links to the delivery.
+  await expect(tile.getByRole('columnheader')).toHaveText(['Time (UTC)', 'Task', 'Subscription', 'Message', 'Delivery']);
+  await expect(row.getByRole('cell').nth(2)).toHaveText('evaluation.finished · stages dev');
+  await expect(row.getByRole('link', { name: 'evaluation.finished · stages dev' })).toHaveAttribute(
+    'href',
+    /^\/uniform\/integrations\/[^/]+\/subscriptions\/[^/]+\/edit$/,
+  );
+  const { deliveries } = await (await request.get('/api/v1/deliveries', { headers })).json();
+  await expect(row.getByRole('link', { name: /^Details of the delivery at / })).toHaveAttribute(
+    'href',
+    `/uniform/deliveries/${deliveries[0].id}`,
+  );
   await expect(nav.getByText('1 unread error event')).toHaveCount(0);
   expect(browserProblems).toEqual([]);
 });

@@ -6,7 +6,7 @@
 // Every test gets its own server (fresh data directory): what secrets exist matters here, and
 // the worker-scoped server may already hold secrets from other spec files.
 import path from 'node:path';
-import type { Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
 import { apiHeaders, expect, login, takeRefusal, waitForHydration, withOwnServer } from '../fixtures';
 import { SECRET_REF, WALKTHROUGH_PAYLOAD as PAYLOAD, createSlackSecret } from '../slack';
 
@@ -96,6 +96,8 @@ test('the Slack walkthrough: create, check, edit and delete a webhook subscripti
   await secretButtons.nth(0).click();
   const secrets = page.getByRole('dialog', { name: 'Select secret' });
   await expect(secrets).toBeVisible();
+  // The picker opens below the field it inserts into, never over it.
+  await expectBelow(secrets, url);
   await secrets.getByRole('button', { name: 'slack-secret' }).click();
   await secrets.getByRole('button', { name: 'webhook-identifier' }).click();
   await expect(secrets).toHaveCount(0);
@@ -132,6 +134,7 @@ test('the Slack walkthrough: create, check, edit and delete a webhook subscripti
   await payload.fill(PAYLOAD);
   await page.getByRole('button', { name: 'Add payload variable' }).last().click();
   const variables = page.getByRole('dialog', { name: 'Select payload variable' });
+  await expectBelow(variables, payload);
   await variables.getByRole('button', { name: 'data', exact: true }).click();
   await variables.getByRole('button', { name: 'evaluation', exact: true }).click();
   // A leaf shows its path: the two `result` fields tell apart; `labels` is a branch of keys.
@@ -399,3 +402,12 @@ test('a payload that renders to no JSON is said at save and saved only when the 
   expect(await listed()).toBe(1);
   expect(browserProblems).toEqual([]);
 });
+
+/** `popup` lies wholly below `field` on the page: it covers none of the field's text. */
+async function expectBelow(popup: Locator, field: Locator) {
+  const popupBox = await popup.boundingBox();
+  const fieldBox = await field.boundingBox();
+  expect(popupBox).not.toBeNull();
+  expect(fieldBox).not.toBeNull();
+  if (popupBox && fieldBox) expect(popupBox.y).toBeGreaterThanOrEqual(fieldBox.y + fieldBox.height);
+}
