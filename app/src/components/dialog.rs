@@ -1,10 +1,68 @@
 //! A modal confirmation dialog (`role="dialog"`): a message, an error if the action failed,
 //! and a confirm and a "Cancel" button (the confirm button is disabled while an error is
 //! shown). Escape cancels; "Cancel" has the focus while it is
-//! open, and the focus returns to where it was when it closes.
+//! open, and the focus returns to where it was when it closes. [`Confirmation`] is the state
+//! a list page keeps for it: what waits for the user's word, and why the action last failed.
 
 use leptos::html::Button;
 use leptos::prelude::*;
+
+/// What a page's confirmation dialog is about: the item waiting for the user's word (`None`
+/// while no dialog is open) and why the confirmed action last failed.
+pub struct Confirmation<T: Send + Sync + 'static> {
+    pub item: RwSignal<Option<T>>,
+    pub error: RwSignal<Option<String>>,
+}
+
+impl<T: Send + Sync + 'static> Clone for Confirmation<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for Confirmation<T> {}
+
+impl<T: Clone + Send + Sync + 'static> Confirmation<T> {
+    /// No dialog open.
+    pub fn new() -> Self {
+        Self {
+            item: RwSignal::new(None),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// Opens the dialog about `item`, without an earlier failure.
+    pub fn ask(self, item: T) {
+        self.error.set(None);
+        self.item.set(Some(item));
+    }
+
+    /// Closes the dialog.
+    pub fn cancel(self) {
+        self.item.set(None);
+    }
+
+    /// Follows the confirmed action's `answer`: on success the dialog closes and `done` gets
+    /// the item (for a toast); a failure stays in the dialog, whose confirm button it disables.
+    pub fn settle<E: ToString>(self, answer: Option<Result<(), E>>, done: impl FnOnce(T)) {
+        match answer {
+            Some(Ok(())) => {
+                if let Some(item) = self.item.get_untracked() {
+                    self.item.set(None);
+                    done(item);
+                }
+            }
+            Some(Err(error)) => self.error.set(Some(error.to_string())),
+            None => {}
+        }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Default for Confirmation<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// A modal asking to confirm a (usually destructive) action.
 #[component]

@@ -8,6 +8,7 @@ pub mod paging;
 pub mod pickers;
 pub mod preview_pane;
 pub mod secret_picker;
+pub mod table;
 pub mod tag_input;
 pub mod toast;
 pub mod variable_picker;

@@ -15,6 +15,7 @@ use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 
 use crate::components::paging::{paging, Pager};
+use crate::components::table::{Column, Column::Shown, Table, ACTIONS};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::{Delivery, DeliveryQuery, DeliveryStatus, Integration, WEBHOOK_SERVICE};
 use crate::pages::integrations::{display_event, edit_subscription_path, subscription_label};
@@ -442,34 +443,26 @@ fn DeliveryTable(
     redeliver: ServerAction<Redeliver>,
     subscriptions: Signal<Vec<SubscriptionRef>>,
 ) -> impl IntoView {
+    const COLUMNS: &[Column] = &[
+        Shown("Time (UTC)"),
+        Shown("Event"),
+        Shown("Project / Stage / Service"),
+        Shown("Status"),
+        Shown("Attempts"),
+        Shown("HTTP status"),
+        Shown("Reason"),
+        Shown("Duration"),
+        Shown("Next retry"),
+        Shown("Subscription"),
+        ACTIONS,
+    ];
     view! {
-        <div class="table-scroll">
-            <table class="deliveries stack" aria-label="Deliveries">
-                <thead>
-                    <tr>
-                        <th>"Time (UTC)"</th>
-                        <th>"Event"</th>
-                        <th>"Project / Stage / Service"</th>
-                        <th>"Status"</th>
-                        <th>"Attempts"</th>
-                        <th>"HTTP status"</th>
-                        <th>"Reason"</th>
-                        <th>"Duration"</th>
-                        <th>"Next retry"</th>
-                        <th>"Subscription"</th>
-                        <th>
-                            <span class="visually-hidden">"Actions"</span>
-                        </th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {list
-                        .into_iter()
-                        .map(|delivery| view! { <DeliveryRow delivery redeliver subscriptions /> })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <Table columns=COLUMNS class="deliveries" label="Deliveries" wide=true>
+            {list
+                .into_iter()
+                .map(|delivery| view! { <DeliveryRow delivery redeliver subscriptions /> })
+                .collect_view()}
+        </Table>
     }
 }
 

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+use crate::components::table::{Column::Shown, Table, ACTIONS};
 use crate::model::{Delivery, EventDetail, SubscriptionMatch};
 use crate::pages::deliveries::{delivery_path, display_time, poll, short_event, StatusPill, NONE};
 use crate::pages::events::{place, EVENTS_PATH};
@@ -94,26 +95,22 @@ fn EventView(detail: EventDetail, json_open: RwSignal<bool>) -> impl IntoView {
         .into_any()
     } else {
         view! {
-            <div class="table-scroll">
-                <table class="matches stack" aria-label="Subscriptions">
-                    <thead>
-                        <tr>
-                            <th>"Subscription"</th>
-                            <th>"Result"</th>
-                            <th>"Why"</th>
-                            <th>
-                                <span class="visually-hidden">"Actions"</span>
-                            </th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {rows
-                            .into_iter()
-                            .map(|row| view! { <MatchRow row event_id=event_id.clone() /> })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            <Table
+                columns=&[
+                    Shown("Subscription"),
+                    Shown("Result"),
+                    Shown("Why"),
+                    ACTIONS,
+                ]
+                class="matches"
+                label="Subscriptions"
+                wide=true
+            >
+                {rows
+                    .into_iter()
+                    .map(|row| view! { <MatchRow row event_id=event_id.clone() /> })
+                    .collect_view()}
+            </Table>
         }
         .into_any()
     };
@@ -255,58 +252,54 @@ fn EventDeliveries(deliveries: Vec<Delivery>) -> impl IntoView {
         return view! { <p class="empty">"This event caused no delivery."</p> }.into_any();
     }
     view! {
-        <div class="table-scroll">
-            <table class="deliveries stack" aria-label="Deliveries of this event">
-                <thead>
-                    <tr>
-                        <th>"Created (UTC)"</th>
-                        <th>"Status"</th>
-                        <th>"Attempts"</th>
-                        <th>"HTTP status"</th>
-                        <th>"Reason"</th>
-                        <th>
-                            <span class="visually-hidden">"Actions"</span>
-                        </th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {deliveries
-                        .into_iter()
-                        .map(|delivery| {
-                            let time = display_time(&delivery.created_at);
-                            let name = format!(" of the delivery at {time}");
-                            view! {
-                                <tr>
-                                    <td class="time" data-label="Created (UTC)">
-                                        {time}
-                                    </td>
-                                    <td data-label="Status">
-                                        <StatusPill status=delivery.status />
-                                    </td>
-                                    <td class="number" data-label="Attempts">
-                                        {delivery.attempt_count}
-                                    </td>
-                                    <td class="number" data-label="HTTP status">
-                                        {delivery
-                                            .last_status_code
-                                            .map_or_else(|| NONE.to_string(), |code| code.to_string())}
-                                    </td>
-                                    <td class="reason" data-label="Reason">
-                                        {delivery.reason.clone().unwrap_or_else(|| NONE.to_string())}
-                                    </td>
-                                    <td class="row-actions">
-                                        <a href=delivery_path(&delivery.id) class="button secondary">
-                                            "Details"
-                                            <span class="visually-hidden">{name}</span>
-                                        </a>
-                                    </td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <Table
+            columns=&[
+                Shown("Created (UTC)"),
+                Shown("Status"),
+                Shown("Attempts"),
+                Shown("HTTP status"),
+                Shown("Reason"),
+                ACTIONS,
+            ]
+            class="deliveries"
+            label="Deliveries of this event"
+            wide=true
+        >
+            {deliveries
+                .into_iter()
+                .map(|delivery| {
+                    let time = display_time(&delivery.created_at);
+                    let name = format!(" of the delivery at {time}");
+                    view! {
+                        <tr>
+                            <td class="time" data-label="Created (UTC)">
+                                {time}
+                            </td>
+                            <td data-label="Status">
+                                <StatusPill status=delivery.status />
+                            </td>
+                            <td class="number" data-label="Attempts">
+                                {delivery.attempt_count}
+                            </td>
+                            <td class="number" data-label="HTTP status">
+                                {delivery
+                                    .last_status_code
+                                    .map_or_else(|| NONE.to_string(), |code| code.to_string())}
+                            </td>
+                            <td class="reason" data-label="Reason">
+                                {delivery.reason.clone().unwrap_or_else(|| NONE.to_string())}
+                            </td>
+                            <td class="row-actions">
+                                <a href=delivery_path(&delivery.id) class="button secondary">
+                                    "Details"
+                                    <span class="visually-hidden">{name}</span>
+                                </a>
+                            </td>
+                        </tr>
+                    }
+                })
+                .collect_view()}
+        </Table>
     }
     .into_any()
 }

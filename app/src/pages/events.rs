@@ -10,6 +10,7 @@ use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 
 use crate::components::paging::{paging, Pager};
+use crate::components::table::{Column::Shown, Table, ACTIONS};
 use crate::model::{EventQuery, EventSummary};
 use crate::pages::deliveries::{display_time, poll, short_event, utc_input_to_rfc3339, NONE};
 use crate::server_fns::insight::list_events;
@@ -311,60 +312,56 @@ fn EventFilterBar(filters: Memo<Filters>) -> impl IntoView {
 #[component]
 fn EventTable(list: Vec<EventSummary>) -> impl IntoView {
     view! {
-        <div class="table-scroll">
-            <table class="events stack" aria-label="Events">
-                <thead>
-                    <tr>
-                        <th>"Received (UTC)"</th>
-                        <th>"Type"</th>
-                        <th>"Project / Stage / Service"</th>
-                        <th>"Source"</th>
-                        <th>"Keptn context"</th>
-                        <th>"Deliveries"</th>
-                        <th>
-                            <span class="visually-hidden">"Actions"</span>
-                        </th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {list
-                        .into_iter()
-                        .map(|event| {
-                            let time = display_time(&event.received_at);
-                            let short = short_event(&event.r#type);
-                            let details_name = format!(" of the {short} event at {time}");
-                            let context_short: String = event.shkeptncontext.chars().take(8).collect();
-                            view! {
-                                <tr>
-                                    <td class="time" data-label="Received (UTC)">
-                                        <time datetime=event.received_at.clone()>{time}</time>
-                                    </td>
-                                    <td title=event.r#type.clone() data-label="Type">
-                                        {short}
-                                    </td>
-                                    <td data-label="Project / Stage / Service">
-                                        {place(&event.project, &event.stage, &event.service)}
-                                    </td>
-                                    <td data-label="Source">{event.source.clone()}</td>
-                                    <td data-label="Keptn context">
-                                        <code title=event.shkeptncontext.clone()>{context_short}</code>
-                                    </td>
-                                    <td class="number" data-label="Deliveries">
-                                        {event.deliveries}
-                                    </td>
-                                    <td class="row-actions">
-                                        <a href=event_path(&event.id) class="button secondary">
-                                            "Details"
-                                            <span class="visually-hidden">{details_name}</span>
-                                        </a>
-                                    </td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <Table
+            columns=&[
+                Shown("Received (UTC)"),
+                Shown("Type"),
+                Shown("Project / Stage / Service"),
+                Shown("Source"),
+                Shown("Keptn context"),
+                Shown("Deliveries"),
+                ACTIONS,
+            ]
+            class="events"
+            label="Events"
+            wide=true
+        >
+            {list
+                .into_iter()
+                .map(|event| {
+                    let time = display_time(&event.received_at);
+                    let short = short_event(&event.r#type);
+                    let details_name = format!(" of the {short} event at {time}");
+                    let context_short: String = event.shkeptncontext.chars().take(8).collect();
+                    view! {
+                        <tr>
+                            <td class="time" data-label="Received (UTC)">
+                                <time datetime=event.received_at.clone()>{time}</time>
+                            </td>
+                            <td title=event.r#type.clone() data-label="Type">
+                                {short}
+                            </td>
+                            <td data-label="Project / Stage / Service">
+                                {place(&event.project, &event.stage, &event.service)}
+                            </td>
+                            <td data-label="Source">{event.source.clone()}</td>
+                            <td data-label="Keptn context">
+                                <code title=event.shkeptncontext.clone()>{context_short}</code>
+                            </td>
+                            <td class="number" data-label="Deliveries">
+                                {event.deliveries}
+                            </td>
+                            <td class="row-actions">
+                                <a href=event_path(&event.id) class="button secondary">
+                                    "Details"
+                                    <span class="visually-hidden">{details_name}</span>
+                                </a>
+                            </td>
+                        </tr>
+                    }
+                })
+                .collect_view()}
+        </Table>
     }
 }
 

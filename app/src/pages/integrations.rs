@@ -10,8 +10,9 @@ use leptos_meta::Title;
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::components::dialog::ConfirmDialog;
+use crate::components::dialog::{ConfirmDialog, Confirmation};
 use crate::components::layout::ErrorsSeen;
+use crate::components::table::{Column::Hidden, Column::Shown, Table};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::{Integration, Subscription, SubscriptionFilter, WEBHOOK_SERVICE};
 use crate::pages::deliveries::{delivery_path, display_time, poll, subscription_deliveries_path};
@@ -111,23 +112,18 @@ pub fn IntegrationsPage() -> impl IntoView {
     let selected = Memo::new(move |_| params.with(|params| params.get("id")));
     let delete = ServerAction::<DeleteSubscription>::new();
     let integrations = Resource::new(move || delete.version().get(), |_| list_integrations());
-    let to_delete = RwSignal::new(None::<ToDelete>);
-    let delete_error = RwSignal::new(None::<String>);
+    let confirm = Confirmation::<ToDelete>::new();
     let toaster = use_toaster();
-    Effect::new(move |_| match delete.value().get() {
-        Some(Ok(())) => {
-            to_delete.set(None);
+    Effect::new(move |_| {
+        confirm.settle(delete.value().get(), |_| {
             if let Some(toaster) = toaster {
                 toaster.show("Subscription deleted successfully!");
             }
-        }
-        Some(Err(error)) => delete_error.set(Some(error.to_string())),
-        None => {}
+        });
     });
     let ask_delete = Callback::new(move |subscription: ToDelete| {
         delete.clear();
-        delete_error.set(None);
-        to_delete.set(Some(subscription));
+        confirm.ask(subscription);
     });
 
     view! {
@@ -161,7 +157,8 @@ pub fn IntegrationsPage() -> impl IntoView {
             }}
         </Transition>
         {move || {
-            to_delete
+            confirm
+                .item
                 .get()
                 .map(|target| {
                     let question = format!(
@@ -173,16 +170,16 @@ pub fn IntegrationsPage() -> impl IntoView {
                             label="Delete subscription confirmation"
                             confirm_label="Delete"
                             pending=delete.pending()
-                            error=delete_error
+                            error=confirm.error
                             on_confirm=Callback::new(move |()| {
-                                delete_error.set(None);
+                                confirm.error.set(None);
                                 delete
                                     .dispatch(DeleteSubscription {
                                         integration_id: target.integration_id.clone(),
                                         subscription_id: target.subscription_id.clone(),
                                     });
                             })
-                            on_cancel=Callback::new(move |()| to_delete.set(None))
+                            on_cancel=Callback::new(move |()| confirm.cancel())
                         >
                             <p>{question}</p>
                         </ConfirmDialog>
@@ -197,65 +194,63 @@ pub fn IntegrationsPage() -> impl IntoView {
 fn IntegrationTable(list: Vec<Integration>, selected: Memo<Option<String>>) -> impl IntoView {
     let navigate = use_navigate();
     view! {
-        <table class="integrations-table">
-            <thead>
-                <tr>
-                    <th>"Name"</th>
-                    <th>"Version"</th>
-                    <th>"Cluster / Host"</th>
-                    <th>"Location"</th>
-                    <th>"Active subscriptions"</th>
-                </tr>
-            </thead>
-            <tbody>
-                {list
-                    .into_iter()
-                    .map(|integration| {
-                        let navigate = navigate.clone();
-                        let href = integration_path(&integration.id);
-                        let target = href.clone();
-                        let id = integration.id.clone();
-                        let is_selected = move || selected.with(|s| s.as_deref() == Some(id.as_str()));
-                        let is_selected_too = is_selected.clone();
-                        let metadata = integration.metadata;
-                        let or_na = |value: Option<String>| {
-                            value.filter(|v| !v.is_empty()).unwrap_or_else(|| NOT_AVAILABLE.to_string())
-                        };
-                        view! {
-                            <tr
-                                class="selectable"
-                                class:selected=is_selected
-                                aria-current=move || is_selected_too().then_some("true")
-                                on:click=move |event| {
-                                    // A click on the name link is handled by the router.
-                                    if !clicked_link(&event) {
-                                        navigate(&target, Default::default());
-                                    }
+        <Table
+            columns=&[
+                Shown("Name"),
+                Shown("Version"),
+                Shown("Cluster / Host"),
+                Shown("Location"),
+                Shown("Active subscriptions"),
+            ]
+            class="integrations-table"
+        >
+            {list
+                .into_iter()
+                .map(|integration| {
+                    let navigate = navigate.clone();
+                    let href = integration_path(&integration.id);
+                    let target = href.clone();
+                    let id = integration.id.clone();
+                    let is_selected = move || selected.with(|s| s.as_deref() == Some(id.as_str()));
+                    let is_selected_too = is_selected.clone();
+                    let metadata = integration.metadata;
+                    let or_na = |value: Option<String>| {
+                        value.filter(|v| !v.is_empty()).unwrap_or_else(|| NOT_AVAILABLE.to_string())
+                    };
+                    view! {
+                        <tr
+                            class="selectable"
+                            class:selected=is_selected
+                            aria-current=move || is_selected_too().then_some("true")
+                            on:click=move |event| {
+                                // A click on the name link is handled by the router.
+                                if !clicked_link(&event) {
+                                    navigate(&target, Default::default());
                                 }
-                            >
-                                <td>
-                                    <A href=href>{integration.name}</A>
-                                </td>
-                                <td>{or_na(metadata.integrationversion)}</td>
-                                <td>{or_na(metadata.hostname)}</td>
-                                <td>{or_na(metadata.location)}</td>
-                                <td>
-                                    <ul class="plain">
-                                        {integration
-                                            .subscriptions
-                                            .iter()
-                                            .map(|subscription| {
-                                                view! { <li>{display_event(&subscription.event)}</li> }
-                                            })
-                                            .collect_view()}
-                                    </ul>
-                                </td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+                            }
+                        >
+                            <td>
+                                <A href=href>{integration.name}</A>
+                            </td>
+                            <td>{or_na(metadata.integrationversion)}</td>
+                            <td>{or_na(metadata.hostname)}</td>
+                            <td>{or_na(metadata.location)}</td>
+                            <td>
+                                <ul class="plain">
+                                    {integration
+                                        .subscriptions
+                                        .iter()
+                                        .map(|subscription| {
+                                            view! { <li>{display_event(&subscription.event)}</li> }
+                                        })
+                                        .collect_view()}
+                                </ul>
+                            </td>
+                        </tr>
+                    }
+                })
+                .collect_view()}
+        </Table>
     }
 }
 
@@ -365,66 +360,62 @@ fn ErrorEventsTile(
                             }
                             Ok(list) => {
                                 view! {
-                                    <table aria-labelledby="tile-error-events">
-                                        <thead>
-                                            <tr>
-                                                <th>"Time (UTC)"</th>
-                                                <th>"Task"</th>
-                                                <th>"Subscription"</th>
-                                                <th>"Message"</th>
-                                                <th>
-                                                    <span class="visually-hidden">"Delivery"</span>
-                                                </th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {list
-                                                .into_iter()
-                                                .map(|event| {
-                                                    let time = display_time(&event.time);
-                                                    let details_name = format!(
-                                                        " of the delivery at {time}",
-                                                    );
-                                                    let subscription = labels
-                                                        .with_value(|labels| {
-                                                            labels
-                                                                .iter()
-                                                                .find(|(id, ..)| *id == event.subscription_id)
-                                                                .cloned()
-                                                        });
-                                                    view! {
-                                                        <tr>
-                                                            <td class="time">{time}</td>
-                                                            <td>{event.task}</td>
-                                                            <td>
-                                                                {match subscription {
-                                                                    Some((_, label, href)) => {
-                                                                        view! { <a href=href>{label}</a> }
-                                                                            .into_any()
+                                    <Table
+                                        columns=&[
+                                            Shown("Time (UTC)"),
+                                            Shown("Task"),
+                                            Shown("Subscription"),
+                                            Shown("Message"),
+                                            Hidden("Delivery"),
+                                        ]
+                                        labelled_by="tile-error-events"
+                                    >
+                                        {list
+                                            .into_iter()
+                                            .map(|event| {
+                                                let time = display_time(&event.time);
+                                                let details_name = format!(
+                                                    " of the delivery at {time}",
+                                                );
+                                                let subscription = labels
+                                                    .with_value(|labels| {
+                                                        labels
+                                                            .iter()
+                                                            .find(|(id, ..)| *id == event.subscription_id)
+                                                            .cloned()
+                                                    });
+                                                view! {
+                                                    <tr>
+                                                        <td class="time">{time}</td>
+                                                        <td>{event.task}</td>
+                                                        <td>
+                                                            {match subscription {
+                                                                Some((_, label, href)) => {
+                                                                    view! { <a href=href>{label}</a> }
+                                                                        .into_any()
+                                                                }
+                                                                None => {
+                                                                    view! {
+                                                                        <span class="hint">"(deleted)"</span>
                                                                     }
-                                                                    None => {
-                                                                        view! {
-                                                                            <span class="hint">"(deleted)"</span>
-                                                                        }
-                                                                            .into_any()
-                                                                    }
-                                                                }}
-                                                            </td>
-                                                            <td>{event.message}</td>
-                                                            <td>
-                                                                <a href=delivery_path(&event.delivery_id)>
-                                                                    "Details"
-                                                                    <span class="visually-hidden">
-                                                                        {details_name}
-                                                                    </span>
-                                                                </a>
-                                                            </td>
-                                                        </tr>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </tbody>
-                                    </table>
+                                                                        .into_any()
+                                                                }
+                                                            }}
+                                                        </td>
+                                                        <td>{event.message}</td>
+                                                        <td>
+                                                            <a href=delivery_path(&event.delivery_id)>
+                                                                "Details"
+                                                                <span class="visually-hidden">
+                                                                    {details_name}
+                                                                </span>
+                                                            </a>
+                                                        </td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </Table>
                                 }
                                     .into_any()
                             }

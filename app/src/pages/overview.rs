@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::table::{Column::Shown, Table};
 use crate::model::{Stats, StatsBucket, SubscriptionStats};
 use crate::pages::deliveries::{
     delivery_path, display_time, poll, subscription_deliveries_path, NONE,
@@ -261,66 +262,64 @@ fn SubscriptionTable(rows: Vec<SubscriptionStats>) -> impl IntoView {
         .into_any();
     }
     view! {
-        <div class="table-scroll">
-            <table class="subscription-stats stack" aria-label="Subscriptions in the last 24 hours">
-                <thead>
-                    <tr>
-                        <th>"Subscription"</th>
-                        <th>"Deliveries"</th>
-                        <th>"Success rate"</th>
-                        <th>"Waiting or retrying"</th>
-                        <th>"p50"</th>
-                        <th>"p95"</th>
-                        <th>"Last error"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {rows
-                        .into_iter()
-                        .map(|row| {
-                            let label = subscription_label(&row.event, &row.filter);
-                            let edit = edit_subscription_path(&row.integration_id, &row.subscription_id);
-                            let log = subscription_deliveries_path(&row.subscription_id);
-                            let last_error = row.last_error.map_or_else(
-                                || view! { <span>{NONE}</span> }.into_any(),
-                                |error| {
-                                    view! {
-                                        <a href=delivery_path(&error.delivery_id)>{error.message}</a>
-                                        <span class="hint">{format!(" ({} UTC)", display_time(&error.at))}</span>
-                                    }
-                                        .into_any()
-                                },
-                            );
+        <Table
+            columns=&[
+                Shown("Subscription"),
+                Shown("Deliveries"),
+                Shown("Success rate"),
+                Shown("Waiting or retrying"),
+                Shown("p50"),
+                Shown("p95"),
+                Shown("Last error"),
+            ]
+            class="subscription-stats"
+            label="Subscriptions in the last 24 hours"
+            wide=true
+        >
+            {rows
+                .into_iter()
+                .map(|row| {
+                    let label = subscription_label(&row.event, &row.filter);
+                    let edit = edit_subscription_path(&row.integration_id, &row.subscription_id);
+                    let log = subscription_deliveries_path(&row.subscription_id);
+                    let last_error = row.last_error.map_or_else(
+                        || view! { <span>{NONE}</span> }.into_any(),
+                        |error| {
                             view! {
-                                <tr>
-                                    <td data-label="Subscription">
-                                        <a href=edit>{label}</a>
-                                    </td>
-                                    <td class="number" data-label="Deliveries">
-                                        <a href=log>{row.deliveries}</a>
-                                    </td>
-                                    <td class="number" data-label="Success rate">
-                                        {percent(row.success_rate)}
-                                    </td>
-                                    <td class="number" data-label="Waiting or retrying">
-                                        {row.retrying}
-                                    </td>
-                                    <td class="number nowrap" data-label="p50">
-                                        {millis(row.p50_duration_ms)}
-                                    </td>
-                                    <td class="number nowrap" data-label="p95">
-                                        {millis(row.p95_duration_ms)}
-                                    </td>
-                                    <td class="reason" data-label="Last error">
-                                        {last_error}
-                                    </td>
-                                </tr>
+                                <a href=delivery_path(&error.delivery_id)>{error.message}</a>
+                                <span class="hint">{format!(" ({} UTC)", display_time(&error.at))}</span>
                             }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
+                                .into_any()
+                        },
+                    );
+                    view! {
+                        <tr>
+                            <td data-label="Subscription">
+                                <a href=edit>{label}</a>
+                            </td>
+                            <td class="number" data-label="Deliveries">
+                                <a href=log>{row.deliveries}</a>
+                            </td>
+                            <td class="number" data-label="Success rate">
+                                {percent(row.success_rate)}
+                            </td>
+                            <td class="number" data-label="Waiting or retrying">
+                                {row.retrying}
+                            </td>
+                            <td class="number nowrap" data-label="p50">
+                                {millis(row.p50_duration_ms)}
+                            </td>
+                            <td class="number nowrap" data-label="p95">
+                                {millis(row.p95_duration_ms)}
+                            </td>
+                            <td class="reason" data-label="Last error">
+                                {last_error}
+                            </td>
+                        </tr>
+                    }
+                })
+                .collect_view()}
+        </Table>
     }
     .into_any()
 }

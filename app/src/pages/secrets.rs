@@ -7,7 +7,8 @@ use leptos_meta::Title;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::use_navigate;
 
-use crate::components::dialog::ConfirmDialog;
+use crate::components::dialog::{ConfirmDialog, Confirmation};
+use crate::components::table::{Column::Shown, Table, ACTIONS};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::SecretInfo;
 use crate::server_fns::secrets::{list_secrets, DeleteSecret};
@@ -29,24 +30,18 @@ pub fn SecretsPage() -> impl IntoView {
     let delete = ServerAction::<DeleteSecret>::new();
     let secrets = Resource::new(move || delete.version().get(), |_| list_secrets());
     // The secret whose deletion waits for confirmation, and why the last attempt failed.
-    let to_delete = RwSignal::new(None::<SecretInfo>);
-    let delete_error = RwSignal::new(None::<String>);
+    let confirm = Confirmation::<SecretInfo>::new();
     let toaster = use_toaster();
-
-    Effect::new(move |_| match delete.value().get() {
-        Some(Ok(())) => {
-            to_delete.set(None);
+    Effect::new(move |_| {
+        confirm.settle(delete.value().get(), |_| {
             if let Some(toaster) = toaster {
                 toaster.show("Secret deleted successfully!");
             }
-        }
-        Some(Err(error)) => delete_error.set(Some(error.to_string())),
-        None => {}
+        });
     });
     let ask_delete = Callback::new(move |secret: SecretInfo| {
         delete.clear();
-        delete_error.set(None);
-        to_delete.set(Some(secret));
+        confirm.ask(secret);
     });
 
     view! {
@@ -77,7 +72,8 @@ pub fn SecretsPage() -> impl IntoView {
             }}
         </Transition>
         {move || {
-            to_delete
+            confirm
+                .item
                 .get()
                 .map(|secret| {
                     let SecretInfo { name, scope, .. } = secret;
@@ -87,16 +83,16 @@ pub fn SecretsPage() -> impl IntoView {
                             label="Delete secret confirmation"
                             confirm_label="Delete"
                             pending=delete.pending()
-                            error=delete_error
+                            error=confirm.error
                             on_confirm=Callback::new(move |()| {
-                                delete_error.set(None);
+                                confirm.error.set(None);
                                 delete
                                     .dispatch(DeleteSecret {
                                         name: name.clone(),
                                         scope: scope.clone(),
                                     });
                             })
-                            on_cancel=Callback::new(move |()| to_delete.set(None))
+                            on_cancel=Callback::new(move |()| confirm.cancel())
                         >
                             <p>{question}</p>
                         </ConfirmDialog>
@@ -111,53 +107,41 @@ pub fn SecretsPage() -> impl IntoView {
 fn SecretTable(list: Vec<SecretInfo>, ask_delete: Callback<SecretInfo>) -> impl IntoView {
     let navigate = use_navigate();
     view! {
-        <table class="secrets">
-            <thead>
-                <tr>
-                    <th>"Name"</th>
-                    <th>"Scope"</th>
-                    <th>"Keys"</th>
-                    <th>
-                        <span class="visually-hidden">"Actions"</span>
-                    </th>
-                </tr>
-            </thead>
-            <tbody>
-                {list
-                    .into_iter()
-                    .map(|secret| {
-                        let navigate = navigate.clone();
-                        let edit_href = format!("/uniform/secrets/edit/{}", secret.name);
-                        let keys = secret.keys.join(", ");
-                        let row = secret.clone();
-                        view! {
-                            <tr>
-                                <td>{secret.name}</td>
-                                <td>{secret.scope}</td>
-                                <td>{keys}</td>
-                                <td class="row-actions">
-                                    <button
-                                        type="button"
-                                        class="icon"
-                                        on:click=move |_| navigate(&edit_href, Default::default())
-                                    >
-                                        "Edit"
-                                        <span class="visually-hidden">" secret"</span>
-                                    </button>
-                                    <button
-                                        type="button"
-                                        class="icon"
-                                        on:click=move |_| ask_delete.run(row.clone())
-                                    >
-                                        "Delete"
-                                        <span class="visually-hidden">" secret"</span>
-                                    </button>
-                                </td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+        <Table columns=&[Shown("Name"), Shown("Scope"), Shown("Keys"), ACTIONS] class="secrets">
+            {list
+                .into_iter()
+                .map(|secret| {
+                    let navigate = navigate.clone();
+                    let edit_href = format!("/uniform/secrets/edit/{}", secret.name);
+                    let keys = secret.keys.join(", ");
+                    let row = secret.clone();
+                    view! {
+                        <tr>
+                            <td>{secret.name}</td>
+                            <td>{secret.scope}</td>
+                            <td>{keys}</td>
+                            <td class="row-actions">
+                                <button
+                                    type="button"
+                                    class="icon"
+                                    on:click=move |_| navigate(&edit_href, Default::default())
+                                >
+                                    "Edit"
+                                    <span class="visually-hidden">" secret"</span>
+                                </button>
+                                <button
+                                    type="button"
+                                    class="icon"
+                                    on:click=move |_| ask_delete.run(row.clone())
+                                >
+                                    "Delete"
+                                    <span class="visually-hidden">" secret"</span>
+                                </button>
+                            </td>
+                        </tr>
+                    }
+                })
+                .collect_view()}
+        </Table>
     }
 }

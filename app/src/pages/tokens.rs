@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::dialog::ConfirmDialog;
+use crate::components::dialog::{ConfirmDialog, Confirmation};
+use crate::components::table::{Column::Shown, Table, ACTIONS};
 use crate::components::toast::{provide_toaster, ToastRegion};
 use crate::model::TokenInfo;
 use crate::pages::deliveries::display_time;
@@ -34,23 +35,14 @@ pub fn TokensPage() -> impl IntoView {
         }
     });
     // The token whose revocation waits for confirmation, and why the last attempt failed.
-    let to_revoke = RwSignal::new(None::<TokenInfo>);
-    let revoke_error = RwSignal::new(None::<String>);
+    let confirm = Confirmation::<TokenInfo>::new();
     let toaster = provide_toaster();
-    Effect::new(move |_| match revoke.value().get() {
-        Some(Ok(())) => {
-            if let Some(token) = to_revoke.get_untracked() {
-                toaster.show(format!("API token {} revoked.", token.name));
-            }
-            to_revoke.set(None);
-        }
-        Some(Err(error)) => revoke_error.set(Some(error.to_string())),
-        None => {}
+    Effect::new(move |_| {
+        confirm.settle(revoke.value().get(), |token| {
+            toaster.show(format!("API token {} revoked.", token.name));
+        });
     });
-    let ask_revoke = Callback::new(move |token: TokenInfo| {
-        revoke_error.set(None);
-        to_revoke.set(Some(token));
-    });
+    let ask_revoke = Callback::new(move |token: TokenInfo| confirm.ask(token));
 
     view! {
         <Title text="API tokens" />
@@ -100,7 +92,8 @@ pub fn TokensPage() -> impl IntoView {
             }}
         </Transition>
         {move || {
-            to_revoke
+            confirm
+                .item
                 .get()
                 .map(|token| {
                     let question = format!(
@@ -113,11 +106,11 @@ pub fn TokensPage() -> impl IntoView {
                             label="Revoke API token confirmation"
                             confirm_label="Revoke"
                             pending=revoke.pending()
-                            error=revoke_error
+                            error=confirm.error
                             on_confirm=Callback::new(move |()| {
                                 revoke.dispatch(RevokeToken { id: id.clone() });
                             })
-                            on_cancel=Callback::new(move |()| to_revoke.set(None))
+                            on_cancel=Callback::new(move |()| confirm.cancel())
                         >
                             <p>{question}</p>
                         </ConfirmDialog>
@@ -132,48 +125,36 @@ pub fn TokensPage() -> impl IntoView {
 #[component]
 fn TokenTable(list: Vec<TokenInfo>, ask_revoke: Callback<TokenInfo>) -> impl IntoView {
     view! {
-        <table>
-            <thead>
-                <tr>
-                    <th>"Name"</th>
-                    <th>"Created (UTC)"</th>
-                    <th>"Last used (UTC)"</th>
-                    <th>
-                        <span class="visually-hidden">"Actions"</span>
-                    </th>
-                </tr>
-            </thead>
-            <tbody>
-                {list
-                    .into_iter()
-                    .map(|token| {
-                        let revoke_name = format!(" the token {}", token.name);
-                        let created = display_time(&token.created_at);
-                        let last_used = token
-                            .last_used_at
-                            .as_deref()
-                            .map_or_else(|| "never".to_string(), display_time);
-                        let name = token.name.clone();
-                        view! {
-                            <tr>
-                                <td>{name}</td>
-                                <td>{created}</td>
-                                <td>{last_used}</td>
-                                <td>
-                                    <button
-                                        class="secondary"
-                                        on:click=move |_| ask_revoke.run(token.clone())
-                                    >
-                                        "Revoke"
-                                        <span class="visually-hidden">{revoke_name}</span>
-                                    </button>
-                                </td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+        <Table columns=&[Shown("Name"), Shown("Created (UTC)"), Shown("Last used (UTC)"), ACTIONS]>
+            {list
+                .into_iter()
+                .map(|token| {
+                    let revoke_name = format!(" the token {}", token.name);
+                    let created = display_time(&token.created_at);
+                    let last_used = token
+                        .last_used_at
+                        .as_deref()
+                        .map_or_else(|| "never".to_string(), display_time);
+                    let name = token.name.clone();
+                    view! {
+                        <tr>
+                            <td>{name}</td>
+                            <td>{created}</td>
+                            <td>{last_used}</td>
+                            <td>
+                                <button
+                                    class="secondary"
+                                    on:click=move |_| ask_revoke.run(token.clone())
+                                >
+                                    "Revoke"
+                                    <span class="visually-hidden">{revoke_name}</span>
+                                </button>
+                            </td>
+                        </tr>
+                    }
+                })
+                .collect_view()}
+        </Table>
     }
 }
 
