@@ -555,27 +555,8 @@ async fn the_form_and_the_api_judge_names_and_keys_by_one_table() {
             *expected,
             "form, name {name:?}"
         );
-        let (status, body) = post(&server, json!({"name": name, "data": {"k": "v"}})).await;
-        match expected {
-            None => {
-                assert_eq!(status, 201, "API, name {name:?}: {body}");
-                let (status, _) = send(
-                    &server,
-                    Method::DELETE,
-                    &format!("{BASE}/secret?name={name}&scope=keptn-default"),
-                    None,
-                )
-                .await;
-                assert_eq!(status, 200);
-            }
-            Some(message) => {
-                assert_eq!(
-                    (status, body["message"].as_str()),
-                    (400, Some(format!("name: {message}").as_str())),
-                    "API, name {name:?}"
-                );
-            }
-        }
+        let body = json!({"name": name, "data": {"k": "v"}});
+        api_judges(&server, body, name, &expected.map(|m| format!("name: {m}"))).await;
     }
     let keys: Vec<(String, Option<&str>)> = vec![
         ("webhook-identifier".into(), None),
@@ -587,33 +568,36 @@ async fn the_form_and_the_api_judge_names_and_keys_by_one_table() {
         (long, Some("Key must not have more than 253 characters")),
     ];
     for (key, expected) in &keys {
-        assert_eq!(
-            secret_key_error(key, std::iter::empty()).as_deref(),
-            *expected,
-            "form, key {key:?}"
-        );
-        let (status, body) = post(&server, json!({"name": "s", "data": {key: "v"}})).await;
-        match expected {
-            None => {
-                assert_eq!(status, 201, "API, key {key:?}: {body}");
-                let (status, _) = send(
-                    &server,
-                    Method::DELETE,
-                    &format!("{BASE}/secret?name=s&scope=keptn-default"),
-                    None,
-                )
-                .await;
-                assert_eq!(status, 200);
-            }
-            Some(message) => {
-                assert_eq!(
-                    (status, body["message"].as_str()),
-                    (400, Some(format!("data[\"{key}\"]: {message}").as_str())),
-                    "API, key {key:?}"
-                );
-            }
-        }
+        let form = secret_key_error(key, std::iter::empty());
+        assert_eq!(form.as_deref(), *expected, "form, key {key:?}");
+        let body = json!({"name": "s", "data": {key: "v"}});
+        api_judges(
+            &server,
+            body,
+            "s",
+            &expected.map(|m| format!("data[\"{key}\"]: {m}")),
+        )
+        .await;
     }
     // Nothing refused was stored.
     assert_eq!(list(&server, "").await, json!({"Secrets": []}));
+}
+
+/// Posts `body` (a secret named `name`) and expects the API's verdict: created (then deleted
+/// again) when `refusal` is `None`, else 400 with exactly that message.
+async fn api_judges(server: &TestServer, body: Value, name: &str, refusal: &Option<String>) {
+    let (status, answer) = post(server, body).await;
+    match refusal {
+        None => {
+            assert_eq!(status, 201, "API, {name:?}: {answer}");
+            let path = format!("{BASE}/secret?name={name}&scope=keptn-default");
+            let (status, _) = send(server, Method::DELETE, &path, None).await;
+            assert_eq!(status, 200);
+        }
+        Some(message) => assert_eq!(
+            (status, answer["message"].as_str()),
+            (400, Some(message.as_str())),
+            "API, {name:?}"
+        ),
+    }
 }

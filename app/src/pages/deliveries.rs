@@ -200,14 +200,7 @@ pub fn DeliveriesPage() -> impl IntoView {
     let filters = Memo::new(move |_| query.with(Filters::from_query));
     let paging = paging(filters);
     let tick = RwSignal::new(0u64);
-    let integrations = Resource::new(|| (), |()| list_integrations());
-    let subscriptions = Signal::derive(move || {
-        integrations
-            .get()
-            .and_then(Result::ok)
-            .map(|list| webhook_subscriptions(&list))
-            .unwrap_or_default()
-    });
+    let subscriptions = webhook_subscriptions();
     let redeliver = ServerAction::<Redeliver>::new();
     let deliveries = Resource::new(
         move || (filters.get().to_query(paging.key.get()), tick.get()),
@@ -418,8 +411,21 @@ pub struct SubscriptionRef {
     pub label: String,
 }
 
-/// The webhook-service subscriptions, named by task and filter.
-pub fn webhook_subscriptions(integrations: &[Integration]) -> Vec<SubscriptionRef> {
+/// The webhook-service subscriptions, named by task and filter (loaded once; empty until they
+/// arrive or when loading fails).
+pub fn webhook_subscriptions() -> Signal<Vec<SubscriptionRef>> {
+    let integrations = Resource::new(|| (), |()| list_integrations());
+    Signal::derive(move || {
+        integrations
+            .get()
+            .and_then(Result::ok)
+            .map(|list| subscription_refs(&list))
+            .unwrap_or_default()
+    })
+}
+
+/// The webhook-service subscriptions among `integrations`.
+fn subscription_refs(integrations: &[Integration]) -> Vec<SubscriptionRef> {
     integrations
         .iter()
         .filter(|integration| integration.name == WEBHOOK_SERVICE)

@@ -15,7 +15,6 @@ use crate::pages::deliveries::{
 };
 use crate::pages::integrations::edit_subscription_path;
 use crate::server_fns::deliveries::{get_delivery, Redeliver};
-use crate::server_fns::uniform::list_integrations;
 
 /// How many polls follow a redelivery even when the delivery already looks finished.
 const POLLS_AFTER_REDELIVER: u32 = 15;
@@ -28,14 +27,7 @@ pub fn DeliveryDetailPage() -> impl IntoView {
     let tick = RwSignal::new(0u64);
     let delivery = Resource::new(move || (id.get(), tick.get()), |(id, _)| get_delivery(id));
     // The subscription is named by task and filter, as in the delivery log.
-    let integrations = Resource::new(|| (), |()| list_integrations());
-    let subscriptions = Signal::derive(move || {
-        integrations
-            .get()
-            .and_then(Result::ok)
-            .map(|list| webhook_subscriptions(&list))
-            .unwrap_or_default()
-    });
+    let subscriptions = webhook_subscriptions();
     // Whether the delivery is still under way (then the page polls), as last loaded.
     let under_way = RwSignal::new(false);
     let extra_polls = RwSignal::new(0u32);
