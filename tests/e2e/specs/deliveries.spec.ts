@@ -41,6 +41,9 @@ test('a refused delivery shows in the log and its detail, and Redeliver turns it
   const nav = page.getByRole('navigation', { name: 'Main' });
   await expect(nav.getByText('1 unread error event')).toBeAttached();
   await nav.getByRole('link', { name: 'Integrations' }).click();
+  // The row's click is a second navigation: wait until the first one has landed (with lazy
+  // routes, the page can show before its URL is committed, and a click in that moment is lost).
+  await expect(page).toHaveURL(/\/uniform\/integrations$/);
   await page.getByRole('row', { name: /webhook-service/ }).click();
   await expect(
     page.getByRole('region', { name: 'Error events' }).getByRole('row', { name: /evaluation/ }),

@@ -31,6 +31,9 @@ test('a delivery Slack refuses shows as an error event with an unread badge', as
   await expect(nav.getByText('1 unread error event')).toBeAttached();
 
   await nav.getByRole('link', { name: 'Integrations' }).click();
+  // The row's click is a second navigation: wait until the first one has landed (with lazy
+  // routes, the page can show before its URL is committed, and a click in that moment is lost).
+  await expect(page).toHaveURL(/\/uniform\/integrations$/);
   await page.getByRole('row', { name: /webhook-service/ }).click();
   const tile = page.getByRole('region', { name: 'Error events' });
   const row = tile.getByRole('row', { name: /evaluation/ });
