@@ -2,6 +2,7 @@
 
 pub mod caret;
 pub mod dialog;
+pub mod field;
 pub mod layout;
 pub mod mrkdwn;
 pub mod paging;
