@@ -2,10 +2,14 @@
 //! and a confirm and a "Cancel" button (the confirm button is disabled while an error is
 //! shown). Escape cancels; "Cancel" has the focus while it is
 //! open, and the focus returns to where it was when it closes. [`Confirmation`] is the state
-//! a list page keeps for it: what waits for the user's word, and why the action last failed.
+//! a list page keeps for it: what waits for the user's word, and why the action last failed;
+//! [`Confirmation::follow`] ties it to the action it guards and [`ConfirmationDialog`] draws
+//! the dialog while an item waits.
 
 use leptos::html::Button;
 use leptos::prelude::*;
+
+use crate::error::AppError;
 
 /// What a page's confirmation dialog is about: the item waiting for the user's word (`None`
 /// while no dialog is open) and why the confirmed action last failed.
@@ -55,6 +59,23 @@ impl<T: Clone + Send + Sync + 'static> Confirmation<T> {
             Some(Err(error)) => self.error.set(Some(error.to_string())),
             None => {}
         }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Confirmation<T> {
+    /// Ties the dialog to the `action` it guards: the answer settles the dialog, `done` gets
+    /// the item after a success (for a toast). Returns what a row's button calls to ask: it
+    /// forgets the action's last answer and opens the dialog.
+    pub fn follow<I: 'static>(
+        self,
+        action: Action<I, Result<(), AppError>>,
+        done: impl Fn(T) + 'static,
+    ) -> Callback<T> {
+        Effect::new(move |_| self.settle(action.value().get(), &done));
+        Callback::new(move |item: T| {
+            action.clear();
+            self.ask(item);
+        })
     }
 }
 
@@ -149,5 +170,48 @@ pub fn ConfirmDialog(
                 </div>
             </div>
         </div>
+    }
+}
+
+/// The confirmation dialog of a list page, open while `confirm` holds an item: asks
+/// `question(item)` and, on the user's word, runs `on_confirm(item)`.
+#[component]
+pub fn ConfirmationDialog<T>(
+    /// What waits for the user's word.
+    confirm: Confirmation<T>,
+    /// The dialog's accessible name, e.g. "Delete secret confirmation".
+    label: &'static str,
+    /// The confirm button's text, e.g. "Delete".
+    confirm_label: &'static str,
+    /// True while the confirmed action runs.
+    #[prop(into)]
+    pending: Signal<bool>,
+    /// The question about the item.
+    question: fn(&T) -> String,
+    /// Runs the action on the item.
+    on_confirm: Callback<T>,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+{
+    move || {
+        confirm.item.get().map(|item| {
+            let asked = question(&item);
+            view! {
+                <ConfirmDialog
+                    label
+                    confirm_label
+                    pending
+                    error=confirm.error
+                    on_confirm=Callback::new(move |()| {
+                        confirm.error.set(None);
+                        on_confirm.run(item.clone());
+                    })
+                    on_cancel=Callback::new(move |()| confirm.cancel())
+                >
+                    <p>{asked}</p>
+                </ConfirmDialog>
+            }
+        })
     }
 }

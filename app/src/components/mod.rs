@@ -4,6 +4,7 @@ pub mod caret;
 pub mod dialog;
 pub mod field;
 pub mod layout;
+pub mod loaded;
 pub mod mrkdwn;
 pub mod paging;
 pub mod pickers;

@@ -8,16 +8,19 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 
+use crate::components::field::{Alert, PageHeader};
+use crate::components::loaded::Loaded;
 use crate::components::paging::{paging, Pager};
 use crate::components::table::{Column, Column::Shown, Table, ACTIONS};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
-use crate::model::{Delivery, DeliveryQuery, DeliveryStatus, Integration, WEBHOOK_SERVICE};
+use crate::model::{
+    Delivery, DeliveryPage, DeliveryQuery, DeliveryStatus, Integration, WEBHOOK_SERVICE,
+};
 use crate::pages::integrations::{display_event, edit_subscription_path, subscription_label};
 use crate::server_fns::deliveries::{list_deliveries, Redeliver};
 use crate::server_fns::uniform::list_integrations;
@@ -210,61 +213,58 @@ pub fn DeliveriesPage() -> impl IntoView {
         tick.try_update(|n| *n += 1);
     });
 
+    let redeliver_error = follow_redeliver(redeliver, move || tick.update(|n| *n += 1));
+    let empty = Signal::derive(move || {
+        (paging.number.get() == 1).then(|| {
+            if filters.with(Filters::any) {
+                "No deliveries match these filters."
+            } else {
+                "No deliveries yet. They appear here when an event matches a webhook subscription."
+            }
+            .to_string()
+        })
+    });
+
+    view! {
+        <PageHeader
+            title="Deliveries"
+            lead="Every webhook call of a subscription, newest first: its status, its attempts and what the receiver answered. The list updates itself while it is open."
+        />
+        <FilterBar filters subscriptions />
+        <Alert message=redeliver_error />
+        <Loaded
+            resource=deliveries
+            loading="Loading deliveries…"
+            is_empty=|page: &DeliveryPage| page.deliveries.is_empty()
+            empty
+            let:page
+        >
+            <DeliveryTable list=page.deliveries redeliver subscriptions />
+            <Pager paging next_key=Some(page.next_page_key).filter(|key| !key.is_empty()) />
+        </Loaded>
+    }
+}
+
+/// Follows "Redeliver" (the log's and a delivery's): on success `done` runs (a refresh) and a
+/// toast says so; the returned signal holds why it last failed.
+pub fn follow_redeliver(
+    redeliver: ServerAction<Redeliver>,
+    done: impl Fn() + 'static,
+) -> RwSignal<Option<String>> {
+    let error = RwSignal::new(None::<String>);
     let toaster = use_toaster();
-    let redeliver_error = RwSignal::new(None::<String>);
     Effect::new(move |_| match redeliver.value().get() {
         Some(Ok(())) => {
-            redeliver_error.set(None);
-            tick.update(|n| *n += 1);
+            error.set(None);
+            done();
             if let Some(toaster) = toaster {
                 toaster.show("Delivery queued again.");
             }
         }
-        Some(Err(error)) => redeliver_error.set(Some(error.to_string())),
+        Some(Err(failure)) => error.set(Some(failure.to_string())),
         None => {}
     });
-
-    view! {
-        <Title text="Deliveries" />
-        <h1>"Deliveries"</h1>
-        <p class="lead">
-            "Every webhook call of a subscription, newest first: its status, its attempts and what the receiver answered. The list updates itself while it is open."
-        </p>
-        <FilterBar filters subscriptions />
-        {move || {
-            redeliver_error
-                .get()
-                .map(|message| view! { <p class="field-error" role="alert">{message}</p> })
-        }}
-        <Transition fallback=|| view! { <p>"Loading deliveries…"</p> }>
-            {move || {
-                deliveries
-                    .get()
-                    .map(|result| match result {
-                        Ok(page) if page.deliveries.is_empty() && paging.number.get() == 1 => {
-                            let text = if filters.with(Filters::any) {
-                                "No deliveries match these filters."
-                            } else {
-                                "No deliveries yet. They appear here when an event matches a webhook subscription."
-                            };
-                            view! { <p class="empty">{text}</p> }.into_any()
-                        }
-                        Ok(page) => {
-                            let next_key = Some(page.next_page_key).filter(|key| !key.is_empty());
-                            view! {
-                                <DeliveryTable list=page.deliveries redeliver subscriptions />
-                                <Pager paging next_key />
-                            }
-                                .into_any()
-                        }
-                        Err(error) => {
-                            view! { <p class="field-error" role="alert">{error.to_string()}</p> }
-                                .into_any()
-                        }
-                    })
-            }}
-        </Transition>
-    }
+    error
 }
 
 /// The filters above the table; every change goes into the URL at once.

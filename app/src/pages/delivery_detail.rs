@@ -7,10 +7,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::components::toast::use_toaster;
+use crate::components::field::Alert;
+use crate::components::loaded::Loaded;
 use crate::model::{Attempt, Delivery, Header, ReceivedResponse, SentRequest};
 use crate::pages::deliveries::{
-    display_time, event_place, poll, short_event, subscription_deliveries_path,
+    display_time, event_place, follow_redeliver, poll, short_event, subscription_deliveries_path,
     webhook_subscriptions, StatusPill, SubscriptionRef, DELIVERIES_PATH, NONE,
 };
 use crate::pages::integrations::edit_subscription_path;
@@ -50,19 +51,9 @@ pub fn DeliveryDetailPage() -> impl IntoView {
     });
 
     let redeliver = ServerAction::<Redeliver>::new();
-    let redeliver_error = RwSignal::new(None::<String>);
-    let toaster = use_toaster();
-    Effect::new(move |_| match redeliver.value().get() {
-        Some(Ok(())) => {
-            redeliver_error.set(None);
-            extra_polls.set(POLLS_AFTER_REDELIVER);
-            tick.update(|n| *n += 1);
-            if let Some(toaster) = toaster {
-                toaster.show("Delivery queued again.");
-            }
-        }
-        Some(Err(error)) => redeliver_error.set(Some(error.to_string())),
-        None => {}
+    let redeliver_error = follow_redeliver(redeliver, move || {
+        extra_polls.set(POLLS_AFTER_REDELIVER);
+        tick.update(|n| *n += 1);
     });
 
     view! {
@@ -82,24 +73,10 @@ pub fn DeliveryDetailPage() -> impl IntoView {
                 "Redeliver"
             </button>
         </div>
-        {move || {
-            redeliver_error
-                .get()
-                .map(|message| view! { <p class="field-error" role="alert">{message}</p> })
-        }}
-        <Transition fallback=|| view! { <p>"Loading the delivery…"</p> }>
-            {move || {
-                delivery
-                    .get()
-                    .map(|result| match result {
-                        Ok(delivery) => view! { <DeliveryView delivery subscriptions /> }.into_any(),
-                        Err(error) => {
-                            view! { <p class="field-error" role="alert">{error.to_string()}</p> }
-                                .into_any()
-                        }
-                    })
-            }}
-        </Transition>
+        <Alert message=redeliver_error />
+        <Loaded resource=delivery loading="Loading the delivery…" let:delivery>
+            <DeliveryView delivery subscriptions />
+        </Loaded>
     }
 }
 

@@ -4,14 +4,15 @@
 //! seconds while the page is open. An event opens its detail ([`super::event_detail`]).
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 
+use crate::components::field::PageHeader;
+use crate::components::loaded::Loaded;
 use crate::components::paging::{paging, Pager};
 use crate::components::table::{Column::Shown, Table, ACTIONS};
-use crate::model::{EventQuery, EventSummary};
+use crate::model::{EventList, EventQuery, EventSummary};
 use crate::pages::deliveries::{display_time, poll, short_event, utc_input_to_rfc3339, NONE};
 use crate::server_fns::insight::list_events;
 use crate::server_fns::uniform::load_seen_values;
@@ -148,47 +149,39 @@ pub fn EventsPage() -> impl IntoView {
     poll(move || {
         tick.try_update(|n| *n += 1);
     });
+    let empty = Signal::derive(move || {
+        (paging.number.get() == 1).then(|| {
+            if filters.with(Filters::any) {
+                "No events match these filters."
+            } else {
+                "No events yet. They appear here when something posts to /api/v1/event."
+            }
+            .to_string()
+        })
+    });
     view! {
-        <Title text="Events" />
-        <h1>"Events"</h1>
-        <p class="lead">
-            "Every event Uniform received, newest first, with the deliveries it caused. Open an event to see why a subscription did or did not fire. The list updates itself while it is open."
-        </p>
+        <PageHeader
+            title="Events"
+            lead="Every event Uniform received, newest first, with the deliveries it caused. Open an event to see why a subscription did or did not fire. The list updates itself while it is open."
+        />
         <EventFilterBar filters />
-        <Transition fallback=|| view! { <p>"Loading events…"</p> }>
-            {move || {
-                events
-                    .get()
-                    .map(|result| match result {
-                        Ok(list) if list.events.is_empty() && paging.number.get() == 1 => {
-                            let text = if filters.with(Filters::any) {
-                                "No events match these filters."
-                            } else {
-                                "No events yet. They appear here when something posts to /api/v1/event."
-                            };
-                            view! { <p class="empty">{text}</p> }.into_any()
-                        }
-                        Ok(list) => {
-                            let next_key = Some(list.next_page_key).filter(|key| !key.is_empty());
-                            let count = if list.total_count == 1 {
-                                "1 event".to_string()
-                            } else {
-                                format!("{} events", list.total_count)
-                            };
-                            view! {
-                                <p class="result-count">{count}</p>
-                                <EventTable list=list.events />
-                                <Pager paging next_key />
-                            }
-                                .into_any()
-                        }
-                        Err(error) => {
-                            view! { <p class="field-error" role="alert">{error.to_string()}</p> }
-                                .into_any()
-                        }
-                    })
-            }}
-        </Transition>
+        <Loaded
+            resource=events
+            loading="Loading events…"
+            is_empty=|list: &EventList| list.events.is_empty()
+            empty
+            let:list
+        >
+            <p class="result-count">
+                {if list.total_count == 1 {
+                    "1 event".to_string()
+                } else {
+                    format!("{} events", list.total_count)
+                }}
+            </p>
+            <EventTable list=list.events />
+            <Pager paging next_key=Some(list.next_page_key).filter(|key| !key.is_empty()) />
+        </Loaded>
     }
 }
 

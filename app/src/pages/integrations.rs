@@ -6,12 +6,14 @@
 //! their toasts.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
+
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::components::dialog::{ConfirmDialog, Confirmation};
+use crate::components::dialog::{ConfirmDialog, Confirmation, ConfirmationDialog};
+use crate::components::field::{Alert, PageHeader};
 use crate::components::layout::ErrorsSeen;
+use crate::components::loaded::Loaded;
 use crate::components::table::{Column::Hidden, Column::Shown, Table};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::{Integration, Subscription, SubscriptionFilter, WEBHOOK_SERVICE};
@@ -114,78 +116,45 @@ pub fn IntegrationsPage() -> impl IntoView {
     let integrations = Resource::new(move || delete.version().get(), |_| list_integrations());
     let confirm = Confirmation::<ToDelete>::new();
     let toaster = use_toaster();
-    Effect::new(move |_| {
-        confirm.settle(delete.value().get(), |_| {
-            if let Some(toaster) = toaster {
-                toaster.show("Subscription deleted successfully!");
-            }
-        });
-    });
-    let ask_delete = Callback::new(move |subscription: ToDelete| {
-        delete.clear();
-        confirm.ask(subscription);
+    let ask_delete = confirm.follow(*delete, move |_| {
+        if let Some(toaster) = toaster {
+            toaster.show("Subscription deleted successfully!");
+        }
     });
 
     view! {
-        <Title text="Integrations" />
-        <h1>"Integrations"</h1>
-        <p class="lead">
-            "Integrations receive events from your delivery pipeline and call webhooks when they match a subscription."
-        </p>
-        <Transition fallback=|| view! { <p>"Loading ..."</p> }>
-            {move || {
-                integrations
-                    .get()
-                    .map(|result| match result {
-                        Ok(list) if list.is_empty() => {
-                            view! { <p class="empty">"No integrations available."</p> }.into_any()
-                        }
-                        Ok(list) => {
-                            view! {
-                                <div class="integrations">
-                                    <IntegrationTable list=list.clone() selected />
-                                    <IntegrationDetail list selected ask_delete />
-                                </div>
-                            }
-                                .into_any()
-                        }
-                        Err(error) => {
-                            view! { <p class="field-error" role="alert">{error.to_string()}</p> }
-                                .into_any()
-                        }
-                    })
-            }}
-        </Transition>
-        {move || {
+        <PageHeader
+            title="Integrations"
+            lead="Integrations receive events from your delivery pipeline and call webhooks when they match a subscription."
+        />
+        <Loaded
+            resource=integrations
+            loading="Loading ..."
+            is_empty=Vec::is_empty
+            empty="No integrations available."
+            let:list
+        >
+            <div class="integrations">
+                <IntegrationTable list=list.clone() selected />
+                <IntegrationDetail list selected ask_delete />
+            </div>
+        </Loaded>
+        <ConfirmationDialog
             confirm
-                .item
-                .get()
-                .map(|target| {
-                    let question = format!(
-                        "Are you sure you want to delete the subscription \"{}\"?",
-                        target.label,
-                    );
-                    view! {
-                        <ConfirmDialog
-                            label="Delete subscription confirmation"
-                            confirm_label="Delete"
-                            pending=delete.pending()
-                            error=confirm.error
-                            on_confirm=Callback::new(move |()| {
-                                confirm.error.set(None);
-                                delete
-                                    .dispatch(DeleteSubscription {
-                                        integration_id: target.integration_id.clone(),
-                                        subscription_id: target.subscription_id.clone(),
-                                    });
-                            })
-                            on_cancel=Callback::new(move |()| confirm.cancel())
-                        >
-                            <p>{question}</p>
-                        </ConfirmDialog>
-                    }
-                })
-        }}
+            label="Delete subscription confirmation"
+            confirm_label="Delete"
+            pending=delete.pending()
+            question=|target: &ToDelete| {
+                format!("Are you sure you want to delete the subscription \"{}\"?", target.label)
+            }
+            on_confirm=Callback::new(move |target: ToDelete| {
+                delete
+                    .dispatch(DeleteSubscription {
+                        integration_id: target.integration_id,
+                        subscription_id: target.subscription_id,
+                    });
+            })
+        />
     }
 }
 
@@ -280,10 +249,7 @@ fn IntegrationDetail(
             .into_any();
         };
         match list.with_value(|list| list.iter().find(|i| i.id == id).cloned()) {
-            None => view! {
-                <p class="field-error" role="alert">{format!("Integration {id} not found.")}</p>
-            }
-            .into_any(),
+            None => view! { <Alert message=format!("Integration {id} not found.") /> }.into_any(),
             Some(integration) => view! { <IntegrationView integration ask_delete /> }.into_any(),
         }
     }
@@ -347,85 +313,70 @@ fn ErrorEventsTile(
     view! {
         <section class="tile" aria-labelledby="tile-error-events">
             <h3 id="tile-error-events">"Error events"</h3>
-            <Transition fallback=|| view! { <p>"Loading error events…"</p> }>
-                {move || {
-                    events
-                        .get()
-                        .map(|result| match result {
-                            Ok(list) if list.is_empty() => {
-                                view! {
-                                    <p class="empty">"No events for this integration available"</p>
-                                }
-                                    .into_any()
-                            }
-                            Ok(list) => {
-                                view! {
-                                    <Table
-                                        columns=&[
-                                            Shown("Time (UTC)"),
-                                            Shown("Task"),
-                                            Shown("Subscription"),
-                                            Shown("Message"),
-                                            Hidden("Delivery"),
-                                        ]
-                                        labelled_by="tile-error-events"
-                                    >
-                                        {list
-                                            .into_iter()
-                                            .map(|event| {
-                                                let time = display_time(&event.time);
-                                                let details_name = format!(
-                                                    " of the delivery at {time}",
-                                                );
-                                                let subscription = labels
-                                                    .with_value(|labels| {
-                                                        labels
-                                                            .iter()
-                                                            .find(|(id, ..)| *id == event.subscription_id)
-                                                            .cloned()
-                                                    });
+            <Loaded
+                resource=events
+                loading="Loading error events…"
+                is_empty=Vec::is_empty
+                empty="No events for this integration available"
+                let:list
+            >
+                <Table
+                    columns=&[
+                        Shown("Time (UTC)"),
+                        Shown("Task"),
+                        Shown("Subscription"),
+                        Shown("Message"),
+                        Hidden("Delivery"),
+                    ]
+                    labelled_by="tile-error-events"
+                >
+                    {list
+                        .into_iter()
+                        .map(|event| {
+                            let time = display_time(&event.time);
+                            let details_name = format!(
+                                " of the delivery at {time}",
+                            );
+                            let subscription = labels
+                                .with_value(|labels| {
+                                    labels
+                                        .iter()
+                                        .find(|(id, ..)| *id == event.subscription_id)
+                                        .cloned()
+                                });
+                            view! {
+                                <tr>
+                                    <td class="time">{time}</td>
+                                    <td>{event.task}</td>
+                                    <td>
+                                        {match subscription {
+                                            Some((_, label, href)) => {
+                                                view! { <a href=href>{label}</a> }
+                                                    .into_any()
+                                            }
+                                            None => {
                                                 view! {
-                                                    <tr>
-                                                        <td class="time">{time}</td>
-                                                        <td>{event.task}</td>
-                                                        <td>
-                                                            {match subscription {
-                                                                Some((_, label, href)) => {
-                                                                    view! { <a href=href>{label}</a> }
-                                                                        .into_any()
-                                                                }
-                                                                None => {
-                                                                    view! {
-                                                                        <span class="hint">"(deleted)"</span>
-                                                                    }
-                                                                        .into_any()
-                                                                }
-                                                            }}
-                                                        </td>
-                                                        <td>{event.message}</td>
-                                                        <td>
-                                                            <a href=delivery_path(&event.delivery_id)>
-                                                                "Details"
-                                                                <span class="visually-hidden">
-                                                                    {details_name}
-                                                                </span>
-                                                            </a>
-                                                        </td>
-                                                    </tr>
+                                                    <span class="hint">"(deleted)"</span>
                                                 }
-                                            })
-                                            .collect_view()}
-                                    </Table>
-                                }
-                                    .into_any()
-                            }
-                            Err(error) => {
-                                view! { <p class="field-error" role="alert">{error.to_string()}</p> }
-                                    .into_any()
+                                                    .into_any()
+                                            }
+                                        }}
+                                    </td>
+                                    <td>{event.message}</td>
+                                    <td>
+                                        <a href=delivery_path(&event.delivery_id)>
+                                            "Details"
+                                            <span class="visually-hidden">
+                                                {details_name}
+                                            </span>
+                                        </a>
+                                    </td>
+                                </tr>
                             }
                         })
-                }}
-            </Transition>
+                        .collect_view()}
+                </Table>
+            </Loaded>
         </section>
     }
 }

@@ -5,8 +5,9 @@
 //! with its success rate, p50/p95 duration and last error. Refreshes itself while open.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
+use crate::components::field::PageHeader;
+use crate::components::loaded::Loaded;
 use crate::components::table::{Column::Shown, Table};
 use crate::model::{Stats, StatsBucket, SubscriptionStats};
 use crate::pages::deliveries::{
@@ -47,24 +48,13 @@ pub fn OverviewPage() -> impl IntoView {
         tick.try_update(|n| *n += 1);
     });
     view! {
-        <Title text="Overview" />
-        <h1>"Overview"</h1>
-        <p class="lead">
-            "Whether notifications are flowing: the last 24 hours, and the queue as it is now. The page updates itself while it is open."
-        </p>
-        <Transition fallback=|| view! { <p>"Loading the figures…"</p> }>
-            {move || {
-                figures
-                    .get()
-                    .map(|result| match result {
-                        Ok(stats) => view! { <Figures stats /> }.into_any(),
-                        Err(error) => {
-                            view! { <p class="field-error" role="alert">{error.to_string()}</p> }
-                                .into_any()
-                        }
-                    })
-            }}
-        </Transition>
+        <PageHeader
+            title="Overview"
+            lead="Whether notifications are flowing: the last 24 hours, and the queue as it is now. The page updates itself while it is open."
+        />
+        <Loaded resource=figures loading="Loading the figures…" let:stats>
+            <Figures stats />
+        </Loaded>
     }
 }
 

@@ -3,11 +3,12 @@
 //! [`super::secret_form`]; [`SecretsSection`] holds all three and their toasts.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::use_navigate;
 
-use crate::components::dialog::{ConfirmDialog, Confirmation};
+use crate::components::dialog::{Confirmation, ConfirmationDialog};
+use crate::components::field::PageHeader;
+use crate::components::loaded::Loaded;
 use crate::components::table::{Column::Shown, Table, ACTIONS};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::SecretInfo;
@@ -32,73 +33,41 @@ pub fn SecretsPage() -> impl IntoView {
     // The secret whose deletion waits for confirmation, and why the last attempt failed.
     let confirm = Confirmation::<SecretInfo>::new();
     let toaster = use_toaster();
-    Effect::new(move |_| {
-        confirm.settle(delete.value().get(), |_| {
-            if let Some(toaster) = toaster {
-                toaster.show("Secret deleted successfully!");
-            }
-        });
-    });
-    let ask_delete = Callback::new(move |secret: SecretInfo| {
-        delete.clear();
-        confirm.ask(secret);
+    let ask_delete = confirm.follow(*delete, move |_| {
+        if let Some(toaster) = toaster {
+            toaster.show("Secret deleted successfully!");
+        }
     });
 
     view! {
-        <Title text="Secrets" />
-        <h1>"Secrets"</h1>
-        <p class="lead">
-            "Secrets can be used to store sensitive data like credentials or URIs for integrations."
-        </p>
+        <PageHeader
+            title="Secrets"
+            lead="Secrets can be used to store sensitive data like credentials or URIs for integrations."
+        />
         <div class="toolbar">
             <a class="button" href="/uniform/secrets/add">
                 "Add secret"
             </a>
         </div>
-        <Transition fallback=|| view! { <p>"Loading secrets…"</p> }>
-            {move || {
-                secrets
-                    .get()
-                    .map(|result| match result {
-                        Ok(list) if list.is_empty() => {
-                            view! { <p class="empty">"No secrets available."</p> }.into_any()
-                        }
-                        Ok(list) => view! { <SecretTable list ask_delete /> }.into_any(),
-                        Err(error) => {
-                            view! { <p class="field-error" role="alert">{error.to_string()}</p> }
-                                .into_any()
-                        }
-                    })
-            }}
-        </Transition>
-        {move || {
+        <Loaded
+            resource=secrets
+            loading="Loading secrets…"
+            is_empty=Vec::is_empty
+            empty="No secrets available."
+            let:list
+        >
+            <SecretTable list ask_delete />
+        </Loaded>
+        <ConfirmationDialog
             confirm
-                .item
-                .get()
-                .map(|secret| {
-                    let SecretInfo { name, scope, .. } = secret;
-                    let question = format!("Are you sure you want to delete \"{name}\"?");
-                    view! {
-                        <ConfirmDialog
-                            label="Delete secret confirmation"
-                            confirm_label="Delete"
-                            pending=delete.pending()
-                            error=confirm.error
-                            on_confirm=Callback::new(move |()| {
-                                confirm.error.set(None);
-                                delete
-                                    .dispatch(DeleteSecret {
-                                        name: name.clone(),
-                                        scope: scope.clone(),
-                                    });
-                            })
-                            on_cancel=Callback::new(move |()| confirm.cancel())
-                        >
-                            <p>{question}</p>
-                        </ConfirmDialog>
-                    }
-                })
-        }}
+            label="Delete secret confirmation"
+            confirm_label="Delete"
+            pending=delete.pending()
+            question=|secret: &SecretInfo| format!("Are you sure you want to delete \"{}\"?", secret.name)
+            on_confirm=Callback::new(move |secret: SecretInfo| {
+                delete.dispatch(DeleteSecret { name: secret.name, scope: secret.scope });
+            })
+        />
     }
 }
 

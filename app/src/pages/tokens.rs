@@ -2,9 +2,10 @@
 //! confirmation, with a toast like every other destructive action).
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
-use crate::components::dialog::{ConfirmDialog, Confirmation};
+use crate::components::dialog::{Confirmation, ConfirmationDialog};
+use crate::components::field::{invalid, FieldError, PageHeader};
+use crate::components::loaded::Loaded;
 use crate::components::table::{Column::Shown, Table, ACTIONS};
 use crate::components::toast::{provide_toaster, ToastRegion};
 use crate::model::TokenInfo;
@@ -37,19 +38,15 @@ pub fn TokensPage() -> impl IntoView {
     // The token whose revocation waits for confirmation, and why the last attempt failed.
     let confirm = Confirmation::<TokenInfo>::new();
     let toaster = provide_toaster();
-    Effect::new(move |_| {
-        confirm.settle(revoke.value().get(), |token| {
-            toaster.show(format!("API token {} revoked.", token.name));
-        });
+    let ask_revoke = confirm.follow(*revoke, move |token| {
+        toaster.show(format!("API token {} revoked.", token.name));
     });
-    let ask_revoke = Callback::new(move |token: TokenInfo| confirm.ask(token));
 
     view! {
-        <Title text="API tokens" />
-        <h1>"API tokens"</h1>
-        <p class="lead">
-            "Tokens authenticate calls to the REST API (header x-token or Authorization: Bearer)."
-        </p>
+        <PageHeader
+            title="API tokens"
+            lead="Tokens authenticate calls to the REST API (header x-token or Authorization: Bearer)."
+        />
         <form
             class="inline-form"
             on:submit=move |event| {
@@ -64,9 +61,9 @@ pub fn TokensPage() -> impl IntoView {
                 placeholder="e.g. ci-pipeline"
                 prop:value=move || name.get()
                 on:input=move |event| name.set(event_target_value(&event))
-                aria-invalid=move || name_error().is_some().to_string()
+                aria-invalid=invalid(name_error)
             />
-            {move || name_error().map(|message| view! { <p class="field-error">{message}</p> })}
+            <FieldError message=Signal::derive(name_error) />
             <div class="form-actions">
                 <button type="submit" disabled=move || create.pending().get()>
                     "Create token"
@@ -74,49 +71,27 @@ pub fn TokensPage() -> impl IntoView {
             </div>
         </form>
         {move || created().map(|token| view! { <NewTokenNotice token=token.token /> })}
-        <Transition fallback=|| view! { <p>"Loading tokens…"</p> }>
-            {move || {
-                tokens
-                    .get()
-                    .map(|result| match result {
-                        Ok(list) if list.is_empty() => {
-                            view! { <p>"No API tokens. Create one to use the REST API."</p> }
-                                .into_any()
-                        }
-                        Ok(list) => view! { <TokenTable list ask_revoke /> }.into_any(),
-                        Err(error) => {
-                            view! { <p class="field-error" role="alert">{error.to_string()}</p> }
-                                .into_any()
-                        }
-                    })
-            }}
-        </Transition>
-        {move || {
+        <Loaded
+            resource=tokens
+            loading="Loading tokens…"
+            is_empty=Vec::is_empty
+            empty="No API tokens. Create one to use the REST API."
+            let:list
+        >
+            <TokenTable list ask_revoke />
+        </Loaded>
+        <ConfirmationDialog
             confirm
-                .item
-                .get()
-                .map(|token| {
-                    let question = format!(
-                        "Revoke the API token {}? Scripts using it get 401 from then on.",
-                        token.name
-                    );
-                    let id = token.id.clone();
-                    view! {
-                        <ConfirmDialog
-                            label="Revoke API token confirmation"
-                            confirm_label="Revoke"
-                            pending=revoke.pending()
-                            error=confirm.error
-                            on_confirm=Callback::new(move |()| {
-                                revoke.dispatch(RevokeToken { id: id.clone() });
-                            })
-                            on_cancel=Callback::new(move |()| confirm.cancel())
-                        >
-                            <p>{question}</p>
-                        </ConfirmDialog>
-                    }
-                })
-        }}
+            label="Revoke API token confirmation"
+            confirm_label="Revoke"
+            pending=revoke.pending()
+            question=|token: &TokenInfo| {
+                format!("Revoke the API token {}? Scripts using it get 401 from then on.", token.name)
+            }
+            on_confirm=Callback::new(move |token: TokenInfo| {
+                revoke.dispatch(RevokeToken { id: token.id });
+            })
+        />
         <ToastRegion toaster />
     }
 }
