@@ -1,7 +1,8 @@
 // Shared fixtures: a real Uniform server per worker (the release binary on port 0 with a fresh
 // data directory), its captured log, and a page that fails the test on any console error,
 // uncaught page error or failed request; `withOwnServer` for specs that need a server per test,
-// the REST API token header, and the helpers for logging in, hydration and refused calls.
+// the REST API token header, and the helpers for logging in, hydration, refused calls and the
+// Integrations table's rows.
 import { test as base, expect, type Page } from '@playwright/test';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -165,6 +166,15 @@ export async function takeRefusal(problems: string[], endpoint: string): Promise
     problem.startsWith('console: Failed to load resource: the server responded with a status of');
   await expect.poll(() => problems.some(aboutIt)).toBe(true);
   problems.splice(0, problems.length, ...problems.filter((problem) => !aboutIt(problem)));
+}
+
+/**
+ * The Integrations table's row of the integration `name`, found by its name link. Not by the
+ * row's text: until a page's chunk has loaded, the page before it stays on screen, and the
+ * Secrets page's row of a secret scoped `keptn-webhook-service` would match that.
+ */
+export function integrationRow(page: Page, name = 'webhook-service') {
+  return page.getByRole('row').filter({ has: page.getByRole('link', { name, exact: true }) });
 }
 
 export { expect };

@@ -6,7 +6,7 @@
 // every failed delivery of a subscription.
 import path from 'node:path';
 import type { APIRequestContext } from '@playwright/test';
-import { apiHeaders, expect, login, waitForHydration, type Uniform } from '../fixtures';
+import { apiHeaders, expect, login, waitForHydration, type Uniform, integrationRow } from '../fixtures';
 import { seedWalkthrough, sendEvaluationFinished, test } from '../slack';
 
 test.use({ receiverAnswer: { status: 400, body: 'invalid_payload' } });
@@ -41,10 +41,7 @@ test('a refused delivery shows in the log and its detail, and Redeliver turns it
   const nav = page.getByRole('navigation', { name: 'Main' });
   await expect(nav.getByText('1 unread error event')).toBeAttached();
   await nav.getByRole('link', { name: 'Integrations' }).click();
-  // The row's click is a second navigation: wait until the first one has landed (with lazy
-  // routes, the page can show before its URL is committed, and a click in that moment is lost).
-  await expect(page).toHaveURL(/\/uniform\/integrations$/);
-  await page.getByRole('row', { name: /webhook-service/ }).click();
+  await integrationRow(page).click();
   await expect(
     page.getByRole('region', { name: 'Error events' }).getByRole('row', { name: /evaluation/ }),
   ).toContainText('HTTP 400: invalid_payload');
@@ -166,7 +163,7 @@ test('"Retry all failed" on the Integrations page sends every failed delivery ag
 
   await login(page, '/uniform/integrations');
   await waitForHydration(page);
-  await page.getByRole('row', { name: /webhook-service/ }).click();
+  await integrationRow(page).click();
   const tile = page.getByRole('region', { name: 'Subscriptions' });
   await tile.getByRole('button', { name: 'Retry all failed deliveries of subscription 1' }).click();
   const dialog = page.getByRole('dialog', { name: 'Retry failed deliveries confirmation' });

@@ -2,7 +2,7 @@
 // (allow-listed; see ../slack.ts) stands in for Slack, answers 400 invalid_payload, and the
 // failure shows as an error event of webhook-service with an unread badge on "Integrations"
 // that clears once the tile has been viewed.
-import { expect, login, waitForHydration } from '../fixtures';
+import { expect, login, waitForHydration, integrationRow } from '../fixtures';
 import { seedWalkthrough, sendEvaluationFinished, test } from '../slack';
 
 test.use({ receiverAnswer: { status: 400, body: 'invalid_payload' } });
@@ -31,10 +31,7 @@ test('a delivery Slack refuses shows as an error event with an unread badge', as
   await expect(nav.getByText('1 unread error event')).toBeAttached();
 
   await nav.getByRole('link', { name: 'Integrations' }).click();
-  // The row's click is a second navigation: wait until the first one has landed (with lazy
-  // routes, the page can show before its URL is committed, and a click in that moment is lost).
-  await expect(page).toHaveURL(/\/uniform\/integrations$/);
-  await page.getByRole('row', { name: /webhook-service/ }).click();
+  await integrationRow(page).click();
   const tile = page.getByRole('region', { name: 'Error events' });
   const row = tile.getByRole('row', { name: /evaluation/ });
   await expect(row).toContainText('HTTP 400: invalid_payload');

@@ -7,7 +7,7 @@
 // the worker-scoped server may already hold secrets from other spec files.
 import path from 'node:path';
 import type { Locator, Page } from '@playwright/test';
-import { apiHeaders, expect, login, takeRefusal, waitForHydration, withOwnServer } from '../fixtures';
+import { apiHeaders, expect, login, takeRefusal, waitForHydration, withOwnServer, integrationRow } from '../fixtures';
 import { SECRET_REF, WALKTHROUGH_PAYLOAD as PAYLOAD, createSlackSecret } from '../slack';
 
 const test = withOwnServer();
@@ -20,7 +20,7 @@ const SUMMARY =
 async function openWebhookService(page: Page): Promise<string> {
   await login(page, '/uniform/integrations');
   await waitForHydration(page);
-  await page.getByRole('row', { name: /webhook-service/ }).click();
+  await integrationRow(page).click();
   await expect(page).toHaveURL(/\/uniform\/integrations\/[0-9a-f]{40}$/);
   await expect(page.getByRole('heading', { level: 2, name: 'webhook-service' })).toBeVisible();
   return new URL(page.url()).pathname.split('/').pop() ?? '';
@@ -46,7 +46,7 @@ test('the Slack walkthrough: create, check, edit and delete a webhook subscripti
     'Active subscriptions',
   ]);
   await expect(page.getByText('Select an integration to show error events')).toBeVisible();
-  const row = page.getByRole('row', { name: /webhook-service/ });
+  const row = integrationRow(page);
   await expect(row.getByRole('cell').nth(3)).toHaveText('control-plane');
   await row.click();
   await expect(page).toHaveURL(/\/uniform\/integrations\/[0-9a-f]{40}$/);
@@ -172,7 +172,7 @@ test('the Slack walkthrough: create, check, edit and delete a webhook subscripti
     path: path.join(__dirname, '..', 'screenshots', 'integration-view.png'),
     fullPage: true,
   });
-  await expect(page.getByRole('row', { name: /webhook-service/ }).getByRole('cell').nth(4)).toHaveText(
+  await expect(integrationRow(page).getByRole('cell').nth(4)).toHaveText(
     'sh.keptn.event.evaluation.finished',
   );
 

@@ -1,7 +1,7 @@
 // A receiver answering 500 is retried for hours before the delivery fails: meanwhile the
 // integration shows the subscription's deliveries waiting to be retried with the last error,
 // and the Overview counts them. A real HTTP receiver on 127.0.0.1 stands in for Slack.
-import { expect, login, waitForHydration } from '../fixtures';
+import { expect, login, waitForHydration, integrationRow } from '../fixtures';
 import { seedWalkthrough, sendEvaluationFinished, test } from '../slack';
 
 test.use({ receiverAnswer: { status: 500, body: 'oops' } });
@@ -22,7 +22,7 @@ test('retrying deliveries show on the integration and in the overview', async ({
 
   await login(page, '/uniform/integrations');
   await waitForHydration(page);
-  await page.getByRole('row', { name: /webhook-service/ }).click();
+  await integrationRow(page).click();
   await expect(page.getByText('1 delivery waiting to be retried · last error: HTTP 500: oops')).toBeVisible();
 
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' }).click();
