@@ -1,4 +1,5 @@
-//! The small pieces every page and form repeats: a page's header ([`PageHeader`]), an error
+//! The small pieces every page and form repeats: a page's header ([`PageHeader`]) and its
+//! sections ([`Section`]), an error
 //! message — for the whole page or form ([`Alert`]) or for one field ([`FieldError`], the id a
 //! field's `aria-describedby` names) — and the aria attributes that tie a field to its error
 //! ([`invalid`], [`described_by`]).
@@ -21,6 +22,23 @@ pub fn PageHeader(
     }
 }
 
+/// A part of a page under its own `<h2 id=…>`, named by it for assistive technology.
+#[component]
+pub fn Section(
+    /// The heading's id.
+    id: &'static str,
+    /// The heading.
+    title: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <section aria-labelledby=id>
+            <h2 id=id>{title}</h2>
+            {children()}
+        </section>
+    }
+}
+
 /// An error about the whole page or form (`role="alert"`, read out when it appears); nothing
 /// while `message` is `None`.
 #[component]
@@ -29,11 +47,7 @@ pub fn Alert(
     #[prop(into)]
     message: MaybeProp<String>,
 ) -> impl IntoView {
-    move || {
-        message
-            .get()
-            .map(|message| view! { <p class="field-error" role="alert">{message}</p> })
-    }
+    error_text(message, MaybeProp::default(), Some("alert"))
 }
 
 /// The error under one field, with the `id` its input's `aria-describedby` names; nothing
@@ -47,10 +61,19 @@ pub fn FieldError(
     #[prop(into)]
     message: MaybeProp<String>,
 ) -> impl IntoView {
+    error_text(message, id, None)
+}
+
+/// The error paragraph while there is a `message`.
+fn error_text(
+    message: MaybeProp<String>,
+    id: MaybeProp<String>,
+    role: Option<&'static str>,
+) -> impl IntoView {
     move || {
         message
             .get()
-            .map(|message| view! { <p class="field-error" id=id.get()>{message}</p> })
+            .map(|message| view! { <p class="field-error" id=id.get() role=role>{message}</p> })
     }
 }
 

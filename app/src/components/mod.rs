@@ -3,6 +3,7 @@
 pub mod caret;
 pub mod dialog;
 pub mod field;
+pub mod filters;
 pub mod layout;
 pub mod loaded;
 pub mod mrkdwn;

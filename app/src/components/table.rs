@@ -1,7 +1,7 @@
 //! The table every list on the pages is drawn with: its column headers (a column of row
 //! buttons named for screen readers only) and the rows the page gives. Wide tables sit in a
 //! box that scrolls sideways and turn into one card per row on narrow screens (`stack`,
-//! each cell led by its `data-label`).
+//! each cell led by its `data-label`). [`RowButton`] is a row's button, named for what it acts on.
 
 use leptos::prelude::*;
 
@@ -65,5 +65,31 @@ pub fn Table(
         view! { <div class="table-scroll">{table}</div> }.into_any()
     } else {
         table.into_any()
+    }
+}
+
+/// A row's button: `text` for everyone, and `object` after it for screen readers only, so
+/// that "Delete" reads "Delete secret" (or "Redeliver the delivery at …").
+#[component]
+pub fn RowButton(
+    text: &'static str,
+    /// What the button acts on, with its leading space: " secret".
+    #[prop(into)]
+    object: String,
+    /// True while the button must not be pressed (its action runs).
+    #[prop(optional, into)]
+    disabled: MaybeProp<bool>,
+    on_click: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class="icon"
+            disabled=move || disabled.get().unwrap_or(false)
+            on:click=move |_| on_click.run(())
+        >
+            {text}
+            <span class="visually-hidden">{object}</span>
+        </button>
     }
 }

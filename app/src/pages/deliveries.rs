@@ -9,14 +9,16 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
-use leptos_router::NavigateOptions;
 
 use crate::components::field::{Alert, PageHeader};
+use crate::components::filters::{
+    query_string, time_value, use_filter_navigate, FilterForm, TimeRange,
+};
 use crate::components::loaded::Loaded;
 use crate::components::paging::{paging, Pager};
-use crate::components::table::{Column, Column::Shown, Table, ACTIONS};
+use crate::components::table::{Column, Column::Shown, RowButton, Table, ACTIONS};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::{
     Delivery, DeliveryPage, DeliveryQuery, DeliveryStatus, Integration, WEBHOOK_SERVICE,
@@ -118,36 +120,25 @@ impl Filters {
     /// The filters in `query`; unknown statuses and malformed times are left out.
     pub fn from_query(query: &ParamsMap) -> Self {
         let value = |key: &str| query.get(key).unwrap_or_default().trim().to_string();
-        let time = |key: &str| {
-            let text = value(key);
-            if utc_input_to_rfc3339(&text).is_some() {
-                text
-            } else {
-                String::new()
-            }
-        };
         Self {
             status: DeliveryStatus::parse(&value("status")),
             subscription: value("subscription"),
-            from: time("from"),
-            to: time("to"),
+            from: time_value(value("from")),
+            to: time_value(value("to")),
         }
     }
 
     /// `?status=…&subscription=…&from=…&to=…` with the filters set (empty when none is).
     pub fn to_query_string(&self) -> String {
-        let status = self.status.map(DeliveryStatus::as_str).unwrap_or_default();
-        let query: ParamsMap = [
-            ("status", status),
+        query_string([
+            (
+                "status",
+                self.status.map(DeliveryStatus::as_str).unwrap_or_default(),
+            ),
             ("subscription", &self.subscription),
             ("from", &self.from),
             ("to", &self.to),
-        ]
-        .into_iter()
-        .filter(|(_, value)| !value.is_empty())
-        .map(|(key, value)| (key, value.to_string()))
-        .collect();
-        query.to_query_string()
+        ])
     }
 
     /// Whether any filter is set.
@@ -270,23 +261,27 @@ pub fn follow_redeliver(
 /// The filters above the table; every change goes into the URL at once.
 #[component]
 fn FilterBar(filters: Memo<Filters>, subscriptions: Signal<Vec<SubscriptionRef>>) -> impl IntoView {
-    let navigate = use_navigate();
+    let go = use_filter_navigate(DELIVERIES_PATH);
     // An input handler that puts the changed filters into the URL.
-    let change = move |set: fn(&mut Filters, String)| {
-        let navigate = navigate.clone();
-        move |event: leptos::ev::Event| {
-            let mut next = filters.get_untracked();
-            set(&mut next, event_target_value(&event));
-            navigate(
-                &format!("{DELIVERIES_PATH}{}", next.to_query_string()),
-                NavigateOptions {
-                    replace: true,
-                    scroll: false,
-                    ..Default::default()
-                },
-            );
+    let change = {
+        let go = go.clone();
+        move |set: fn(&mut Filters, String)| {
+            let go = go.clone();
+            move |event: leptos::ev::Event| {
+                let mut next = filters.get_untracked();
+                set(&mut next, event_target_value(&event));
+                go(next.to_query_string());
+            }
         }
     };
+    let on_time = Callback::new(move |(key, value): (&'static str, String)| {
+        let mut next = filters.get_untracked();
+        match key {
+            "from" => next.from = value,
+            _ => next.to = value,
+        }
+        go(next.to_query_string());
+    });
     let on_subscription = change(|f, value| f.subscription = value);
     let subscription_options = move || {
         let selected = filters.with(|f| f.subscription.clone());
@@ -312,11 +307,10 @@ fn FilterBar(filters: Memo<Filters>, subscriptions: Signal<Vec<SubscriptionRef>>
     };
 
     view! {
-        <form
-            class="delivery-filters"
-            role="search"
-            aria-label="Filter deliveries"
-            on:submit=move |event| event.prevent_default()
+        <FilterForm
+            label="Filter deliveries"
+            path=DELIVERIES_PATH
+            any=Signal::derive(move || filters.with(Filters::any))
         >
             <div class="filter">
                 <label for="filter-status">"Status"</label>
@@ -367,38 +361,13 @@ fn FilterBar(filters: Memo<Filters>, subscriptions: Signal<Vec<SubscriptionRef>>
                     </select>
                 </Transition>
             </div>
-            <div class="filter">
-                <label for="filter-from">"From (UTC)"</label>
-                <input
-                    id="filter-from"
-                    name="from"
-                    type="datetime-local"
-                    prop:value=move || filters.with(|f| f.from.clone())
-                    on:change=change(|f, value| f.from = value)
-                />
-            </div>
-            <div class="filter">
-                <label for="filter-to">"To (UTC)"</label>
-                <input
-                    id="filter-to"
-                    name="to"
-                    type="datetime-local"
-                    prop:value=move || filters.with(|f| f.to.clone())
-                    on:change=change(|f, value| f.to = value)
-                />
-            </div>
-            {move || {
-                filters
-                    .with(Filters::any)
-                    .then(|| {
-                        view! {
-                            <a href=DELIVERIES_PATH class="button secondary clear-filters">
-                                "Clear filters"
-                            </a>
-                        }
-                    })
-            }}
-        </form>
+            <TimeRange
+                id_prefix="filter"
+                from=Signal::derive(move || filters.with(|f| f.from.clone()))
+                to=Signal::derive(move || filters.with(|f| f.to.clone()))
+                on_change=on_time
+            />
+        </FilterForm>
     }
 }
 
@@ -548,17 +517,14 @@ fn DeliveryRow(
                     "Details"
                     <span class="visually-hidden">{details_name}</span>
                 </a>
-                <button
-                    type="button"
-                    class="icon"
-                    disabled=move || redeliver.pending().get()
-                    on:click=move |_| {
+                <RowButton
+                    text="Redeliver"
+                    object=redeliver_name
+                    disabled=redeliver.pending()
+                    on_click=Callback::new(move |()| {
                         redeliver.dispatch(Redeliver { id: id.clone() });
-                    }
-                >
-                    "Redeliver"
-                    <span class="visually-hidden">{redeliver_name}</span>
-                </button>
+                    })
+                />
             </td>
         </tr>
     }

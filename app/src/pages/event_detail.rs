@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+use crate::components::field::{Alert, Section};
 use crate::components::table::{Column::Shown, Table, ACTIONS};
 use crate::model::{Delivery, EventDetail, SubscriptionMatch};
 use crate::pages::deliveries::{delivery_path, display_time, poll, short_event, StatusPill, NONE};
@@ -62,7 +63,7 @@ pub fn EventDetailPage() -> impl IntoView {
                         Err(error) => {
                             view! {
                                 <h1>"Event"</h1>
-                                <p class="field-error" role="alert">{error.to_string()}</p>
+                                <Alert message=error.to_string() />
                             }
                                 .into_any()
                         }
@@ -148,12 +149,10 @@ fn EventView(detail: EventDetail, json_open: RwSignal<bool>) -> impl IntoView {
             </p>
             {subscriptions}
         </section>
-        <section aria-labelledby="event-deliveries-heading">
-            <h2 id="event-deliveries-heading">"Deliveries"</h2>
+        <Section id="event-deliveries-heading" title="Deliveries">
             <EventDeliveries deliveries />
-        </section>
-        <section aria-labelledby="event-json-heading">
-            <h2 id="event-json-heading">"The event as stored"</h2>
+        </Section>
+        <Section id="event-json-heading" title="The event as stored">
             <details
                 class="event-json"
                 prop:open=move || json_open.get()
@@ -172,7 +171,7 @@ fn EventView(detail: EventDetail, json_open: RwSignal<bool>) -> impl IntoView {
                     <code>{body}</code>
                 </pre>
             </details>
-        </section>
+        </Section>
     }
 }
 

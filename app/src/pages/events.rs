@@ -4,11 +4,13 @@
 //! seconds while the page is open. An event opens its detail ([`super::event_detail`]).
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
-use leptos_router::NavigateOptions;
 
 use crate::components::field::PageHeader;
+use crate::components::filters::{
+    query_string, time_value, use_filter_navigate, FilterForm, FilterInput, TimeRange,
+};
 use crate::components::loaded::Loaded;
 use crate::components::paging::{paging, Pager};
 use crate::components::table::{Column::Shown, Table, ACTIONS};
@@ -95,8 +97,12 @@ impl Filters {
         let mut filters = Self::default();
         for key in Self::KEYS {
             let value = query.get(key).unwrap_or_default().trim().to_string();
-            let keep = !matches!(key, "from" | "to") || utc_input_to_rfc3339(&value).is_some();
-            if let (true, Some(field)) = (keep, filters.field(key)) {
+            let value = if matches!(key, "from" | "to") {
+                time_value(value)
+            } else {
+                value
+            };
+            if let Some(field) = filters.field(key) {
                 *field = value;
             }
         }
@@ -105,13 +111,7 @@ impl Filters {
 
     /// `?type=…&project=…` with the filters set (empty when none is).
     pub fn to_query_string(&self) -> String {
-        let query: ParamsMap = self
-            .values()
-            .into_iter()
-            .filter(|(_, value)| !value.is_empty())
-            .map(|(key, value)| (key, value.clone()))
-            .collect();
-        query.to_query_string()
+        query_string(self.values().map(|(key, value)| (key, value.as_str())))
     }
 
     /// Whether any filter is set.
@@ -189,25 +189,26 @@ pub fn EventsPage() -> impl IntoView {
 /// is pressed.
 #[component]
 fn EventFilterBar(filters: Memo<Filters>) -> impl IntoView {
-    let navigate = use_navigate();
-    let change = move |key: &'static str| {
-        let navigate = navigate.clone();
-        move |event: leptos::ev::Event| {
-            let mut next = filters.get_untracked();
-            if let Some(field) = next.field(key) {
-                *field = event_target_value(&event).trim().to_string();
-            }
-            if next != filters.get_untracked() {
-                navigate(
-                    &format!("{EVENTS_PATH}{}", next.to_query_string()),
-                    NavigateOptions {
-                        replace: true,
-                        scroll: false,
-                        ..Default::default()
-                    },
-                );
-            }
+    let go = use_filter_navigate(EVENTS_PATH);
+    let set = Callback::new(move |(key, value): (&'static str, String)| {
+        let mut next = filters.get_untracked();
+        if let Some(field) = next.field(key) {
+            *field = value.trim().to_string();
         }
+        if next != filters.get_untracked() {
+            go(next.to_query_string());
+        }
+    });
+    let value = move |key: &'static str| {
+        Signal::derive(move || {
+            filters.with(|f| {
+                f.values()
+                    .into_iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            })
+        })
     };
     let seen = Resource::new(|| (), |()| load_seen_values());
     let options = move |pick: fn(&crate::model::SeenValues) -> Vec<String>| {
@@ -221,65 +222,30 @@ fn EventFilterBar(filters: Memo<Filters>) -> impl IntoView {
                 .collect_view()
         }
     };
-    let text_filter = |key: &'static str, label: &'static str, list: Option<&'static str>| {
-        let id = format!("event-filter-{key}");
+    let text_filter = move |key: &'static str, label: &'static str, list: &'static str| {
         view! {
-            <div class="filter">
-                <label for=id.clone()>{label}</label>
-                <input
-                    id=id
-                    name=key
-                    type="search"
-                    autocomplete="off"
-                    list=list
-                    prop:value=move || filters.with(|f| f.values().iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).clone()).unwrap_or_default())
-                    on:change=change(key)
-                />
-            </div>
+            <FilterInput
+                id=format!("event-filter-{key}")
+                name=key
+                label
+                input_type="search"
+                list
+                value=value(key)
+                on_change=Callback::new(move |text| set.run((key, text)))
+            />
         }
     };
     view! {
-        <form
-            class="delivery-filters"
-            role="search"
-            aria-label="Filter events"
-            on:submit=move |event| event.prevent_default()
+        <FilterForm
+            label="Filter events"
+            path=EVENTS_PATH
+            any=Signal::derive(move || filters.with(Filters::any))
         >
-            {text_filter("type", "Type", Some("event-types"))}
-            {text_filter("project", "Project", Some("event-projects"))}
-            {text_filter("stage", "Stage", Some("event-stages"))}
-            {text_filter("service", "Service", Some("event-services"))}
-            <div class="filter">
-                <label for="event-filter-from">"From (UTC)"</label>
-                <input
-                    id="event-filter-from"
-                    name="from"
-                    type="datetime-local"
-                    prop:value=move || filters.with(|f| f.from.clone())
-                    on:change=change("from")
-                />
-            </div>
-            <div class="filter">
-                <label for="event-filter-to">"To (UTC)"</label>
-                <input
-                    id="event-filter-to"
-                    name="to"
-                    type="datetime-local"
-                    prop:value=move || filters.with(|f| f.to.clone())
-                    on:change=change("to")
-                />
-            </div>
-            {move || {
-                filters
-                    .with(Filters::any)
-                    .then(|| {
-                        view! {
-                            <a href=EVENTS_PATH class="button secondary clear-filters">
-                                "Clear filters"
-                            </a>
-                        }
-                    })
-            }}
+            {text_filter("type", "Type", "event-types")}
+            {text_filter("project", "Project", "event-projects")}
+            {text_filter("stage", "Stage", "event-stages")}
+            {text_filter("service", "Service", "event-services")}
+            <TimeRange id_prefix="event-filter" from=value("from") to=value("to") on_change=set />
             <Transition>
                 <datalist id="event-types">
                     {options(|values| {
@@ -297,7 +263,7 @@ fn EventFilterBar(filters: Memo<Filters>) -> impl IntoView {
                 <datalist id="event-stages">{options(|values| values.stages.clone())}</datalist>
                 <datalist id="event-services">{options(|values| values.services.clone())}</datalist>
             </Transition>
-        </form>
+        </FilterForm>
     }
 }
 

@@ -14,7 +14,7 @@ use crate::components::dialog::{ConfirmDialog, Confirmation, ConfirmationDialog}
 use crate::components::field::{Alert, PageHeader};
 use crate::components::layout::ErrorsSeen;
 use crate::components::loaded::Loaded;
-use crate::components::table::{Column::Hidden, Column::Shown, Table};
+use crate::components::table::{Column::Hidden, Column::Shown, RowButton, Table};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::{Integration, Subscription, SubscriptionFilter, WEBHOOK_SERVICE};
 use crate::pages::deliveries::{delivery_path, display_time, poll, subscription_deliveries_path};
@@ -529,23 +529,18 @@ fn SubscriptionsTile(
                             {format!(" of subscription {position}")}
                         </span>
                     </a>
-                    <button
-                        type="button"
-                        class="icon"
-                        disabled=move || count_failed.pending().get()
-                        on:click=move |_| {
+                    <RowButton
+                        text="Retry all failed"
+                        object=format!(" deliveries of subscription {position}")
+                        disabled=count_failed.pending()
+                        on_click=Callback::new(move |()| {
                             asked.set(Some((label_for_retry.clone(), subscription_id.clone())));
                             count_failed
                                 .dispatch(FailedCount {
                                     subscription_id: subscription_id.clone(),
                                 });
-                        }
-                    >
-                        "Retry all failed"
-                        <span class="visually-hidden">
-                            {format!(" deliveries of subscription {position}")}
-                        </span>
-                    </button>
+                        })
+                    />
                 }
             });
             view! {
@@ -570,22 +565,18 @@ fn SubscriptionsTile(
                     </div>
                     <div class="row-actions">
                         {webhook_actions}
-                        <button
-                            type="button"
-                            class="icon"
-                            on:click=move |_| navigate(&edit_path, Default::default())
-                        >
-                            "Edit"
-                            <span class="visually-hidden">" subscription"</span>
-                        </button>
-                        <button
-                            type="button"
-                            class="icon"
-                            on:click=move |_| ask_delete.run(target.clone())
-                        >
-                            "Delete"
-                            <span class="visually-hidden">" subscription"</span>
-                        </button>
+                        <RowButton
+                            text="Edit"
+                            object=" subscription"
+                            on_click=Callback::new(move |()| {
+                                navigate(&edit_path, Default::default())
+                            })
+                        />
+                        <RowButton
+                            text="Delete"
+                            object=" subscription"
+                            on_click=Callback::new(move |()| ask_delete.run(target.clone()))
+                        />
                     </div>
                 </li>
             }

@@ -6,7 +6,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::field::PageHeader;
+use crate::components::field::{PageHeader, Section};
 use crate::components::loaded::Loaded;
 use crate::components::table::{Column::Shown, Table};
 use crate::model::{Stats, StatsBucket, SubscriptionStats};
@@ -108,14 +108,12 @@ fn Figures(stats: Stats) -> impl IntoView {
                 })
                 .collect_view()}
         </ul>
-        <section aria-labelledby="chart-heading">
-            <h2 id="chart-heading">"Deliveries per 15 minutes"</h2>
+        <Section id="chart-heading" title="Deliveries per 15 minutes">
             <DeliveryChart buckets />
-        </section>
-        <section aria-labelledby="subscriptions-heading">
-            <h2 id="subscriptions-heading">"Subscriptions"</h2>
+        </Section>
+        <Section id="subscriptions-heading" title="Subscriptions">
             <SubscriptionTable rows=subscriptions />
-        </section>
+        </Section>
         <p class="hint">"As of " {display_time(&generated_at)} " UTC."</p>
     }
 }

@@ -9,7 +9,7 @@ use leptos_router::hooks::use_navigate;
 use crate::components::dialog::{Confirmation, ConfirmationDialog};
 use crate::components::field::PageHeader;
 use crate::components::loaded::Loaded;
-use crate::components::table::{Column::Shown, Table, ACTIONS};
+use crate::components::table::{Column::Shown, RowButton, Table, ACTIONS};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::SecretInfo;
 use crate::server_fns::secrets::{list_secrets, DeleteSecret};
@@ -90,22 +90,18 @@ fn SecretTable(list: Vec<SecretInfo>, ask_delete: Callback<SecretInfo>) -> impl 
                             <td>{secret.scope}</td>
                             <td>{keys}</td>
                             <td class="row-actions">
-                                <button
-                                    type="button"
-                                    class="icon"
-                                    on:click=move |_| navigate(&edit_href, Default::default())
-                                >
-                                    "Edit"
-                                    <span class="visually-hidden">" secret"</span>
-                                </button>
-                                <button
-                                    type="button"
-                                    class="icon"
-                                    on:click=move |_| ask_delete.run(row.clone())
-                                >
-                                    "Delete"
-                                    <span class="visually-hidden">" secret"</span>
-                                </button>
+                                <RowButton
+                                    text="Edit"
+                                    object=" secret"
+                                    on_click=Callback::new(move |()| {
+                                        navigate(&edit_href, Default::default())
+                                    })
+                                />
+                                <RowButton
+                                    text="Delete"
+                                    object=" secret"
+                                    on_click=Callback::new(move |()| ask_delete.run(row.clone()))
+                                />
                             </td>
                         </tr>
                     }
