@@ -9,6 +9,7 @@
 use leptos::html::Button;
 use leptos::prelude::*;
 
+use crate::components::toast::use_toaster;
 use crate::error::AppError;
 
 /// What a page's confirmation dialog is about: the item waiting for the user's word (`None`
@@ -63,15 +64,23 @@ impl<T: Clone + Send + Sync + 'static> Confirmation<T> {
 }
 
 impl<T: Clone + Send + Sync + 'static> Confirmation<T> {
-    /// Ties the dialog to the `action` it guards: the answer settles the dialog, `done` gets
-    /// the item after a success (for a toast). Returns what a row's button calls to ask: it
-    /// forgets the action's last answer and opens the dialog.
+    /// Ties the dialog to the `action` it guards: the answer settles the dialog, and a success
+    /// shows the toast `toast(item)` (in the [`Toaster`](crate::components::toast::Toaster) the page or its section provides).
+    /// Returns what a row's button calls to ask: it forgets the action's last answer and opens
+    /// the dialog.
     pub fn follow<I: 'static>(
         self,
         action: Action<I, Result<(), AppError>>,
-        done: impl Fn(T) + 'static,
+        toast: impl Fn(&T) -> String + 'static,
     ) -> Callback<T> {
-        Effect::new(move |_| self.settle(action.value().get(), &done));
+        let toaster = use_toaster();
+        Effect::new(move |_| {
+            self.settle(action.value().get(), |item| {
+                if let Some(toaster) = toaster {
+                    toaster.show(toast(&item));
+                }
+            })
+        });
         Callback::new(move |item: T| {
             action.clear();
             self.ask(item);

@@ -53,6 +53,21 @@ where
     }
 }
 
+impl Paging {
+    /// The sentence for an empty list: `filtered` while `any_filter()` holds, else `none`.
+    /// Only on page 1: a later page that came back empty still shows its table and pager.
+    pub fn empty_text(
+        self,
+        any_filter: impl Fn() -> bool + Send + Sync + 'static,
+        filtered: &'static str,
+        none: &'static str,
+    ) -> Signal<Option<String>> {
+        Signal::derive(move || {
+            (self.number.get() == 1).then(|| if any_filter() { filtered } else { none }.to_string())
+        })
+    }
+}
+
 /// "Previous page" / "Next page" below the table; `next_key` is the answer's key of the page
 /// after this one (`None` on the last page).
 #[component]

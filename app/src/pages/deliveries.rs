@@ -205,16 +205,11 @@ pub fn DeliveriesPage() -> impl IntoView {
     });
 
     let redeliver_error = follow_redeliver(redeliver, move || tick.update(|n| *n += 1));
-    let empty = Signal::derive(move || {
-        (paging.number.get() == 1).then(|| {
-            if filters.with(Filters::any) {
-                "No deliveries match these filters."
-            } else {
-                "No deliveries yet. They appear here when an event matches a webhook subscription."
-            }
-            .to_string()
-        })
-    });
+    let empty = paging.empty_text(
+        move || filters.with(Filters::any),
+        "No deliveries match these filters.",
+        "No deliveries yet. They appear here when an event matches a webhook subscription.",
+    );
 
     view! {
         <PageHeader

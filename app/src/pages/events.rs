@@ -149,16 +149,11 @@ pub fn EventsPage() -> impl IntoView {
     poll(move || {
         tick.try_update(|n| *n += 1);
     });
-    let empty = Signal::derive(move || {
-        (paging.number.get() == 1).then(|| {
-            if filters.with(Filters::any) {
-                "No events match these filters."
-            } else {
-                "No events yet. They appear here when something posts to /api/v1/event."
-            }
-            .to_string()
-        })
-    });
+    let empty = paging.empty_text(
+        move || filters.with(Filters::any),
+        "No events match these filters.",
+        "No events yet. They appear here when something posts to /api/v1/event.",
+    );
     view! {
         <PageHeader
             title="Events"

@@ -10,10 +10,10 @@ use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::components::dialog::{ConfirmDialog, Confirmation, ConfirmationDialog};
+use crate::components::dialog::{ConfirmDialog, Confirmation};
 use crate::components::field::{Alert, PageHeader};
 use crate::components::layout::ErrorsSeen;
-use crate::components::loaded::Loaded;
+use crate::components::loaded::{ConfirmedList, Loaded};
 use crate::components::table::{Column::Hidden, Column::Shown, RowButton, Table};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::{Integration, Subscription, SubscriptionFilter, WEBHOOK_SERVICE};
@@ -115,11 +115,8 @@ pub fn IntegrationsPage() -> impl IntoView {
     let delete = ServerAction::<DeleteSubscription>::new();
     let integrations = Resource::new(move || delete.version().get(), |_| list_integrations());
     let confirm = Confirmation::<ToDelete>::new();
-    let toaster = use_toaster();
-    let ask_delete = confirm.follow(*delete, move |_| {
-        if let Some(toaster) = toaster {
-            toaster.show("Subscription deleted successfully!");
-        }
+    let ask_delete = confirm.follow(*delete, |_| {
+        "Subscription deleted successfully!".to_string()
     });
 
     view! {
@@ -127,19 +124,10 @@ pub fn IntegrationsPage() -> impl IntoView {
             title="Integrations"
             lead="Integrations receive events from your delivery pipeline and call webhooks when they match a subscription."
         />
-        <Loaded
+        <ConfirmedList
             resource=integrations
             loading="Loading ..."
-            is_empty=Vec::is_empty
             empty="No integrations available."
-            let:list
-        >
-            <div class="integrations">
-                <IntegrationTable list=list.clone() selected />
-                <IntegrationDetail list selected ask_delete />
-            </div>
-        </Loaded>
-        <ConfirmationDialog
             confirm
             label="Delete subscription confirmation"
             confirm_label="Delete"
@@ -154,7 +142,13 @@ pub fn IntegrationsPage() -> impl IntoView {
                         subscription_id: target.subscription_id,
                     });
             })
-        />
+            let:list
+        >
+            <div class="integrations">
+                <IntegrationTable list=list.clone() selected />
+                <IntegrationDetail list selected ask_delete />
+            </div>
+        </ConfirmedList>
     }
 }
 

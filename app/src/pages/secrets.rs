@@ -6,11 +6,11 @@ use leptos::prelude::*;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::use_navigate;
 
-use crate::components::dialog::{Confirmation, ConfirmationDialog};
+use crate::components::dialog::Confirmation;
 use crate::components::field::PageHeader;
-use crate::components::loaded::Loaded;
+use crate::components::loaded::ConfirmedList;
 use crate::components::table::{Column::Shown, RowButton, Table, ACTIONS};
-use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
+use crate::components::toast::{provide_toaster, ToastRegion};
 use crate::model::SecretInfo;
 use crate::server_fns::secrets::{list_secrets, DeleteSecret};
 
@@ -32,12 +32,7 @@ pub fn SecretsPage() -> impl IntoView {
     let secrets = Resource::new(move || delete.version().get(), |_| list_secrets());
     // The secret whose deletion waits for confirmation, and why the last attempt failed.
     let confirm = Confirmation::<SecretInfo>::new();
-    let toaster = use_toaster();
-    let ask_delete = confirm.follow(*delete, move |_| {
-        if let Some(toaster) = toaster {
-            toaster.show("Secret deleted successfully!");
-        }
-    });
+    let ask_delete = confirm.follow(*delete, |_| "Secret deleted successfully!".to_string());
 
     view! {
         <PageHeader
@@ -49,16 +44,10 @@ pub fn SecretsPage() -> impl IntoView {
                 "Add secret"
             </a>
         </div>
-        <Loaded
+        <ConfirmedList
             resource=secrets
             loading="Loading secrets…"
-            is_empty=Vec::is_empty
             empty="No secrets available."
-            let:list
-        >
-            <SecretTable list ask_delete />
-        </Loaded>
-        <ConfirmationDialog
             confirm
             label="Delete secret confirmation"
             confirm_label="Delete"
@@ -67,7 +56,10 @@ pub fn SecretsPage() -> impl IntoView {
             on_confirm=Callback::new(move |secret: SecretInfo| {
                 delete.dispatch(DeleteSecret { name: secret.name, scope: secret.scope });
             })
-        />
+            let:list
+        >
+            <SecretTable list ask_delete />
+        </ConfirmedList>
     }
 }
 

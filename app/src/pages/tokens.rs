@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 
-use crate::components::dialog::{Confirmation, ConfirmationDialog};
+use crate::components::dialog::Confirmation;
 use crate::components::field::{invalid, FieldError, PageHeader};
-use crate::components::loaded::Loaded;
+use crate::components::loaded::ConfirmedList;
 use crate::components::table::{Column::Shown, Table, ACTIONS};
 use crate::components::toast::{provide_toaster, ToastRegion};
 use crate::model::TokenInfo;
@@ -38,8 +38,8 @@ pub fn TokensPage() -> impl IntoView {
     // The token whose revocation waits for confirmation, and why the last attempt failed.
     let confirm = Confirmation::<TokenInfo>::new();
     let toaster = provide_toaster();
-    let ask_revoke = confirm.follow(*revoke, move |token| {
-        toaster.show(format!("API token {} revoked.", token.name));
+    let ask_revoke = confirm.follow(*revoke, |token| {
+        format!("API token {} revoked.", token.name)
     });
 
     view! {
@@ -71,16 +71,10 @@ pub fn TokensPage() -> impl IntoView {
             </div>
         </form>
         {move || created().map(|token| view! { <NewTokenNotice token=token.token /> })}
-        <Loaded
+        <ConfirmedList
             resource=tokens
             loading="Loading tokens…"
-            is_empty=Vec::is_empty
             empty="No API tokens. Create one to use the REST API."
-            let:list
-        >
-            <TokenTable list ask_revoke />
-        </Loaded>
-        <ConfirmationDialog
             confirm
             label="Revoke API token confirmation"
             confirm_label="Revoke"
@@ -91,7 +85,10 @@ pub fn TokensPage() -> impl IntoView {
             on_confirm=Callback::new(move |token: TokenInfo| {
                 revoke.dispatch(RevokeToken { id: token.id });
             })
-        />
+            let:list
+        >
+            <TokenTable list ask_revoke />
+        </ConfirmedList>
         <ToastRegion toaster />
     }
 }
