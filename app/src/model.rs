@@ -264,6 +264,130 @@ impl std::fmt::Display for DeliveryStatus {
     }
 }
 
+/// A Keptn event type, `sh.keptn.event.<task>.<suffix>`: the task (it may hold dots, as
+/// sequence events' `<stage>.<sequence>` do) and the last segment, the suffix (`triggered`,
+/// `started`, `finished`, or `>` in a subscription for any). Only Keptn's grammar parses:
+/// the prefix, then dot-separated, non-empty segments of ASCII letters, digits, `-` and `_`
+/// (and `>` as a subscription's last segment). In JSON and in the database it is the whole
+/// string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EventType {
+    task: String,
+    suffix: String,
+}
+
+impl EventType {
+    /// What every Keptn event type starts with.
+    pub const PREFIX: &'static str = "sh.keptn.event.";
+    /// The suffix a subscription uses for "any suffix" (shown as `*`).
+    pub const ANY: &'static str = ">";
+
+    /// The type of `task` with `suffix`, when both are well-formed.
+    pub fn new(task: &str, suffix: &str) -> Option<Self> {
+        Self::parse(&format!("{}{task}.{suffix}", Self::PREFIX))
+    }
+
+    /// `sh.keptn.event.<task>.<suffix>` split into task and suffix, the segments unchecked
+    /// (the suffix is the last segment; without the prefix, the whole text is split).
+    pub fn split(text: &str) -> (&str, &str) {
+        let rest = text.strip_prefix(Self::PREFIX).unwrap_or(text);
+        rest.rsplit_once('.').unwrap_or((rest, ""))
+    }
+
+    /// `text` read as an event type, if it is one (see the type's grammar).
+    pub fn parse(text: &str) -> Option<Self> {
+        let rest = text.strip_prefix(Self::PREFIX)?;
+        let (task, suffix) = Self::split(text);
+        let word = |segment: &str| {
+            !segment.is_empty()
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        };
+        // Empty only for a one-segment type (not after a trailing dot).
+        let suffix_ok =
+            (suffix.is_empty() && !rest.contains('.')) || suffix == Self::ANY || word(suffix);
+        (task.split('.').all(word) && suffix_ok).then(|| Self {
+            task: task.to_string(),
+            suffix: suffix.to_string(),
+        })
+    }
+
+    /// The task: `evaluation` of `sh.keptn.event.evaluation.finished`.
+    pub fn task(&self) -> &str {
+        &self.task
+    }
+
+    /// The last segment: `finished`, or `>` for any (empty for a one-segment type).
+    pub fn suffix(&self) -> &str {
+        &self.suffix
+    }
+
+    /// Whether a subscription to `pattern` wants this type (Keptn's distributor): the same
+    /// type, or with the suffix `>` any type whose task is the pattern's task or continues it
+    /// (`sh.keptn.event.dev.>` wants `sh.keptn.event.dev.delivery.triggered`).
+    pub fn wanted_by(&self, pattern: &str) -> bool {
+        if !pattern.starts_with(Self::PREFIX) {
+            return false;
+        }
+        let (task, suffix) = Self::split(pattern);
+        if suffix == Self::ANY {
+            (self.task == task && !self.suffix.is_empty())
+                || self
+                    .task
+                    .strip_prefix(task)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        } else {
+            self.task == task && self.suffix == suffix
+        }
+    }
+
+    /// Without Keptn's prefix, `>` as `*`: `evaluation.finished`, `test.*`.
+    pub fn short(&self) -> String {
+        let suffix = if self.suffix == Self::ANY {
+            "*"
+        } else {
+            &self.suffix
+        };
+        if suffix.is_empty() {
+            self.task.clone()
+        } else {
+            format!("{}.{suffix}", self.task)
+        }
+    }
+}
+
+/// A text that is not a Keptn event type.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not a Keptn event type")]
+pub struct NotAnEventType(pub String);
+
+impl TryFrom<String> for EventType {
+    type Error = NotAnEventType;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text).ok_or(NotAnEventType(text))
+    }
+}
+
+impl From<EventType> for String {
+    fn from(event_type: EventType) -> Self {
+        event_type.to_string()
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(Self::PREFIX)?;
+        f.write_str(&self.task)?;
+        if !self.suffix.is_empty() {
+            write!(f, ".{}", self.suffix)?;
+        }
+        Ok(())
+    }
+}
+
 /// A delivery: one subscription's request for one event, with its outcome so far. `id` is
 /// also the `webhook-id` header the receiver sees on every attempt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -273,7 +397,9 @@ pub struct Delivery {
     pub id: String,
     pub subscription_id: String,
     pub event_id: String,
-    pub event_type: String,
+    /// The whole type, e.g. `sh.keptn.event.evaluation.finished`.
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    pub event_type: EventType,
     pub project: Option<String>,
     pub stage: Option<String>,
     pub service: Option<String>,
@@ -440,7 +566,9 @@ pub struct EventQuery {
 #[serde(rename_all = "camelCase")]
 pub struct EventSummary {
     pub id: String,
-    pub r#type: String,
+    /// The whole type, e.g. `sh.keptn.event.evaluation.finished`.
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    pub r#type: EventType,
     pub source: String,
     pub shkeptncontext: String,
     pub project: Option<String>,
@@ -506,7 +634,9 @@ pub struct SubscriptionMatch {
 #[serde(rename_all = "camelCase")]
 pub struct EventMatches {
     pub event_id: String,
-    pub event_type: String,
+    /// The whole type, e.g. `sh.keptn.event.evaluation.finished`.
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    pub event_type: EventType,
     /// The event's task (`evaluation` of `sh.keptn.event.evaluation.finished`).
     pub task: String,
     pub subscriptions: Vec<SubscriptionMatch>,
@@ -598,4 +728,61 @@ pub struct LastError {
     pub at: String,
     pub message: String,
     pub delivery_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_types_parse_by_keptns_grammar() {
+        let finished = EventType::parse("sh.keptn.event.evaluation.finished").expect("a type");
+        assert_eq!(finished.task(), "evaluation");
+        assert_eq!(finished.suffix(), "finished");
+        assert_eq!(finished.short(), "evaluation.finished");
+        assert_eq!(finished.to_string(), "sh.keptn.event.evaluation.finished");
+        let sequence = EventType::parse("sh.keptn.event.dev.delivery.triggered").expect("a type");
+        assert_eq!(sequence.task(), "dev.delivery");
+        assert_eq!(sequence.suffix(), "triggered");
+        let any = EventType::new("get-sli", ">").expect("a type");
+        assert_eq!(any.to_string(), "sh.keptn.event.get-sli.>");
+        assert_eq!(any.short(), "get-sli.*");
+        let single = EventType::parse("sh.keptn.event.custom").expect("a type");
+        assert_eq!((single.task(), single.suffix()), ("custom", ""));
+        assert_eq!(single.to_string(), "sh.keptn.event.custom");
+        assert!(finished.wanted_by("sh.keptn.event.evaluation.finished"));
+        assert!(finished.wanted_by("sh.keptn.event.evaluation.>"));
+        assert!(!finished.wanted_by("sh.keptn.event.evaluation.started"));
+        assert!(!finished.wanted_by("sh.keptn.event.evaluationx.>"));
+        assert!(!finished.wanted_by("evaluation.finished"));
+        assert!(sequence.wanted_by("sh.keptn.event.dev.>"));
+        assert!(sequence.wanted_by("sh.keptn.event.dev.delivery.>"));
+        assert!(!single.wanted_by("sh.keptn.event.custom.>"));
+        assert_eq!(EventType::split("sh.keptn.event.test.>"), ("test", ">"));
+        for bad in [
+            "",
+            "evaluation.finished",
+            "sh.keptn.event.",
+            "sh.keptn.event.a..b",
+            "sh.keptn.event.a.finished.",
+            "sh.keptn.event.a b.finished",
+            "sh.keptn.event.>.finished",
+            "sh.keptn.event.x.finished ",
+        ] {
+            assert_eq!(EventType::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_event_type_is_a_string_in_json() {
+        let started = EventType::new("test", "started").expect("a type");
+        let json = serde_json::to_string(&started).expect("json");
+        assert_eq!(json, r#""sh.keptn.event.test.started""#);
+        let back: EventType = serde_json::from_str(&json).expect("back");
+        assert_eq!(back.short(), "test.started");
+        let refused = serde_json::from_str::<EventType>(r#""test.started""#)
+            .expect_err("refused")
+            .to_string();
+        assert!(refused.contains("is not a Keptn event type"), "{refused}");
+    }
 }

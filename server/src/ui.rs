@@ -150,12 +150,7 @@ impl Backend for UiBackend {
                 delivery_id: row.delivery_id,
                 subscription_id: row.subscription_id,
                 time: row.updated_at,
-                task: row
-                    .event_type
-                    .split('.')
-                    .nth(3)
-                    .unwrap_or_default()
-                    .to_string(),
+                task: row.event_type.task().to_string(),
                 message: row.reason.unwrap_or_default(),
                 shkeptncontext: row.shkeptncontext,
             })

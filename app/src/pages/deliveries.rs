@@ -23,7 +23,7 @@ use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::{
     Delivery, DeliveryPage, DeliveryQuery, DeliveryStatus, Integration, WEBHOOK_SERVICE,
 };
-use crate::pages::integrations::{display_event, edit_subscription_path, subscription_label};
+use crate::pages::integrations::{edit_subscription_path, subscription_label};
 use crate::server_fns::deliveries::{list_deliveries, Redeliver};
 use crate::server_fns::uniform::list_integrations;
 
@@ -47,16 +47,6 @@ pub fn subscription_deliveries_path(subscription_id: &str) -> String {
         .into_iter()
         .collect();
     format!("{DELIVERIES_PATH}{}", query.to_query_string())
-}
-
-/// An event type without Keptn's prefix: `evaluation.finished` for
-/// `sh.keptn.event.evaluation.finished` (`>` shown as `*`).
-pub fn short_event(event_type: &str) -> String {
-    display_event(
-        event_type
-            .strip_prefix("sh.keptn.event.")
-            .unwrap_or(event_type),
-    )
 }
 
 /// An RFC 3339 instant as `2026-11-27 10:00:03` (UTC, seconds).
@@ -482,8 +472,8 @@ fn DeliveryRow(
             <td class="time" data-label="Time (UTC)">
                 <time datetime=created_at>{time}</time>
             </td>
-            <td title=event_type.clone() data-label="Event">
-                {short_event(&event_type)}
+            <td title=event_type.to_string() data-label="Event">
+                {event_type.short()}
             </td>
             <td data-label="Project / Stage / Service">{place}</td>
             <td data-label="Status">
@@ -530,19 +520,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_and_events_read_short() {
+    fn times_read_short() {
         assert_eq!(
             display_time("2026-11-27T10:00:03.123Z"),
             "2026-11-27 10:00:03"
         );
         assert_eq!(display_time("2026-11-27T10:00:03Z"), "2026-11-27 10:00:03");
         assert_eq!(display_time("garbage"), "garbage");
-        assert_eq!(
-            short_event("sh.keptn.event.evaluation.finished"),
-            "evaluation.finished"
-        );
-        assert_eq!(short_event("sh.keptn.event.test.>"), "test.*");
-        assert_eq!(short_event("custom"), "custom");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::components::field::Alert;
 use crate::components::loaded::Loaded;
 use crate::model::{Attempt, Delivery, Header, ReceivedResponse, SentRequest};
 use crate::pages::deliveries::{
-    display_time, event_place, follow_redeliver, poll, short_event, subscription_deliveries_path,
+    display_time, event_place, follow_redeliver, poll, subscription_deliveries_path,
     webhook_subscriptions, StatusPill, SubscriptionRef, DELIVERIES_PATH, NONE,
 };
 use crate::pages::integrations::edit_subscription_path;
@@ -130,7 +130,7 @@ fn DeliveryView(delivery: Delivery, subscriptions: Signal<Vec<SubscriptionRef>>)
             </div>
             <div>
                 <dt>"Event"</dt>
-                <dd title=event_type.clone()>{short_event(&event_type)}</dd>
+                <dd title=event_type.to_string()>{event_type.short()}</dd>
             </div>
             <div>
                 <dt>"Project / Stage / Service"</dt>

@@ -12,7 +12,7 @@ use leptos_router::hooks::use_params_map;
 use crate::components::field::{Alert, Section};
 use crate::components::table::{Column::Shown, Table, ACTIONS};
 use crate::model::{Delivery, EventDetail, SubscriptionMatch};
-use crate::pages::deliveries::{delivery_path, display_time, poll, short_event, StatusPill, NONE};
+use crate::pages::deliveries::{delivery_path, display_time, poll, StatusPill, NONE};
 use crate::pages::events::{place, EVENTS_PATH};
 use crate::pages::integrations::{edit_subscription_path, subscription_label};
 use crate::server_fns::insight::get_event;
@@ -115,13 +115,13 @@ fn EventView(detail: EventDetail, json_open: RwSignal<bool>) -> impl IntoView {
         }
         .into_any()
     };
-    let short = short_event(&event.r#type);
+    let short = event.r#type.short();
     view! {
         <h1>"Event " <code>{short.clone()}</code></h1>
         <dl class="delivery-summary">
             <dt>"Type"</dt>
             <dd>
-                <code>{event.r#type.clone()}</code>
+                <code>{event.r#type.to_string()}</code>
             </dd>
             <dt>"Received (UTC)"</dt>
             <dd>

@@ -14,8 +14,8 @@ use crate::components::filters::{
 use crate::components::loaded::Loaded;
 use crate::components::paging::{paging, Pager};
 use crate::components::table::{Column::Shown, Table, ACTIONS};
-use crate::model::{EventList, EventQuery, EventSummary};
-use crate::pages::deliveries::{display_time, poll, short_event, utc_input_to_rfc3339, NONE};
+use crate::model::{EventList, EventQuery, EventSummary, EventType};
+use crate::pages::deliveries::{display_time, poll, utc_input_to_rfc3339, NONE};
 use crate::server_fns::insight::list_events;
 use crate::server_fns::uniform::load_seen_values;
 
@@ -23,8 +23,6 @@ use crate::server_fns::uniform::load_seen_values;
 pub const EVENTS_PATH: &str = "/uniform/events";
 /// Events per page.
 const PAGE_SIZE: i64 = 20;
-/// The prefix of every Keptn event type.
-const TYPE_PREFIX: &str = "sh.keptn.event.";
 
 /// `/uniform/events/<id>`
 pub fn event_path(id: &str) -> String {
@@ -46,10 +44,10 @@ pub fn place(project: &Option<String>, stage: &Option<String>, service: &Option<
 /// `sh.keptn.event.evaluation.finished`.
 pub fn full_type(typed: &str) -> String {
     let typed = typed.trim();
-    if typed.is_empty() || typed.starts_with(TYPE_PREFIX) {
+    if typed.is_empty() || typed.starts_with(EventType::PREFIX) {
         typed.to_string()
     } else {
-        format!("{TYPE_PREFIX}{typed}")
+        format!("{}{typed}", EventType::PREFIX)
     }
 }
 
@@ -284,7 +282,7 @@ fn EventTable(list: Vec<EventSummary>) -> impl IntoView {
                 .into_iter()
                 .map(|event| {
                     let time = display_time(&event.received_at);
-                    let short = short_event(&event.r#type);
+                    let short = event.r#type.short();
                     let details_name = format!(" of the {short} event at {time}");
                     let context_short: String = event.shkeptncontext.chars().take(8).collect();
                     view! {
@@ -292,7 +290,7 @@ fn EventTable(list: Vec<EventSummary>) -> impl IntoView {
                             <td class="time" data-label="Received (UTC)">
                                 <time datetime=event.received_at.clone()>{time}</time>
                             </td>
-                            <td title=event.r#type.clone() data-label="Type">
+                            <td title=event.r#type.to_string() data-label="Type">
                                 {short}
                             </td>
                             <td data-label="Project / Stage / Service">

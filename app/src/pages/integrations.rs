@@ -16,7 +16,7 @@ use crate::components::layout::ErrorsSeen;
 use crate::components::loaded::{ConfirmedList, Loaded};
 use crate::components::table::{Column::Hidden, Column::Shown, RowButton, Table};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
-use crate::model::{Integration, Subscription, SubscriptionFilter, WEBHOOK_SERVICE};
+use crate::model::{EventType, Integration, Subscription, SubscriptionFilter, WEBHOOK_SERVICE};
 use crate::pages::deliveries::{delivery_path, display_time, poll, subscription_deliveries_path};
 use crate::server_fns::deliveries::{FailedCount, RedeliverFailed};
 use crate::server_fns::insight::overview_stats;
@@ -69,7 +69,7 @@ pub fn subscription_summary(subscription: &Subscription) -> [(&'static str, Stri
 /// A subscription in one line, by its task and filter: `evaluation.finished · stages dev,
 /// staging` (Keptn's prefix left out, `>` as `*`, empty filter lists left out).
 pub fn subscription_label(event: &str, filter: &SubscriptionFilter) -> String {
-    let mut label = display_event(event.strip_prefix("sh.keptn.event.").unwrap_or(event));
+    let mut label = EventType::parse(event).map_or_else(|| display_event(event), |t| t.short());
     for (name, values) in [
         ("projects", &filter.projects),
         ("stages", &filter.stages),

@@ -83,7 +83,7 @@ async fn post_event(
         state
             .dispatcher
             .metrics
-            .event_received(&ingested.event_type);
+            .event_received(&ingested.event_type.to_string());
     }
     Ok(Json(EventAccepted {
         keptn_context: ingested.keptn_context,
@@ -182,12 +182,7 @@ async fn list_logs(
                 message: row.reason.unwrap_or_default(),
                 time: row.updated_at,
                 shkeptncontext: row.shkeptncontext,
-                task: row
-                    .event_type
-                    .split('.')
-                    .nth(3)
-                    .unwrap_or_default()
-                    .to_string(),
+                task: row.event_type.task().to_string(),
                 triggeredid: row.triggeredid.unwrap_or(row.event_id),
             })
             .collect(),

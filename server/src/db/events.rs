@@ -1,12 +1,15 @@
 //! Queries on `events`, `deliveries` and `delivery_attempts`.
 
+use app::model::EventType;
+
 use super::{Store, Tx};
 
 /// An event as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
     pub id: String,
-    pub r#type: String,
+    #[sqlx(try_from = "String")]
+    pub r#type: EventType,
     pub source: String,
     pub shkeptncontext: String,
     pub triggeredid: Option<String>,
@@ -25,7 +28,7 @@ pub async fn insert(tx: &mut Tx, event: &EventRow, received_at: &str) -> sqlx::R
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&event.id)
-    .bind(&event.r#type)
+    .bind(event.r#type.to_string())
     .bind(&event.source)
     .bind(&event.shkeptncontext)
     .bind(&event.triggeredid)
@@ -814,7 +817,8 @@ pub struct FailureRow {
     pub reason: Option<String>,
     pub updated_at: String,
     pub shkeptncontext: String,
-    pub event_type: String,
+    #[sqlx(try_from = "String")]
+    pub event_type: EventType,
     pub event_id: String,
     pub triggeredid: Option<String>,
 }
@@ -898,7 +902,8 @@ pub struct DeliveryListRow {
     pub id: String,
     pub subscription_id: String,
     pub event_id: String,
-    pub event_type: String,
+    #[sqlx(try_from = "String")]
+    pub event_type: EventType,
     pub project: Option<String>,
     pub stage: Option<String>,
     pub service: Option<String>,
@@ -938,10 +943,20 @@ pub async fn deliveries_of_event(
     .await)
 }
 
+/// The delivery `id`, if there is one (by the primary key, not a scan of the log).
+pub async fn delivery(db: &Store, id: &str) -> sqlx::Result<Option<DeliveryListRow>> {
+    on!(db, |c| sqlx::query_as(concat!(
+        delivery_list_select!(),
+        " WHERE d.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(c)
+    .await)
+}
+
 /// Which deliveries [`list_deliveries`] returns; `None` fields do not filter.
 #[derive(Default)]
 pub struct DeliveryFilter<'a> {
-    pub id: Option<&'a str>,
     pub subscription_id: Option<&'a str>,
     pub status: Option<&'a str>,
     /// Created at or after (RFC 3339 in the stored format).
@@ -960,12 +975,11 @@ pub async fn list_deliveries(
 ) -> sqlx::Result<Vec<DeliveryListRow>> {
     on!(db, |c| sqlx::query_as(concat!(
         delivery_list_select!(),
-        " WHERE ($1 IS NULL OR d.id = $1) AND ($2 IS NULL OR d.subscription_id = $2)
-           AND ($3 IS NULL OR d.status = $3) AND ($4 IS NULL OR d.rowid < $4)
-           AND ($5 IS NULL OR d.created_at >= $5) AND ($6 IS NULL OR d.created_at < $6)
-         ORDER BY d.rowid DESC LIMIT $7",
+        " WHERE ($1 IS NULL OR d.subscription_id = $1)
+           AND ($2 IS NULL OR d.status = $2) AND ($3 IS NULL OR d.rowid < $3)
+           AND ($4 IS NULL OR d.created_at >= $4) AND ($5 IS NULL OR d.created_at < $5)
+         ORDER BY d.rowid DESC LIMIT $6",
     ))
-    .bind(filter.id)
     .bind(filter.subscription_id)
     .bind(filter.status)
     .bind(filter.before)

@@ -9,7 +9,8 @@ use super::Store;
 pub struct EventListRow {
     pub rowid: i64,
     pub id: String,
-    pub r#type: String,
+    #[sqlx(try_from = "String")]
+    pub r#type: app::model::EventType,
     pub source: String,
     pub shkeptncontext: String,
     pub project: Option<String>,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::model::{Webhook, WEBHOOK_SCOPE};
+use app::model::{EventType, Webhook, WEBHOOK_SCOPE};
 use serde_json::{json, Value};
 
 use super::Dispatcher;
@@ -365,10 +365,13 @@ async fn task_events(
     .ok()??;
     let webhook = subscription.webhook?;
     let (event_type, body) = event?;
-    let parts: Vec<&str> = event_type.split('.').collect();
-    let ["sh", "keptn", "event", task, "triggered"] = parts.as_slice() else {
+    // Keptn sends started/finished for a task's triggered event (`sh.keptn.event.<task>.
+    // triggered`, the task one segment), not for a sequence's.
+    let event_type = EventType::parse(event_type)?;
+    let task = event_type.task();
+    if event_type.suffix() != "triggered" || task.contains('.') {
         return None;
-    };
+    }
     let takes_triggered =
         subscription.event.ends_with(".triggered") || subscription.event.ends_with(".>");
     if !takes_triggered || !(webhook.send_started || webhook.send_finished) {
@@ -409,7 +412,7 @@ async fn emit(
         out["message"] = json!(message);
     }
     let event = json!({
-        "type": format!("sh.keptn.event.{}.{phase}", task.task),
+        "type": format!("{}{}.{phase}", EventType::PREFIX, task.task),
         "specversion": "1.0",
         "source": "webhook-service",
         "id": format!("{delivery_id}-{phase}"),

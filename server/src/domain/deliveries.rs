@@ -54,14 +54,8 @@ pub async fn list(db: &Store, query: &DeliveryQuery) -> Result<DeliveryPage, Dom
 
 /// One delivery with every attempt (response bodies cut at 4 KiB).
 pub async fn get(db: &Store, id: &str) -> Result<Delivery, DomainError> {
-    let filter = DeliveryFilter {
-        id: Some(id),
-        ..DeliveryFilter::default()
-    };
-    let row = db::events::list_deliveries(db, &filter, 1)
+    let row = db::events::delivery(db, id)
         .await?
-        .into_iter()
-        .next()
         .ok_or_else(|| DomainError::NotFound(format!("delivery {id} not found")))?;
     let attempts = db::events::attempts(db, id)
         .await?

@@ -3,7 +3,7 @@
 //! outbox); then wake the sender. Matching follows Keptn's distributor.
 
 use crate::db::Store;
-use app::model::{Integration, Subscription};
+use app::model::{EventType, Integration, Subscription};
 use serde_json::{Map, Value};
 
 use crate::db;
@@ -24,7 +24,7 @@ pub struct Ingested {
     /// How many deliveries were queued.
     pub deliveries: usize,
     /// The event's CloudEvent type.
-    pub event_type: String,
+    pub event_type: EventType,
 }
 
 fn string_field(
@@ -49,28 +49,18 @@ fn string_field(
     }
 }
 
-/// Prefix of every Keptn event type.
-const TYPE_PREFIX: &str = "sh.keptn.event.";
-
-/// Keptn's event-type grammar: `sh.keptn.event.` then dot-separated, non-empty segments of
-/// ASCII letters, digits, `-` and `_`. Nothing else reaches storage, logs or `/metrics`.
-pub fn validate_type(event_type: &str) -> Result<(), DomainError> {
-    let valid = event_type.strip_prefix(TYPE_PREFIX).is_some_and(|rest| {
-        rest.split('.').all(|segment| {
-            !segment.is_empty()
-                && segment
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+/// Keptn's event-type grammar ([`EventType`]): `sh.keptn.event.` then dot-separated,
+/// non-empty segments of ASCII letters, digits, `-` and `_` (an event's type has no `>`, a
+/// subscription's "any"). Nothing else reaches storage, logs or `/metrics`.
+pub fn parse_type(event_type: &str) -> Result<EventType, DomainError> {
+    EventType::parse(event_type)
+        .filter(|parsed| parsed.suffix() != EventType::ANY)
+        .ok_or_else(|| {
+            DomainError::invalid(
+                "type",
+                "type must be sh.keptn.event. followed by dot-separated segments of letters, digits, '-' and '_'",
+            )
         })
-    });
-    if valid {
-        Ok(())
-    } else {
-        Err(DomainError::invalid(
-            "type",
-            "type must be sh.keptn.event. followed by dot-separated segments of letters, digits, '-' and '_'",
-        ))
-    }
 }
 
 /// Checks the envelope, fills in `id`, `time` and `shkeptncontext` when absent.
@@ -97,7 +87,7 @@ pub fn normalize(event: Value) -> Result<EventRow, DomainError> {
     ] {
         string_field(&map, optional, false)?;
     }
-    validate_type(&event_type)?;
+    let event_type = parse_type(&event_type)?;
     // Ids made here are time-ordered (UUIDv7): new rows append to the id and context
     // indexes instead of landing on a random page of each.
     let id = string_field(&map, "id", false)?
@@ -196,13 +186,6 @@ impl Mismatch<'_> {
     }
 }
 
-/// `sh.keptn.event.<task>.<suffix>` split into task and suffix (the suffix is the last
-/// segment; the task may hold dots, as sequence events' `<stage>.<sequence>` do).
-pub fn task_and_suffix(event_type: &str) -> (&str, &str) {
-    let rest = event_type.strip_prefix(TYPE_PREFIX).unwrap_or(event_type);
-    rest.rsplit_once('.').unwrap_or((rest, ""))
-}
-
 /// Every way `subscription` does not want `event`, in the order type, project, stage,
 /// service; empty when it matches. Matching is Keptn's distributor's: the type exactly, or
 /// with a trailing `>` any type that continues the prefix; an empty filter list takes any
@@ -217,13 +200,9 @@ pub fn mismatches<'a>(subscription: &'a Subscription, event: &'a EventRow) -> Ve
         return vec![Mismatch::UnreadableFilter];
     }
     let mut found = Vec::new();
-    let type_matches = match subscription.event.strip_suffix(">") {
-        Some(prefix) => event.r#type.starts_with(prefix) && event.r#type.len() > prefix.len(),
-        None => subscription.event == event.r#type,
-    };
-    if !type_matches {
-        let (task, suffix) = task_and_suffix(&event.r#type);
-        let (wanted_task, wanted_suffix) = task_and_suffix(&subscription.event);
+    if !event.r#type.wanted_by(&subscription.event) {
+        let (task, suffix) = (event.r#type.task(), event.r#type.suffix());
+        let (wanted_task, wanted_suffix) = EventType::split(&subscription.event);
         found.push(if task == wanted_task {
             Mismatch::Suffix {
                 event: suffix,
@@ -544,11 +523,6 @@ mod tests {
             "filter"
         );
         assert!(mismatches(&seed, &event("sh.keptn.event.evaluation.finished", "dev")).is_empty());
-        assert_eq!(
-            task_and_suffix("sh.keptn.event.dev.delivery.triggered"),
-            ("dev.delivery", "triggered")
-        );
-        assert_eq!(task_and_suffix("sh.keptn.event.test.>"), ("test", ">"));
     }
 
     #[test]
@@ -601,7 +575,7 @@ mod tests {
             "sh.keptn.event.a_b.started",
             "sh.keptn.event.x",
         ] {
-            assert!(validate_type(good).is_ok(), "{good}");
+            assert!(parse_type(good).is_ok(), "{good}");
         }
         for bad in [
             "sh.keptn.event.a\nuniform_forged_total 1\n.finished",
@@ -615,7 +589,7 @@ mod tests {
             "t",
             "SH.keptn.event.a.finished",
         ] {
-            let error = validate_type(bad).unwrap_err();
+            let error = parse_type(bad).unwrap_err();
             assert!(
                 matches!(&error, DomainError::Invalid { field, .. } if field == "type"),
                 "{bad}: {error:?}"

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use app::model::{
-    EventDetail, EventList, EventMatches, EventQuery, EventSummary, Integration, LastError,
-    MatchReason, Stats, StatsBucket, SubscriptionMatch, SubscriptionStats,
+    EventDetail, EventList, EventMatches, EventQuery, EventSummary, EventType, Integration,
+    LastError, MatchReason, Stats, StatsBucket, SubscriptionMatch, SubscriptionStats,
 };
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
@@ -16,7 +16,7 @@ use crate::db::events::{DeliveryListRow, EventRow};
 use crate::db::insight::{EventFilter, EventListRow, Window, WindowDelivery};
 use crate::db::Store;
 use crate::domain::deliveries::{delivery, instant, next_page_key, page_request};
-use crate::domain::events::{mismatches, task_and_suffix};
+use crate::domain::events::mismatches;
 use crate::domain::integrations::all_cached;
 use crate::error::DomainError;
 use crate::util;
@@ -101,7 +101,7 @@ fn explain(
             .or_default()
             .push(row.id.clone());
     }
-    let (task, _) = task_and_suffix(&event.r#type);
+    let task = event.r#type.task();
     let mut subscriptions = Vec::new();
     for integration in integrations {
         for subscription in &integration.subscriptions {
@@ -118,7 +118,7 @@ fn explain(
                 })
                 .collect();
             let matched = reasons.is_empty();
-            if !matched && task_and_suffix(&subscription.event).0 != task {
+            if !matched && EventType::split(&subscription.event).0 != task {
                 continue;
             }
             subscriptions.push(SubscriptionMatch {
