@@ -17,8 +17,10 @@ use crate::util;
 #[derive(Clone, Debug)]
 pub struct CspNonce(pub String);
 
-/// Adds the security headers to every response, and `Cache-Control: no-store` to all but
-/// the static assets.
+/// Adds the security headers to every response; `Cache-Control: no-store` to all but the
+/// static assets, and `no-cache` to those: a browser keeps them but asks each time whether
+/// they changed (a 304 when not). Their names carry no content hash, so after an upgrade a
+/// cached chunk of the old build must never meet the new main module.
 pub async fn security_headers(mut request: Request, next: Next) -> Response {
     let nonce = util::random_url_safe(16);
     request.extensions_mut().insert(CspNonce(nonce.clone()));
@@ -42,9 +44,8 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    if !cacheable {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
+    let cache = if cacheable { "no-cache" } else { "no-store" };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }
 

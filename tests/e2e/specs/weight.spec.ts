@@ -72,3 +72,16 @@ test('the wasm goes out as the brotli file the build made, and decodes to the bu
   expect(plain.headers()['content-encoding']).toBeUndefined();
   expect((await plain.body()).length).toBe(statSync(built).size);
 });
+
+test('the site files are checked with the server on every use, so an upgrade never mixes old and new chunks', async ({ request }) => {
+  const answer = await request.get('/pkg/uniform.wasm', { headers: { 'accept-encoding': 'br' } });
+  expect(answer.headers()['cache-control']).toBe('no-cache');
+  const lastModified = answer.headers()['last-modified'];
+  expect(lastModified).toBeTruthy();
+  // Unchanged since the browser's copy: a 304 without a body, not the 220 KB again.
+  const again = await request.get('/pkg/uniform.wasm', {
+    headers: { 'accept-encoding': 'br', 'if-modified-since': lastModified },
+  });
+  expect(again.status()).toBe(304);
+  expect((await again.body()).length).toBe(0);
+});
