@@ -3,6 +3,7 @@
 pub mod caret;
 pub mod dialog;
 pub mod field;
+pub mod focus;
 pub mod layout;
 pub mod mrkdwn;
 pub mod paging;

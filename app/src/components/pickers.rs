@@ -8,6 +8,7 @@ use leptos::html::{Button, Div};
 use leptos::prelude::*;
 
 use crate::components::caret::{insert_at, CaretField};
+use crate::components::focus::focus_on_mount;
 use crate::components::secret_picker::SecretTree;
 use crate::components::variable_picker::{VariableNode, VariableTree};
 use crate::error::AppError;
@@ -97,11 +98,7 @@ pub fn PickerButtons(
     });
 
     // The popup takes the focus when it opens.
-    Effect::new(move |_| {
-        if let Some(element) = popup.get() {
-            let _ = element.focus();
-        }
-    });
+    focus_on_mount(popup);
 
     let on_focusout = move |event: leptos::ev::FocusEvent| {
         use leptos::wasm_bindgen::JsCast;

@@ -2,6 +2,7 @@
 //! "pending changes" dialog, and the browser confirms reloads and closing.
 
 use super::*;
+use crate::components::focus::focus_on_mount;
 
 /// Holds back clicks on in-app links while `stay()` says changes are pending; the link's
 /// path goes to `leave_to` (which opens the dialog). Browser only: the listener is kept in
@@ -102,11 +103,8 @@ pub(super) fn guard_unload(stay: impl Fn() -> bool + Copy + 'static) {
 #[component]
 pub(super) fn PendingChangesDialog(on_stay: Callback<()>, on_leave: Callback<()>) -> impl IntoView {
     let stay_button = NodeRef::<leptos::html::Button>::new();
-    Effect::new(move |_| {
-        if let Some(button) = stay_button.get() {
-            let _ = button.focus();
-        }
-    });
+    // "Stay" takes the focus (the dialog gives it back to nothing: leaving navigates away).
+    focus_on_mount(stay_button);
     view! {
         <div class="dialog-backdrop">
             <div
