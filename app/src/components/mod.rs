@@ -13,4 +13,5 @@ pub mod secret_picker;
 pub mod table;
 pub mod tag_input;
 pub mod toast;
+pub mod tree;
 pub mod variable_picker;
