@@ -4,6 +4,8 @@ pub mod caret;
 pub mod dialog;
 pub mod field;
 pub mod focus;
+pub mod form;
+pub mod key_value;
 pub mod layout;
 pub mod mrkdwn;
 pub mod paging;
