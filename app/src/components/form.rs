@@ -1,5 +1,6 @@
 //! The parts the forms (secret, subscription) are built from: a labelled [`Field`] with its
-//! error, the inputs bound to a signal ([`TextInput`], [`Choice`]), the end of a form
+//! error, the controls bound to a signal that go inside one and take their id and error from
+//! it ([`TextInput`], [`Choice`], see [`field_context`]), the end of a form
 //! ([`FormActions`]: its error, submit and "Cancel"), and what a form page shows when what it
 //! edits cannot be loaded ([`LoadFailed`]).
 
@@ -13,8 +14,37 @@ pub fn error_id(id: &str) -> String {
     format!("{id}-error")
 }
 
-/// A field: `<div class="field">` with the control's `<label>`, the control (`children`), its
-/// error (id [`error_id`]) and whatever goes below that (`after`).
+/// What a [`Field`] tells the control inside it (see [`field_context`]).
+#[derive(Clone, Default)]
+pub struct FieldContext {
+    /// The control's element id.
+    pub id: String,
+    /// The control's error, when there is one.
+    pub error: MaybeProp<String>,
+}
+
+impl FieldContext {
+    /// The control's `aria-invalid`: `"true"` while the field has an error.
+    pub fn invalid(&self) -> impl Fn() -> String + Send + Sync + 'static {
+        let error = self.error;
+        invalid(move || error.get())
+    }
+
+    /// The control's `aria-describedby`: the field's error while there is one.
+    pub fn described_by(&self) -> impl Fn() -> Option<String> + Send + Sync + 'static {
+        let error = self.error;
+        described_by(move || error.get(), error_id(&self.id))
+    }
+}
+
+/// The id and the error of the [`Field`] around the calling control (an empty id outside one).
+pub fn field_context() -> FieldContext {
+    use_context().unwrap_or_default()
+}
+
+/// A field: `<div class="field">` with the control's `<label>`, the control (`children`, which
+/// gets the field's id and error from [`field_context`]), its error (id [`error_id`]) and
+/// whatever goes below that (`after`).
 #[component]
 pub fn Field(
     /// The control's element id (the label's `for`).
@@ -32,6 +62,10 @@ pub fn Field(
     children: Children,
 ) -> impl IntoView {
     let error_id = error_id(&id);
+    provide_context(FieldContext {
+        id: id.clone(),
+        error,
+    });
     view! {
         <div class="field">
             <label for=id>{label}</label>
@@ -42,38 +76,21 @@ pub fn Field(
     }
 }
 
-/// A text `<input>` bound to `value`: typing sets it and marks it `touched` (leaving it does
-/// too), and its `aria-invalid`/`aria-describedby` follow `error` (see [`error_id`]).
+/// A text `<input>` in a [`Field`], bound to `value`: typing sets it and marks it `touched`
+/// (leaving it does too), and its `aria-invalid`/`aria-describedby` follow the field's error.
+/// Other attributes (`type`, `name`, `list`, `required`) go on as `attr:…`.
 #[component]
 pub fn TextInput(
-    /// The element id.
-    #[prop(into)]
-    id: String,
     /// What is typed.
     value: RwSignal<String>,
     /// Set once the user typed or left the input.
     touched: RwSignal<bool>,
-    /// The error shown under the input, when there is one.
-    #[prop(into)]
-    error: Signal<Option<String>>,
     /// The `placeholder`, if any.
     #[prop(optional, into)]
     placeholder: MaybeProp<String>,
-    /// The `type` (none: a text input).
-    #[prop(optional, into)]
-    kind: MaybeProp<String>,
     /// The `autocomplete`.
     #[prop(default = "off")]
     autocomplete: &'static str,
-    /// The `name` (form data), if any.
-    #[prop(optional)]
-    name: Option<&'static str>,
-    /// The id of a `<datalist>` of suggestions, if any.
-    #[prop(optional)]
-    list: Option<&'static str>,
-    /// Whether the input is `required`.
-    #[prop(optional)]
-    required: bool,
     /// Runs after each keystroke (after `value` and `touched` are set).
     #[prop(optional)]
     on_edit: Option<Callback<()>>,
@@ -81,16 +98,11 @@ pub fn TextInput(
     #[prop(optional)]
     input_ref: NodeRef<Input>,
 ) -> impl IntoView {
-    let message = move || error.get();
-    let described = described_by(message, error_id(&id));
+    let field = field_context();
     view! {
         <input
-            id=id
-            name=name
-            type=move || kind.get()
-            list=list
+            id=field.id.clone()
             autocomplete=autocomplete
-            required=required
             placeholder=move || placeholder.get()
             node_ref=input_ref
             prop:value=move || value.get()
@@ -102,43 +114,38 @@ pub fn TextInput(
                 }
             }
             on:blur=move |_| touched.set(true)
-            aria-invalid=invalid(message)
-            aria-describedby=described
+            aria-invalid=field.invalid()
+            aria-describedby=field.described_by()
         />
     }
 }
 
-/// A `<select>` bound to `value`, `required`, that starts on a disabled "choose" option
-/// (`prompt`) while `value` is empty; choosing marks it `touched` (leaving it does too), and
-/// its `aria-invalid`/`aria-describedby` follow `error` (see [`error_id`]).
+/// A `required` `<select>` in a [`Field`], bound to `value`, that starts on a disabled
+/// "choose" option (`prompt`) while `value` is empty; choosing marks it `touched` (leaving it
+/// does too), and its `aria-invalid`/`aria-describedby` follow the field's error.
 #[component]
 pub fn Choice(
-    /// The element id.
-    id: &'static str,
     /// The chosen option's value; empty while none is chosen.
     value: RwSignal<String>,
     /// Set once the user chose or left the select.
     touched: RwSignal<bool>,
-    /// The error shown under the select, when there is one.
-    #[prop(into)]
-    error: Signal<Option<String>>,
     /// The text of the option that asks to choose.
     prompt: &'static str,
     /// The options: (value, text).
     options: Vec<(&'static str, &'static str)>,
 ) -> impl IntoView {
-    let message = move || error.get();
+    let field = field_context();
     view! {
         <select
-            id=id
+            id=field.id.clone()
             required
             on:change=move |event| {
                 value.set(event_target_value(&event));
                 touched.set(true);
             }
             on:blur=move |_| touched.set(true)
-            aria-invalid=invalid(message)
-            aria-describedby=described_by(message, error_id(id))
+            aria-invalid=field.invalid()
+            aria-describedby=field.described_by()
         >
             <option value="" disabled selected=move || value.with(String::is_empty)>
                 {prompt}

@@ -8,7 +8,9 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::components::field::{Alert, FieldError};
 use crate::components::form::{Field, FormActions, LoadFailed, TextInput};
-use crate::components::key_value::{KeyValuePair, KeyValueRow};
+use crate::components::key_value::{
+    entries, position_in, KeyValueItem, KeyValuePair, KeyValueRow, RemoveButton, RowLook,
+};
 use crate::components::toast::use_toaster;
 use crate::error::AppError;
 use crate::model::{KeyValue, SecretForm};
@@ -19,6 +21,15 @@ use crate::validation::{
 
 /// Where the form returns to.
 const LIST_PATH: &str = "/uniform/secrets";
+/// The key-value rows.
+const ROW: RowLook = RowLook {
+    class: "key-value",
+    name: "Key-value pair",
+    ids: "secret",
+    key_placeholder: "e.g. Token",
+    remove: RemoveButton::Text(" key-value pair"),
+    keep_one: true,
+};
 /// Create or edit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -94,6 +105,16 @@ struct Row {
     stored_key: StoredValue<Option<String>>,
     /// Whether the value is shown in clear.
     shown: RwSignal<bool>,
+}
+
+impl KeyValueItem for Row {
+    fn id(&self) -> usize {
+        self.id
+    }
+
+    fn pair(&self) -> KeyValuePair {
+        self.pair
+    }
 }
 
 impl Row {
@@ -255,14 +276,7 @@ fn SecretEditor(mode: Mode, name: String, scope: String, keys: Vec<String>) -> i
         let form = SecretForm {
             name: name.get_untracked(),
             scope: scope.get_untracked(),
-            data: rows.with_untracked(|rows| {
-                rows.iter()
-                    .map(|row| KeyValue {
-                        key: row.pair.key.get_untracked(),
-                        value: row.pair.value.get_untracked(),
-                    })
-                    .collect()
-            }),
+            data: untrack(|| entries(rows, |key, value| KeyValue { key, value })),
         };
         match mode {
             Mode::Create => {
@@ -277,12 +291,10 @@ fn SecretEditor(mode: Mode, name: String, scope: String, keys: Vec<String>) -> i
     let name_field = move || match mode {
         Mode::Create => view! {
             <TextInput
-                id="secret-name"
-                name="name"
+                attr:name="name"
                 placeholder="e.g. API"
                 value=name
                 touched=name_touched
-                error=Signal::derive(name_message)
                 on_edit=Callback::new(move |()| edited())
             />
         }
@@ -308,19 +320,10 @@ fn SecretEditor(mode: Mode, name: String, scope: String, keys: Vec<String>) -> i
         rows.update(|rows| rows.push(row));
         edited();
     };
-    let remove_row = move |id: usize| {
-        rows.update(|rows| {
-            if rows.len() > 1 {
-                rows.retain(|row| row.id != id);
-            }
-        });
-        edited();
-    };
     let row_view = move |row: Row| {
         let id = row.id;
         let pair = row.pair;
-        let position = move || rows.with(|rows| rows.iter().position(|r| r.id == id).unwrap_or(0));
-        let value_id = format!("secret-value-{id}");
+        let position = position_in(rows, id);
         let key_message = move || {
             let server = server_field_error(&format!("key-{}", position()));
             if pair.key_touched.get() || attempted.get() {
@@ -337,39 +340,18 @@ fn SecretEditor(mode: Mode, name: String, scope: String, keys: Vec<String>) -> i
                 server
             }
         };
+        let errors = (Signal::derive(key_message), Signal::derive(value_message));
         view! {
-            <KeyValueRow
-                class="key-value"
-                label=Signal::derive(move || format!("Key-value pair {}", position() + 1))
-                pair
-                key_id=format!("secret-key-{id}")
-                value_id=value_id.clone()
-                key_error=Signal::derive(key_message)
-                value_error=Signal::derive(value_message)
-                key_placeholder="e.g. Token"
-                on_edit=Callback::new(move |()| edited())
-                remove_label=|| {
-                    view! {
-                        "Remove"
-                        <span class="visually-hidden">" key-value pair"</span>
-                    }
-                }
-                remove_disabled=Signal::derive(move || rows.with(|rows| rows.len() <= 1))
-                on_remove=Callback::new(move |()| remove_row(id))
-            >
+            <KeyValueRow look=ROW rows row errors on_edit=Callback::new(move |()| edited())>
                 <div class="password-field">
                     <TextInput
-                        id=value_id
-                        kind=Signal::derive(move || {
-                            Some(if row.shown.get() { "text" } else { "password" }.to_string())
-                        })
+                        attr:r#type=move || if row.shown.get() { "text" } else { "password" }
                         autocomplete="new-password"
                         placeholder=Signal::derive(move || {
                             row.keeps_value().then(|| "Unchanged".to_string())
                         })
                         value=pair.value
                         touched=pair.value_touched
-                        error=Signal::derive(value_message)
                         on_edit=Callback::new(move |()| edited())
                     />
                     <button

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::components::form::{Choice, Field, FormActions, TextInput};
-use crate::components::key_value::KeyValuePair;
+use crate::components::key_value::{entries, KeyValueItem, KeyValuePair};
 
 /// One custom header row of the form.
 #[derive(Clone, Copy)]
@@ -13,6 +13,16 @@ pub(super) struct HeaderRow {
     pub(super) id: usize,
     pub(super) pair: KeyValuePair,
     pub(super) value_field: NodeRef<Input>,
+}
+
+impl KeyValueItem for HeaderRow {
+    fn id(&self) -> usize {
+        self.id
+    }
+
+    fn pair(&self) -> KeyValuePair {
+        self.pair
+    }
 }
 
 /// The form, for both modes.
@@ -108,14 +118,7 @@ pub(super) fn SubscriptionEditor(
             Webhook {
                 method: method.get(),
                 url: url.get(),
-                headers: headers.with(|rows| {
-                    rows.iter()
-                        .map(|row| Header {
-                            key: row.pair.key.get(),
-                            value: row.pair.value.get(),
-                        })
-                        .collect()
-                }),
+                headers: entries(headers, |key, value| Header { key, value }),
                 payload: payload.get(),
                 proxy: Some(proxy.get()).filter(|proxy| !proxy.is_empty()),
                 send_started: !sends || send_started.get(),
@@ -477,13 +480,11 @@ pub(super) fn SubscriptionEditor(
     let task_field = view! {
         <Field id="subscription-task" label="Task" error=task_message>
             <TextInput
-                id="subscription-task"
-                list="subscription-task-options"
-                required=true
+                attr:list="subscription-task-options"
+                attr:required=true
                 placeholder="Choose your task"
                 value=task
                 touched=task_touched
-                error=task_message
             />
             <datalist id="subscription-task-options">{task_options}</datalist>
         </Field>
@@ -492,10 +493,8 @@ pub(super) fn SubscriptionEditor(
     let suffix_field = view! {
         <Field id="subscription-suffix" label="Task suffix" error=suffix_message>
             <Choice
-                id="subscription-suffix"
                 value=suffix
                 touched=suffix_touched
-                error=suffix_message
                 prompt="Choose your task suffix"
                 options=SUFFIXES.to_vec()
             />

@@ -2,9 +2,18 @@
 //! payload and proxy, each with its pickers, and the started/finished events.
 
 use super::*;
-use crate::components::field::{described_by, invalid};
-use crate::components::form::{error_id, Choice, Field, TextInput};
-use crate::components::key_value::KeyValueRow;
+use crate::components::form::{field_context, Choice, Field, TextInput};
+use crate::components::key_value::{position_in, KeyValueRow, RemoveButton, RowLook};
+
+/// The custom header rows.
+const HEADER_ROW: RowLook = RowLook {
+    class: "header-row",
+    name: "Custom header",
+    ids: "webhook-header",
+    key_placeholder: "e.g. Content-Type",
+    remove: RemoveButton::Cross("Remove Header"),
+    keep_one: false,
+};
 
 /// The webhook part of the form (webhook-service only).
 #[component]
@@ -44,9 +53,8 @@ pub(super) fn WebhookFields(
     let header_row = move |row: HeaderRow| {
         let id = row.id;
         let pair = row.pair;
-        let position =
-            move || headers.with(|rows| rows.iter().position(|r| r.id == id).unwrap_or(0));
-        let value_id = format!("webhook-header-value-{id}");
+        let position = position_in(headers, id);
+        let value_id = HEADER_ROW.value_id(id);
         // Empty parts only; the header rules proper are checked at submit.
         let message = move |touched: RwSignal<bool>, empty: bool, field: String| {
             let server = server_field(field);
@@ -70,33 +78,15 @@ pub(super) fn WebhookFields(
                 format!("webhook.headers[{}].value", position()),
             )
         };
+        let errors = (Signal::derive(key_message), Signal::derive(value_message));
         view! {
-            <KeyValueRow
-                class="header-row"
-                label=Signal::derive(move || format!("Custom header {}", position() + 1))
-                pair
-                key_id=format!("webhook-header-key-{id}")
-                value_id=value_id.clone()
-                key_error=Signal::derive(key_message)
-                value_error=Signal::derive(value_message)
-                key_placeholder="e.g. Content-Type"
-                remove_label=|| {
-                    view! {
-                        <span aria-hidden="true">"×"</span>
-                        <span class="visually-hidden">"Remove Header"</span>
-                    }
-                }
-                remove_title="Remove Header"
-                on_remove=Callback::new(move |()| headers.update(|rows| rows.retain(|r| r.id != id)))
-            >
+            <KeyValueRow look=HEADER_ROW rows=headers row errors>
                 <div class="with-tools">
                     <TextInput
-                        id=value_id.clone()
                         input_ref=row.value_field
                         placeholder="e.g. application/json"
                         value=pair.value
                         touched=pair.value_touched
-                        error=Signal::derive(value_message)
                     />
                     <PickerButtons
                         field_id=value_id
@@ -166,20 +156,16 @@ pub(super) fn WebhookFields(
             <h2 id="webhook-heading">"Webhook configuration"</h2>
             <Field id="webhook-method" label="Request Method" error=method_message>
                 <Choice
-                    id="webhook-method"
                     value=method
                     touched=method_touched
-                    error=method_message
                     prompt="Choose method"
                     options=METHODS.iter().map(|name| (*name, *name)).collect()
                 />
             </Field>
             <Field id="webhook-url" label="URL" error=url_message>
                 <TemplateArea
-                    id="webhook-url"
                     value=url
                     touched=url_touched
-                    error=url_message
                     area=url_field
                     initial=initial_url
                     picker_data
@@ -209,9 +195,7 @@ pub(super) fn WebhookFields(
                 after=payload_warning_view
             >
                 <TemplateArea
-                    id="webhook-payload"
                     value=payload
-                    error=payload_message
                     area=payload_field
                     initial=initial_payload
                     picker_data
@@ -222,11 +206,9 @@ pub(super) fn WebhookFields(
             </Field>
             <Field id="webhook-proxy" label="Proxy" error=proxy_message>
                 <TextInput
-                    id="webhook-proxy"
                     placeholder="Proxy"
                     value=proxy
                     touched=proxy_touched
-                    error=proxy_message
                 />
             </Field>
             <div class="send-events">
@@ -239,21 +221,17 @@ pub(super) fn WebhookFields(
     .into_any()
 }
 
-/// A template's textarea (URL, payload) with the picker buttons beside it: typing sets `value`
-/// and marks it `touched` (leaving it and picking do too), and its `aria-invalid` and
-/// `aria-describedby` follow `error`.
+/// A template's textarea (URL, payload) in a [`Field`], with the picker buttons beside it:
+/// typing sets `value` and marks it `touched` (leaving it and picking do too), and its
+/// `aria-invalid` and `aria-describedby` follow the field's error.
 #[component]
 fn TemplateArea(
-    /// The element id.
-    id: &'static str,
     /// The template as typed.
     value: RwSignal<String>,
     /// Set once the user typed, picked or left it; none for a field whose error is the
     /// server's only.
     #[prop(optional)]
     touched: Option<RwSignal<bool>>,
-    /// The error shown under the field, when there is one.
-    error: Signal<Option<String>>,
     /// The textarea (the pickers insert at its caret).
     area: NodeRef<Textarea>,
     /// The text it starts with.
@@ -280,11 +258,11 @@ fn TemplateArea(
             touched.set(true);
         }
     };
-    let message = move || error.get();
+    let field = field_context();
     view! {
         <div class="with-tools">
             <textarea
-                id=id
+                id=field.id.clone()
                 class=class
                 node_ref=area
                 rows=rows
@@ -297,13 +275,13 @@ fn TemplateArea(
                     touch();
                 }
                 on:blur=move |_| touch()
-                aria-invalid=invalid(message)
-                aria-describedby=described_by(message, error_id(id))
+                aria-invalid=field.invalid()
+                aria-describedby=field.described_by()
             >
                 {initial}
             </textarea>
             <PickerButtons
-                field_id=id
+                field_id=field.id
                 target=CaretField::Textarea(area)
                 value
                 data=picker_data
