@@ -259,11 +259,13 @@ fn TemplateArea(
         }
     };
     let field = field_context();
+    // An attribute, not a class list: no `class=""` on a textarea without one.
+    let class = leptos::attr::custom::custom_attribute("class", class);
     view! {
         <div class="with-tools">
             <textarea
+                {..class}
                 id=field.id.clone()
-                class=class
                 node_ref=area
                 rows=rows
                 required=required
