@@ -214,3 +214,76 @@ pub fn LoadFailed(
         </p>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The HTML of `view`, without the hydration markers.
+    fn html(view: impl FnOnce() -> AnyView) -> String {
+        let owner = Owner::new();
+        owner.set();
+        let html = view().to_html().replace("<!>", "");
+        html.replace("<!--<() />-->", "")
+    }
+
+    #[test]
+    fn a_control_takes_the_fields_id_and_error() {
+        let html = html(|| {
+            view! {
+                <Field id="secret-name" label="Name" error=Some("Must not be empty".to_string())>
+                    <TextInput
+                        attr:name="name"
+                        placeholder="e.g. API"
+                        value=RwSignal::new(String::new())
+                        touched=RwSignal::new(true)
+                    />
+                </Field>
+            }
+            .into_any()
+        });
+        assert!(
+            html.starts_with("<div class=\"field\"><label for=\"secret-name\">Name</label>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<input id=\"secret-name\" autocomplete=\"off\""),
+            "{html}"
+        );
+        assert!(html.contains("placeholder=\"e.g. API\""), "{html}");
+        assert!(html.contains("name=\"name\""), "{html}");
+        assert!(
+            html.contains("aria-invalid=\"true\" aria-describedby=\"secret-name-error\""),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<p id=\"secret-name-error\" class=\"field-error\">Must not be empty</p>"
+            ),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_valid_control_points_at_no_error() {
+        let html = html(|| {
+            view! {
+                <Field id="subscription-suffix" label="Task suffix">
+                    <Choice
+                        value=RwSignal::new("finished".to_string())
+                        touched=RwSignal::new(false)
+                        prompt="Choose your task suffix"
+                        options=vec![("finished", "finished")]
+                    />
+                </Field>
+            }
+            .into_any()
+        });
+        assert!(
+            html.contains("<select id=\"subscription-suffix\" required aria-invalid=\"false\">"),
+            "{html}"
+        );
+        assert!(!html.contains("aria-describedby"), "{html}");
+        assert!(!html.contains("field-error"), "{html}");
+    }
+}

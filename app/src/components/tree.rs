@@ -157,3 +157,45 @@ pub fn tree_keys(event: &leptos::ev::KeyboardEvent, container: &web_sys::Element
     }
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branches_start_closed_and_leaves_show_their_detail() {
+        let owner = Owner::new();
+        owner.set();
+        let nodes = vec![
+            TreeNode::Branch {
+                label: "data".to_string(),
+                children: vec![TreeNode::Leaf {
+                    label: "project".to_string(),
+                    detail: Some(".data.project".to_string()),
+                    reference: "{{.data.project}}".to_string(),
+                }],
+            },
+            TreeNode::Leaf {
+                label: "id".to_string(),
+                detail: Some(".id".to_string()),
+                reference: "{{.id}}".to_string(),
+            },
+            TreeNode::Leaf {
+                label: "token".to_string(),
+                detail: None,
+                reference: "{{.secret.s.token}}".to_string(),
+            },
+        ];
+        let html = view! { <Tree nodes on_pick=Callback::new(|_: String| {}) /> }
+            .to_html()
+            .replace("<!>", "");
+        assert!(html.contains(">data</button>"), "{html}");
+        assert!(html.contains("aria-expanded=\"false\""), "{html}");
+        assert!(!html.contains("project"), "{html}");
+        assert!(
+            html.contains(">id <span class=\"tree-path\">.id</span></button>"),
+            "{html}"
+        );
+        assert!(html.contains(">token</button>"), "{html}");
+    }
+}
