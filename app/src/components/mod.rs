@@ -7,6 +7,7 @@ pub mod focus;
 pub mod form;
 pub mod key_value;
 pub mod layout;
+pub mod modal;
 pub mod mrkdwn;
 pub mod paging;
 pub mod pickers;
