@@ -1,7 +1,9 @@
-//! One row of a form's key-value list (a secret's key-value pairs, a webhook's custom headers):
-//! [`KeyValuePair`], what is typed and whether each input was visited, and [`KeyValueRow`],
-//! the row's group with the labelled key input, the value control and the remove button, each
-//! input with its error.
+//! The rows of a form's key-value list (a secret's key-value pairs, a webhook's custom
+//! headers): [`KeyValuePair`], what is typed and whether each input was visited;
+//! [`KeyValueItem`], what the row editor needs of a form's own row type; [`RowLook`], what sets
+//! one list's rows apart; and [`KeyValueRow`], the row's group with the labelled key input, the
+//! value control and the remove button, each input with its error. [`position_in`] and
+//! [`entries`] read a list of rows.
 
 use leptos::prelude::*;
 
@@ -11,9 +13,13 @@ use crate::components::form::{Field, TextInput};
 /// or left each input (its error shows from then on).
 #[derive(Clone, Copy)]
 pub struct KeyValuePair {
+    /// The key as typed.
     pub key: RwSignal<String>,
+    /// The value as typed.
     pub value: RwSignal<String>,
+    /// Set once the user typed in or left the key input.
     pub key_touched: RwSignal<bool>,
+    /// Set once the user typed in or left the value input (or picked into it).
     pub value_touched: RwSignal<bool>,
 }
 

@@ -10,14 +10,18 @@ use leptos::prelude::*;
 pub enum TreeNode {
     /// Opens to show its children (closed at first).
     Branch {
+        /// The button's text.
         label: String,
+        /// The entries below it.
         children: Vec<TreeNode>,
     },
     /// Picks `reference` (also its tooltip).
     Leaf {
+        /// The button's text.
         label: String,
         /// Shown after the label, e.g. the full path where two leaves share a name.
         detail: Option<String>,
+        /// What picking the leaf inserts.
         reference: String,
     },
 }
@@ -25,6 +29,7 @@ pub enum TreeNode {
 /// The tree (`<ul class="tree">`); a picked leaf's reference goes to `on_pick`.
 #[component]
 pub fn Tree(
+    /// The top-level entries.
     nodes: Vec<TreeNode>,
     /// Receives the reference to insert.
     on_pick: Callback<String>,

@@ -104,7 +104,7 @@ pub(super) fn guard_unload(stay: impl Fn() -> bool + Copy + 'static) {
 #[component]
 pub(super) fn PendingChangesDialog(on_stay: Callback<()>, on_leave: Callback<()>) -> impl IntoView {
     let stay_button = NodeRef::<leptos::html::Button>::new();
-    // "Stay" takes the focus (the dialog gives it back to nothing: leaving navigates away).
+    // "Stay" takes the focus. As before, closing does not give it back to the held link.
     focus_on_mount(stay_button);
     view! {
         <Modal labelled_by="pending-changes-text" on_escape=on_stay>
