@@ -121,25 +121,8 @@ pub fn ConfirmDialog(
     children: Children,
 ) -> impl IntoView {
     let cancel_button = NodeRef::<Button>::new();
-    // The element that had the focus before the dialog took it (browser only).
-    let opener = StoredValue::new_local(None::<web_sys::HtmlElement>);
-    Effect::new(move |_| {
-        if let Some(button) = cancel_button.get() {
-            use leptos::wasm_bindgen::JsCast;
-            let focused = document()
-                .active_element()
-                .and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok());
-            opener.set_value(focused);
-            let _ = button.focus();
-        }
-    });
-    on_cleanup(move || {
-        if let Some(Some(element)) = opener.try_get_value() {
-            if element.is_connected() {
-                let _ = element.focus();
-            }
-        }
-    });
+    // "Cancel" takes the focus; it returns to where it was when the dialog closes.
+    crate::components::focus::focus_on_mount(cancel_button).restore_on_cleanup();
     view! {
         <div class="dialog-backdrop">
             <div

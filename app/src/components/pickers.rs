@@ -2,13 +2,15 @@
 //! and the popup each opens ("Select payload variable", "Select secret"). The field's caret
 //! position is remembered when a popup opens; what is picked replaces that selection.
 //! One popup is open at a time in a form; Escape, "Close", or moving the focus away closes it.
-//! In the popup's tree the arrow keys move as in a file tree (`tree_keys`).
+//! In the popup's tree the arrow keys move as in a file tree ([`tree_keys`]).
 
 use leptos::html::{Button, Div};
 use leptos::prelude::*;
 
 use crate::components::caret::{insert_at, CaretField};
+use crate::components::focus::focus_on_mount;
 use crate::components::secret_picker::SecretTree;
+use crate::components::tree::tree_keys;
 use crate::components::variable_picker::{VariableNode, VariableTree};
 use crate::error::AppError;
 use crate::model::SecretInfo;
@@ -97,11 +99,7 @@ pub fn PickerButtons(
     });
 
     // The popup takes the focus when it opens.
-    Effect::new(move |_| {
-        if let Some(element) = popup.get() {
-            let _ = element.focus();
-        }
-    });
+    focus_on_mount(popup);
 
     let on_focusout = move |event: leptos::ev::FocusEvent| {
         use leptos::wasm_bindgen::JsCast;
@@ -216,73 +214,4 @@ pub fn PickerButtons(
             {popup_view}
         </div>
     }
-}
-
-/// The arrow keys in a picker's tree, as in a file tree: Down and Up move between the visible
-/// entries, Home and End to the first and last; Right opens a closed branch or steps into an
-/// open one; Left closes an open branch or steps out to its parent. Returns whether the key was
-/// one of these (the caller then keeps the browser from scrolling).
-fn tree_keys(event: &leptos::ev::KeyboardEvent, popup: &web_sys::HtmlDivElement) -> bool {
-    use leptos::wasm_bindgen::JsCast;
-    let key = event.key();
-    if !matches!(
-        key.as_str(),
-        "ArrowDown" | "ArrowUp" | "ArrowRight" | "ArrowLeft" | "Home" | "End"
-    ) {
-        return false;
-    }
-    let Ok(list) = popup.query_selector_all("button.tree-branch, button.tree-leaf") else {
-        return false;
-    };
-    let entries: Vec<web_sys::HtmlElement> = (0..list.length())
-        .filter_map(|index| list.item(index))
-        .filter_map(|node| node.dyn_into().ok())
-        .collect();
-    let Some(last) = entries.len().checked_sub(1) else {
-        return false;
-    };
-    let focused = document().active_element();
-    let current = focused.as_ref().and_then(|focused| {
-        entries
-            .iter()
-            .position(|entry| entry.is_same_node(Some(focused.as_ref())))
-    });
-    let is_branch = |entry: &web_sys::HtmlElement| entry.class_list().contains("tree-branch");
-    let is_open = |entry: &web_sys::HtmlElement| {
-        entry.get_attribute("aria-expanded").as_deref() == Some("true")
-    };
-    let next = match (key.as_str(), current) {
-        ("Home", _) | ("ArrowDown", None) => Some(0),
-        ("End", _) | ("ArrowUp", None) => Some(last),
-        ("ArrowDown", Some(at)) => Some((at + 1).min(last)),
-        ("ArrowUp", Some(at)) => Some(at.saturating_sub(1)),
-        ("ArrowRight", Some(at)) if is_branch(&entries[at]) => {
-            if is_open(&entries[at]) {
-                Some((at + 1).min(last))
-            } else {
-                entries[at].click();
-                None
-            }
-        }
-        ("ArrowLeft", Some(at)) if is_branch(&entries[at]) && is_open(&entries[at]) => {
-            entries[at].click();
-            None
-        }
-        // Out to the branch whose list holds this entry: button < li < ul < li > button.
-        ("ArrowLeft", Some(at)) => entries[at]
-            .parent_element()
-            .and_then(|item| item.parent_element())
-            .and_then(|list| list.parent_element())
-            .and_then(|item| item.first_element_child())
-            .and_then(|parent| {
-                entries
-                    .iter()
-                    .position(|entry| entry.is_same_node(Some(parent.as_ref())))
-            }),
-        _ => None,
-    };
-    if let Some(next) = next {
-        let _ = entries[next].focus();
-    }
-    true
 }

@@ -200,12 +200,13 @@ pub fn PreviewPane(
 }
 
 /// The rendered request, the JSON indicator and the Slack message.
-fn rendered_view(preview: Preview) -> impl IntoView {
-    let Preview {
+fn rendered_view(
+    Preview {
         request,
         valid_json,
         slack_text,
-    } = preview;
+    }: Preview,
+) -> impl IntoView {
     let has_body = request.body.is_some();
     view! {
         {request_view(request)}
@@ -235,13 +236,14 @@ fn rendered_view(preview: Preview) -> impl IntoView {
 }
 
 /// Method and URL, headers, body.
-fn request_view(request: SentRequest) -> impl IntoView {
-    let SentRequest {
+fn request_view(
+    SentRequest {
         method,
         url,
         headers,
         body,
-    } = request;
+    }: SentRequest,
+) -> impl IntoView {
     let headers = headers
         .into_iter()
         .map(|header| format!("{}: {}", header.key, header.value))

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::field::FieldError;
+use crate::components::tree::{Tree, TreeNode};
 use crate::error::AppError;
 use crate::model::{SecretInfo, WEBHOOK_SCOPE};
 
@@ -38,7 +40,7 @@ pub fn SecretTree(
     move || {
         match secrets.get() {
         None => view! { <p class="picker-note">"Loading secrets…"</p> }.into_any(),
-        Some(Err(error)) => view! { <p class="field-error">{error.to_string()}</p> }.into_any(),
+        Some(Err(error)) => view! { <FieldError message=error.to_string() /> }.into_any(),
         Some(Ok(list)) if list.is_empty() => view! {
             <p class="picker-note">"No secrets for the scope keptn-webhook-service are available."</p>
             <p class="picker-note">
@@ -51,66 +53,29 @@ pub fn SecretTree(
         .into_any(),
         Some(Ok(list)) => view! {
             <p class="picker-note">"Only secrets of scope keptn-webhook-service can be referenced."</p>
-            <ul class="tree">
-                {list
-                    .into_iter()
-                    .map(|secret| view! { <SecretBranch secret on_pick /> })
-                    .collect_view()}
-            </ul>
+            <Tree nodes=secret_nodes(list) on_pick />
         }
         .into_any(),
     }
     }
 }
 
-/// One secret: its name (expands) and, when expanded, its keys.
-#[component]
-fn SecretBranch(secret: SecretInfo, on_pick: Callback<String>) -> impl IntoView {
-    let expanded = RwSignal::new(false);
-    let SecretInfo { name, keys, .. } = secret;
-    let label = name.clone();
-    view! {
-        <li>
-            <button
-                type="button"
-                class="tree-branch"
-                aria-expanded=move || expanded.get().to_string()
-                on:click=move |_| expanded.update(|open| *open = !*open)
-            >
-                {label}
-            </button>
-            {move || {
-                expanded
-                    .get()
-                    .then(|| {
-                        let name = name.clone();
-                        view! {
-                            <ul>
-                                {keys
-                                    .clone()
-                                    .into_iter()
-                                    .map(|key| {
-                                        let reference = secret_reference(&name, &key);
-                                        view! {
-                                            <li>
-                                                <button
-                                                    type="button"
-                                                    class="tree-leaf"
-                                                    title=reference.clone()
-                                                    on:click=move |_| on_pick.run(reference.clone())
-                                                >
-                                                    {key}
-                                                </button>
-                                            </li>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </ul>
-                        }
-                    })
-            }}
-        </li>
-    }
+/// The tree's entries: each secret a branch, its keys the leaves.
+fn secret_nodes(secrets: Vec<SecretInfo>) -> Vec<TreeNode> {
+    secrets
+        .into_iter()
+        .map(|SecretInfo { name, keys, .. }| TreeNode::Branch {
+            children: keys
+                .into_iter()
+                .map(|key| TreeNode::Leaf {
+                    reference: secret_reference(&name, &key),
+                    label: key,
+                    detail: None,
+                })
+                .collect(),
+            label: name,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use leptos::html::Input;
 use leptos::prelude::*;
 
+use crate::components::field::FieldError;
 use crate::model::SubscriptionFilter;
 
 /// How many suggestions show at most.
@@ -378,11 +379,7 @@ pub fn TagInput(
             {move || {
                 hint.get().map(|message| view! { <p class="field-hint" id=hint_id()>{message}</p> })
             }}
-            {move || {
-                error
-                    .get()
-                    .map(|message| view! { <p class="field-error" id=error_id()>{message}</p> })
-            }}
+            <FieldError id=error_id() message=error />
         </div>
     }
 }

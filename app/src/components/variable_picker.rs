@@ -5,6 +5,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::tree::{Tree, TreeNode};
+
 /// A field of the example event: a leaf (no children) can be inserted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VariableNode {
@@ -219,64 +221,30 @@ pub fn VariableTree(
 ) -> impl IntoView {
     view! {
         <p class="picker-note">"Fields of an example event of the chosen task."</p>
-        <ul class="tree">{nodes.into_iter().map(|node| node_view(node, on_pick)).collect_view()}</ul>
+        <Tree nodes=nodes.into_iter().map(tree_node).collect() on_pick />
     }
 }
 
-fn node_view(node: VariableNode, on_pick: Callback<String>) -> AnyView {
+/// A field as an entry of the tree: a leaf inserts its variable and shows its path, since two
+/// fields may share a name (`result` of data and of data.evaluation).
+fn tree_node(node: VariableNode) -> TreeNode {
     let VariableNode {
         name,
         path,
         children,
     } = node;
     if children.is_empty() {
-        let reference = variable_reference(&path);
-        return view! {
-            <li>
-                <button
-                    type="button"
-                    class="tree-leaf"
-                    title=reference.clone()
-                    on:click=move |_| on_pick.run(reference.clone())
-                >
-                    {name}
-                    // Two fields may share a name (`result` of data and of data.evaluation).
-                    " "
-                    <span class="tree-path">{path}</span>
-                </button>
-            </li>
+        TreeNode::Leaf {
+            label: name,
+            reference: variable_reference(&path),
+            detail: Some(path),
         }
-        .into_any();
+    } else {
+        TreeNode::Branch {
+            label: name,
+            children: children.into_iter().map(tree_node).collect(),
+        }
     }
-    let expanded = RwSignal::new(false);
-    view! {
-        <li>
-            <button
-                type="button"
-                class="tree-branch"
-                aria-expanded=move || expanded.get().to_string()
-                on:click=move |_| expanded.update(|open| *open = !*open)
-            >
-                {name}
-            </button>
-            {move || {
-                expanded
-                    .get()
-                    .then(|| {
-                        view! {
-                            <ul>
-                                {children
-                                    .clone()
-                                    .into_iter()
-                                    .map(|child| node_view(child, on_pick))
-                                    .collect_view()}
-                            </ul>
-                        }
-                    })
-            }}
-        </li>
-    }
-    .into_any()
 }
 
 #[cfg(test)]

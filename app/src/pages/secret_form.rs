@@ -6,6 +6,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
+use crate::components::field::{Alert, FieldError};
+use crate::components::form::{Field, FormActions, LoadFailed, TextInput};
+use crate::components::key_value::{
+    entries, position_in, KeyValueItem, KeyValuePair, KeyValueRow, RemoveButton, RowLook,
+};
 use crate::components::toast::use_toaster;
 use crate::error::AppError;
 use crate::model::{KeyValue, SecretForm};
@@ -16,6 +21,15 @@ use crate::validation::{
 
 /// Where the form returns to.
 const LIST_PATH: &str = "/uniform/secrets";
+/// The key-value rows.
+const ROW: RowLook = RowLook {
+    class: "key-value",
+    name: "Key-value pair",
+    ids: "secret",
+    key_placeholder: "e.g. Token",
+    remove: RemoveButton::Text(" key-value pair"),
+    keep_one: true,
+};
 /// Create or edit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -66,12 +80,11 @@ pub fn EditSecretPage() -> impl IntoView {
                         }
                         Err(error) => {
                             view! {
-                                <p class="field-error" role="alert">
-                                    {error.to_string()}
-                                </p>
-                                <p>
-                                    <a href=LIST_PATH>"Back to the secrets"</a>
-                                </p>
+                                <LoadFailed
+                                    message=error.to_string()
+                                    back_path=LIST_PATH
+                                    back_label="Back to the secrets"
+                                />
                             }
                                 .into_any()
                         }
@@ -86,26 +99,33 @@ pub fn EditSecretPage() -> impl IntoView {
 struct Row {
     /// Unique within the form (element ids, list keys).
     id: usize,
-    key: RwSignal<String>,
-    value: RwSignal<String>,
+    pair: KeyValuePair,
     /// The key as stored, for rows of the edited secret: while the key is unchanged an empty
     /// value keeps the stored one.
     stored_key: StoredValue<Option<String>>,
-    key_touched: RwSignal<bool>,
-    value_touched: RwSignal<bool>,
     /// Whether the value is shown in clear.
     shown: RwSignal<bool>,
+}
+
+impl KeyValueItem for Row {
+    fn id(&self) -> usize {
+        self.id
+    }
+
+    fn pair(&self) -> KeyValuePair {
+        self.pair
+    }
 }
 
 impl Row {
     /// True when an empty value would keep the stored one.
     fn keeps_value(&self) -> bool {
         self.stored_key
-            .with_value(|stored| stored.as_deref() == Some(self.key.get().as_str()))
+            .with_value(|stored| stored.as_deref() == Some(self.pair.key.get().as_str()))
     }
 
     fn value_error(&self) -> Option<String> {
-        (self.value.with(String::is_empty) && !self.keeps_value())
+        (self.pair.value.with(String::is_empty) && !self.keeps_value())
             .then(|| EMPTY_MESSAGE.to_string())
     }
 }
@@ -136,11 +156,8 @@ fn SecretEditor(mode: Mode, name: String, scope: String, keys: Vec<String>) -> i
         next_id.set_value(id + 1);
         Row {
             id,
-            key: RwSignal::new(stored_key.clone().unwrap_or_default()),
-            value: RwSignal::new(String::new()),
+            pair: KeyValuePair::new(stored_key.clone().unwrap_or_default(), String::new()),
             stored_key: StoredValue::new(stored_key),
-            key_touched: RwSignal::new(false),
-            value_touched: RwSignal::new(false),
             shown: RwSignal::new(false),
         }
     };
@@ -154,8 +171,11 @@ fn SecretEditor(mode: Mode, name: String, scope: String, keys: Vec<String>) -> i
     let row_key_error = move |id: usize| {
         rows.with(|rows| {
             let position = rows.iter().position(|row| row.id == id)?;
-            let key = rows[position].key.get();
-            let earlier: Vec<String> = rows[..position].iter().map(|row| row.key.get()).collect();
+            let key = rows[position].pair.key.get();
+            let earlier: Vec<String> = rows[..position]
+                .iter()
+                .map(|row| row.pair.key.get())
+                .collect();
             key_error(&key, earlier.iter().map(String::as_str))
         })
     };
@@ -256,14 +276,7 @@ fn SecretEditor(mode: Mode, name: String, scope: String, keys: Vec<String>) -> i
         let form = SecretForm {
             name: name.get_untracked(),
             scope: scope.get_untracked(),
-            data: rows.with_untracked(|rows| {
-                rows.iter()
-                    .map(|row| KeyValue {
-                        key: row.key.get_untracked(),
-                        value: row.value.get_untracked(),
-                    })
-                    .collect()
-            }),
+            data: untrack(|| entries(rows, |key, value| KeyValue { key, value })),
         };
         match mode {
             Mode::Create => {
@@ -275,32 +288,21 @@ fn SecretEditor(mode: Mode, name: String, scope: String, keys: Vec<String>) -> i
         }
     };
 
-    let name_field = move || {
-        let invalid = move || name_message().is_some();
-        match mode {
-            Mode::Create => view! {
-                <input
-                    id="secret-name"
-                    name="name"
-                    autocomplete="off"
-                    placeholder="e.g. API"
-                    prop:value=move || name.get()
-                    on:input=move |event| {
-                        name.set(event_target_value(&event));
-                        name_touched.set(true);
-                        edited();
-                    }
-                    on:blur=move |_| name_touched.set(true)
-                    aria-invalid=move || invalid().to_string()
-                    aria-describedby=move || invalid().then_some("secret-name-error")
-                />
-            }
-            .into_any(),
-            Mode::Edit => view! {
-                <input id="secret-name" name="name" readonly value=name.get_untracked() />
-            }
-            .into_any(),
+    let name_field = move || match mode {
+        Mode::Create => view! {
+            <TextInput
+                attr:name="name"
+                placeholder="e.g. API"
+                value=name
+                touched=name_touched
+                on_edit=Callback::new(move |()| edited())
+            />
         }
+        .into_any(),
+        Mode::Edit => view! {
+            <input id="secret-name" name="name" readonly value=name.get_untracked() />
+        }
+        .into_any(),
     };
     let scope_field = move || {
         match mode {
@@ -318,24 +320,13 @@ fn SecretEditor(mode: Mode, name: String, scope: String, keys: Vec<String>) -> i
         rows.update(|rows| rows.push(row));
         edited();
     };
-    let remove_row = move |id: usize| {
-        rows.update(|rows| {
-            if rows.len() > 1 {
-                rows.retain(|row| row.id != id);
-            }
-        });
-        edited();
-    };
     let row_view = move |row: Row| {
         let id = row.id;
-        let position = move || rows.with(|rows| rows.iter().position(|r| r.id == id).unwrap_or(0));
-        let key_id = format!("secret-key-{id}");
-        let value_id = format!("secret-value-{id}");
-        let key_error_id = format!("secret-key-{id}-error");
-        let value_error_id = format!("secret-value-{id}-error");
+        let pair = row.pair;
+        let position = position_in(rows, id);
         let key_message = move || {
             let server = server_field_error(&format!("key-{}", position()));
-            if row.key_touched.get() || attempted.get() {
+            if pair.key_touched.get() || attempted.get() {
                 row_key_error(id).or(server)
             } else {
                 server
@@ -343,162 +334,65 @@ fn SecretEditor(mode: Mode, name: String, scope: String, keys: Vec<String>) -> i
         };
         let value_message = move || {
             let server = server_field_error(&format!("value-{}", position()));
-            if row.value_touched.get() || attempted.get() {
+            if pair.value_touched.get() || attempted.get() {
                 row.value_error().or(server)
             } else {
                 server
             }
         };
-        let key_error_ref = key_error_id.clone();
-        let value_error_ref = value_error_id.clone();
+        let errors = (Signal::derive(key_message), Signal::derive(value_message));
         view! {
-            <div
-                class="key-value"
-                role="group"
-                aria-label=move || format!("Key-value pair {}", position() + 1)
-            >
-                <div class="field">
-                    <label for=key_id.clone()>"Key"</label>
-                    <input
-                        id=key_id
-                        autocomplete="off"
-                        placeholder="e.g. Token"
-                        prop:value=move || row.key.get()
-                        on:input=move |event| {
-                            row.key.set(event_target_value(&event));
-                            row.key_touched.set(true);
-                            edited();
-                        }
-                        on:blur=move |_| row.key_touched.set(true)
-                        aria-invalid=move || key_message().is_some().to_string()
-                        aria-describedby=move || {
-                            key_message().is_some().then(|| key_error_ref.clone())
-                        }
+            <KeyValueRow look=ROW rows row errors on_edit=Callback::new(move |()| edited())>
+                <div class="password-field">
+                    <TextInput
+                        attr:r#type=move || if row.shown.get() { "text" } else { "password" }
+                        autocomplete="new-password"
+                        placeholder=Signal::derive(move || {
+                            row.keeps_value().then(|| "Unchanged".to_string())
+                        })
+                        value=pair.value
+                        touched=pair.value_touched
+                        on_edit=Callback::new(move |()| edited())
                     />
-                    {move || {
-                        key_message()
-                            .map(|message| {
-                                view! {
-                                    <p class="field-error" id=key_error_id.clone()>
-                                        {message}
-                                    </p>
-                                }
-                            })
-                    }}
+                    <button
+                        type="button"
+                        class="icon"
+                        on:click=move |_| row.shown.update(|shown| *shown = !*shown)
+                    >
+                        {move || if row.shown.get() { "Hide" } else { "Show" }}
+                        <span class="visually-hidden">" value"</span>
+                    </button>
                 </div>
-                <div class="field">
-                    <label for=value_id.clone()>"Value"</label>
-                    <div class="password-field">
-                        <input
-                            id=value_id
-                            type=move || if row.shown.get() { "text" } else { "password" }
-                            autocomplete="new-password"
-                            placeholder=move || row.keeps_value().then_some("Unchanged")
-                            prop:value=move || row.value.get()
-                            on:input=move |event| {
-                                row.value.set(event_target_value(&event));
-                                row.value_touched.set(true);
-                                edited();
-                            }
-                            on:blur=move |_| row.value_touched.set(true)
-                            aria-invalid=move || value_message().is_some().to_string()
-                            aria-describedby=move || {
-                                value_message().is_some().then(|| value_error_ref.clone())
-                            }
-                        />
-                        <button
-                            type="button"
-                            class="icon"
-                            on:click=move |_| row.shown.update(|shown| *shown = !*shown)
-                        >
-                            {move || if row.shown.get() { "Hide" } else { "Show" }}
-                            <span class="visually-hidden">" value"</span>
-                        </button>
-                    </div>
-                    {move || {
-                        value_message()
-                            .map(|message| {
-                                view! {
-                                    <p class="field-error" id=value_error_id.clone()>
-                                        {message}
-                                    </p>
-                                }
-                            })
-                    }}
-                </div>
-                <button
-                    type="button"
-                    class="icon remove"
-                    disabled=move || rows.with(|rows| rows.len() <= 1)
-                    on:click=move |_| remove_row(id)
-                >
-                    "Remove"
-                    <span class="visually-hidden">" key-value pair"</span>
-                </button>
-            </div>
+            </KeyValueRow>
         }
     };
 
+    let submit_label = match mode {
+        Mode::Create => "Add secret",
+        Mode::Edit => "Update secret",
+    };
     view! {
         <form class="secret-form" novalidate on:submit=submit>
-            <div class="field">
-                <label for="secret-name">"Name"</label>
+            <Field id="secret-name" label="Name" error=Signal::derive(name_message)>
                 {name_field}
-                {move || {
-                    name_message()
-                        .map(|message| {
-                            view! {
-                                <p class="field-error" id="secret-name-error">
-                                    {message}
-                                </p>
-                            }
-                        })
-                }}
-            </div>
-            <div class="field">
-                <label for="secret-scope">"Scope"</label>
+            </Field>
+            <Field id="secret-scope" label="Scope" error=Signal::derive(scope_message)>
                 {scope_field}
-                {move || {
-                    scope_message()
-                        .map(|message| {
-                            view! {
-                                <p class="field-error" id="secret-scope-error">
-                                    {message}
-                                </p>
-                            }
-                        })
-                }}
-            </div>
+            </Field>
             <fieldset class="key-values">
                 <legend>"Key-value pairs"</legend>
                 <For each=move || rows.get() key=|row| row.id children=row_view />
-                {move || {
-                    server_field_error("data")
-                        .map(|message| view! { <p class="field-error">{message}</p> })
-                }}
+                <FieldError message=Signal::derive(move || server_field_error("data")) />
                 <button type="button" class="secondary" on:click=add_row>
                     "Add key-value pair"
                 </button>
             </fieldset>
-            {move || {
-                general_error()
-                    .map(|message| view! { <p class="field-error" role="alert">{message}</p> })
-            }}
-            <div class="form-actions">
-                <button type="submit" disabled=move || !valid.get() || pending.get()>
-                    {match mode {
-                        Mode::Create => "Add secret",
-                        Mode::Edit => "Update secret",
-                    }}
-                </button>
-                <button
-                    type="button"
-                    class="secondary"
-                    on:click=move |_| navigate(LIST_PATH, Default::default())
-                >
-                    "Cancel"
-                </button>
-            </div>
+            <FormActions
+                error=Signal::derive(general_error)
+                submit_label
+                disabled=Signal::derive(move || !valid.get() || pending.get())
+                on_cancel=Callback::new(move |()| navigate(LIST_PATH, Default::default()))
+            />
         </form>
     }
 }
@@ -579,9 +473,7 @@ fn ScopeSelect(
                         Err(error) => {
                             view! {
                                 {loading()}
-                                <p class="field-error" role="alert">
-                                    {error.to_string()}
-                                </p>
+                                <Alert message=error.to_string() />
                             }
                                 .into_any()
                         }

@@ -3,17 +3,26 @@
 //! the server's field errors.
 
 use super::*;
+use crate::components::form::{Choice, Field, FormActions, TextInput};
+use crate::components::key_value::{entries, KeyValueItem, KeyValuePair};
 
 /// One custom header row of the form.
 #[derive(Clone, Copy)]
 pub(super) struct HeaderRow {
     /// Unique within the form (element ids, list keys).
     pub(super) id: usize,
-    pub(super) key: RwSignal<String>,
-    pub(super) value: RwSignal<String>,
-    pub(super) key_touched: RwSignal<bool>,
-    pub(super) value_touched: RwSignal<bool>,
+    pub(super) pair: KeyValuePair,
     pub(super) value_field: NodeRef<Input>,
+}
+
+impl KeyValueItem for HeaderRow {
+    fn id(&self) -> usize {
+        self.id
+    }
+
+    fn pair(&self) -> KeyValuePair {
+        self.pair
+    }
 }
 
 /// The form, for both modes.
@@ -68,11 +77,9 @@ pub(super) fn SubscriptionEditor(
     let initial_url = webhook.url.clone();
     let initial_payload = webhook.payload.clone();
 
-    let task_touched = RwSignal::new(false);
-    let suffix_touched = RwSignal::new(false);
-    let method_touched = RwSignal::new(false);
-    let url_touched = RwSignal::new(false);
-    let proxy_touched = RwSignal::new(false);
+    // Whether the user changed or left each field (its error shows from then on).
+    let touched: [RwSignal<bool>; 5] = std::array::from_fn(|_| RwSignal::new(false));
+    let [task_touched, suffix_touched, method_touched, url_touched, proxy_touched] = touched;
     let server_error = RwSignal::new(None::<AppError>);
     // Set once the user confirmed leaving or the subscription was saved.
     let leaving = RwSignal::new(false);
@@ -85,10 +92,7 @@ pub(super) fn SubscriptionEditor(
         next_header.set_value(id + 1);
         HeaderRow {
             id,
-            key: RwSignal::new(header.key),
-            value: RwSignal::new(header.value),
-            key_touched: RwSignal::new(false),
-            value_touched: RwSignal::new(false),
+            pair: KeyValuePair::new(header.key, header.value),
             value_field: NodeRef::new(),
         }
     };
@@ -114,14 +118,7 @@ pub(super) fn SubscriptionEditor(
             Webhook {
                 method: method.get(),
                 url: url.get(),
-                headers: headers.with(|rows| {
-                    rows.iter()
-                        .map(|row| Header {
-                            key: row.key.get(),
-                            value: row.value.get(),
-                        })
-                        .collect()
-                }),
+                headers: entries(headers, |key, value| Header { key, value }),
                 payload: payload.get(),
                 proxy: Some(proxy.get()).filter(|proxy| !proxy.is_empty()),
                 send_started: !sends || send_started.get(),
@@ -181,21 +178,21 @@ pub(super) fn SubscriptionEditor(
     let proxy_client = move || proxy.with(|proxy| proxy_error(proxy));
     // Empty parts get the form's own short message; the rest are the shared header rules.
     let header_rule = |row: HeaderRow, part: HeaderPart| {
-        let (key, value) = (row.key.get(), row.value.get());
+        let (key, value) = (row.pair.key.get(), row.pair.value.get());
         if key.trim().is_empty() || value.is_empty() {
             return None;
         }
         header_error(&key, &value).and_then(|(at, message)| (at == part).then_some(message))
     };
     let header_key_client = move |row: HeaderRow| {
-        if row.key.with(|key| key.trim().is_empty()) {
+        if row.pair.key.with(|key| key.trim().is_empty()) {
             Some(EMPTY_MESSAGE.to_string())
         } else {
             header_rule(row, HeaderPart::Key)
         }
     };
     let header_value_client = move |row: HeaderRow| {
-        if row.value.with(String::is_empty) {
+        if row.pair.value.with(String::is_empty) {
             Some(EMPTY_MESSAGE.to_string())
         } else {
             header_rule(row, HeaderPart::Value)
@@ -358,19 +355,12 @@ pub(super) fn SubscriptionEditor(
     };
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        for touched in [
-            task_touched,
-            suffix_touched,
-            method_touched,
-            url_touched,
-            proxy_touched,
-        ] {
-            touched.set(true);
+        for field in touched {
+            field.set(true);
         }
         headers.with_untracked(|rows| {
             for row in rows {
-                row.key_touched.set(true);
-                row.value_touched.set(true);
+                row.pair.touch();
             }
         });
         if !valid.get_untracked() || pending.get_untracked() {
@@ -486,70 +476,29 @@ pub(super) fn SubscriptionEditor(
             .collect_view()
     };
 
+    let task_message = Signal::derive(task_message);
     let task_field = view! {
-        <div class="field">
-            <label for="subscription-task">"Task"</label>
-            <input
-                id="subscription-task"
-                list="subscription-task-options"
-                autocomplete="off"
-                required
+        <Field id="subscription-task" label="Task" error=task_message>
+            <TextInput
+                attr:list="subscription-task-options"
+                attr:required=true
                 placeholder="Choose your task"
-                prop:value=move || task.get()
-                on:input=move |event| {
-                    task.set(event_target_value(&event));
-                    task_touched.set(true);
-                }
-                on:blur=move |_| task_touched.set(true)
-                aria-invalid=move || task_message().is_some().to_string()
-                aria-describedby=move || task_message().is_some().then_some("subscription-task-error")
+                value=task
+                touched=task_touched
             />
             <datalist id="subscription-task-options">{task_options}</datalist>
-            {move || {
-                task_message()
-                    .map(|message| {
-                        view! { <p class="field-error" id="subscription-task-error">{message}</p> }
-                    })
-            }}
-        </div>
+        </Field>
     };
+    let suffix_message = Signal::derive(suffix_message);
     let suffix_field = view! {
-        <div class="field">
-            <label for="subscription-suffix">"Task suffix"</label>
-            <select
-                id="subscription-suffix"
-                required
-                on:change=move |event| {
-                    suffix.set(event_target_value(&event));
-                    suffix_touched.set(true);
-                }
-                on:blur=move |_| suffix_touched.set(true)
-                aria-invalid=move || suffix_message().is_some().to_string()
-                aria-describedby=move || {
-                    suffix_message().is_some().then_some("subscription-suffix-error")
-                }
-            >
-                <option value="" disabled selected=move || suffix.with(String::is_empty)>
-                    "Choose your task suffix"
-                </option>
-                {SUFFIXES
-                    .into_iter()
-                    .map(|(value, label)| {
-                        view! {
-                            <option value=value selected=move || suffix.with(|s| s == value)>
-                                {label}
-                            </option>
-                        }
-                    })
-                    .collect_view()}
-            </select>
-            {move || {
-                suffix_message()
-                    .map(|message| {
-                        view! { <p class="field-error" id="subscription-suffix-error">{message}</p> }
-                    })
-            }}
-        </div>
+        <Field id="subscription-suffix" label="Task suffix" error=suffix_message>
+            <Choice
+                value=suffix
+                touched=suffix_touched
+                prompt="Choose your task suffix"
+                options=SUFFIXES.to_vec()
+            />
+        </Field>
     };
 
     let webhook_section = with_webhook.then(|| {
@@ -585,7 +534,11 @@ pub(super) fn SubscriptionEditor(
 
     let cancel = {
         let request_leave = request_leave.clone();
-        move |_| request_leave(back_path.get_value())
+        move |()| request_leave(back_path.get_value())
+    };
+    let submit_label = match mode {
+        Mode::Create => "Create subscription",
+        Mode::Edit => "Update subscription",
     };
     let preview_button = with_webhook.then(|| {
         view! {
@@ -630,22 +583,14 @@ pub(super) fn SubscriptionEditor(
                     error=Signal::derive(filter_message)
                 />
                 {webhook_section}
-                {move || {
-                    general_error()
-                        .map(|message| view! { <p class="field-error" role="alert">{message}</p> })
-                }}
-                <div class="form-actions">
-                    <button type="submit" disabled=move || !valid.get() || pending.get()>
-                        {match mode {
-                            Mode::Create => "Create subscription",
-                            Mode::Edit => "Update subscription",
-                        }}
-                    </button>
-                    <button type="button" class="secondary" on:click=cancel>
-                        "Cancel"
-                    </button>
+                <FormActions
+                    error=Signal::derive(general_error)
+                    submit_label
+                    disabled=Signal::derive(move || !valid.get() || pending.get())
+                    on_cancel=Callback::new(cancel)
+                >
                     {preview_button}
-                </div>
+                </FormActions>
             </form>
             {preview_pane}
         </div>

@@ -2,6 +2,8 @@
 //! "pending changes" dialog, and the browser confirms reloads and closing.
 
 use super::*;
+use crate::components::focus::focus_on_mount;
+use crate::components::modal::Modal;
 
 /// Holds back clicks on in-app links while `stay()` says changes are pending; the link's
 /// path goes to `leave_to` (which opens the dialog). Browser only: the listener is kept in
@@ -102,41 +104,26 @@ pub(super) fn guard_unload(stay: impl Fn() -> bool + Copy + 'static) {
 #[component]
 pub(super) fn PendingChangesDialog(on_stay: Callback<()>, on_leave: Callback<()>) -> impl IntoView {
     let stay_button = NodeRef::<leptos::html::Button>::new();
-    Effect::new(move |_| {
-        if let Some(button) = stay_button.get() {
-            let _ = button.focus();
-        }
-    });
+    // "Stay" takes the focus. As before, closing does not give it back to the held link.
+    focus_on_mount(stay_button);
     view! {
-        <div class="dialog-backdrop">
-            <div
-                class="dialog"
-                role="dialog"
-                aria-modal="true"
-                aria-labelledby="pending-changes-text"
-                on:keydown=move |event| {
-                    if event.key() == "Escape" {
-                        on_stay.run(());
-                    }
-                }
-            >
-                <div class="dialog-body">
-                    <p id="pending-changes-text">{PENDING_CHANGES_MESSAGE}</p>
-                </div>
-                <div class="form-actions">
-                    <button
-                        type="button"
-                        class="secondary"
-                        node_ref=stay_button
-                        on:click=move |_| on_stay.run(())
-                    >
-                        "Stay"
-                    </button>
-                    <button type="button" class="danger" on:click=move |_| on_leave.run(())>
-                        "Discard changes and leave page"
-                    </button>
-                </div>
+        <Modal labelled_by="pending-changes-text" on_escape=on_stay>
+            <div class="dialog-body">
+                <p id="pending-changes-text">{PENDING_CHANGES_MESSAGE}</p>
             </div>
-        </div>
+            <div class="form-actions">
+                <button
+                    type="button"
+                    class="secondary"
+                    node_ref=stay_button
+                    on:click=move |_| on_stay.run(())
+                >
+                    "Stay"
+                </button>
+                <button type="button" class="danger" on:click=move |_| on_leave.run(())>
+                    "Discard changes and leave page"
+                </button>
+            </div>
+        </Modal>
     }
 }

@@ -11,6 +11,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::components::caret::CaretField;
+use crate::components::form::LoadFailed;
 use crate::components::pickers::{PickerButtons, PickerData};
 use crate::components::preview_pane::PreviewPane;
 use crate::components::secret_picker::webhook_secrets;
@@ -95,26 +96,23 @@ enum Mode {
 /// `/uniform/integrations/<id>/subscriptions/add`
 #[component]
 pub fn CreateSubscriptionPage() -> impl IntoView {
-    view! {
-        <Title text="Create subscription" />
-        <h1>"Create subscription"</h1>
-        <SubscriptionLoader mode=Mode::Create />
-    }
+    view! { <SubscriptionLoader mode=Mode::Create /> }
 }
 
 /// `/uniform/integrations/<id>/subscriptions/<subscriptionId>/edit`
 #[component]
 pub fn EditSubscriptionPage() -> impl IntoView {
-    view! {
-        <Title text="Edit subscription" />
-        <h1>"Edit subscription"</h1>
-        <SubscriptionLoader mode=Mode::Edit />
-    }
+    view! { <SubscriptionLoader mode=Mode::Edit /> }
 }
 
-/// Loads the integration (and, on edit, finds the subscription), then shows the form.
+/// The page's title and heading; then, once the integration is loaded (and, on edit, the
+/// subscription found in it), the form.
 #[component]
 fn SubscriptionLoader(mode: Mode) -> impl IntoView {
+    let title = match mode {
+        Mode::Create => "Create subscription",
+        Mode::Edit => "Edit subscription",
+    };
     let params = use_params_map();
     let integration = Resource::new(
         move || params.with(|params| params.get("id").unwrap_or_default()),
@@ -124,6 +122,8 @@ fn SubscriptionLoader(mode: Mode) -> impl IntoView {
     let seen = Resource::new(|| (), |_| load_seen_values());
     let subscription_id = move || params.with_untracked(|params| params.get("sid"));
     view! {
+        <Title text=title />
+        <h1>{title}</h1>
         <Transition fallback=|| view! { <p>"Loading ..."</p> }>
             {move || {
                 let seen = seen.get();
@@ -157,12 +157,11 @@ fn SubscriptionLoader(mode: Mode) -> impl IntoView {
                             }
                             Err(error) => {
                                 view! {
-                                    <p class="field-error" role="alert">
-                                        {error.to_string()}
-                                    </p>
-                                    <p>
-                                        <a href="/uniform/integrations">"Back to the integrations"</a>
-                                    </p>
+                                    <LoadFailed
+                                        message=error.to_string()
+                                        back_path="/uniform/integrations"
+                                        back_label="Back to the integrations"
+                                    />
                                 }
                                     .into_any()
                             }

@@ -2,6 +2,18 @@
 //! payload and proxy, each with its pickers, and the started/finished events.
 
 use super::*;
+use crate::components::form::{field_context, Choice, Field, TextInput};
+use crate::components::key_value::{position_in, KeyValueRow, RemoveButton, RowLook};
+
+/// The custom header rows.
+const HEADER_ROW: RowLook = RowLook {
+    class: "header-row",
+    name: "Custom header",
+    ids: "webhook-header",
+    key_placeholder: "e.g. Content-Type",
+    remove: RemoveButton::Cross("Remove Header"),
+    keep_one: false,
+};
 
 /// The webhook part of the form (webhook-service only).
 #[component]
@@ -37,118 +49,54 @@ pub(super) fn WebhookFields(
         server_error.with(|error| error.as_ref().and_then(|error| error.for_field(&field)))
     };
     let sends_enabled = move || sends_apply(&suffix.get());
-    let error_view = |id: &'static str, message: Signal<Option<String>>| {
-        move || {
-            message
-                .get()
-                .map(|message| view! { <p class="field-error" id=id>{message}</p> })
-        }
-    };
 
     let header_row = move |row: HeaderRow| {
         let id = row.id;
-        let position =
-            move || headers.with(|rows| rows.iter().position(|r| r.id == id).unwrap_or(0));
-        let key_id = format!("webhook-header-key-{id}");
-        let value_id = format!("webhook-header-value-{id}");
-        let key_error_id = format!("{key_id}-error");
-        let value_error_id = format!("{value_id}-error");
-        let key_message = move || {
-            let server = server_field(format!("webhook.headers[{}]", position()));
-            if row.key_touched.get() {
-                row.key
-                    .with(|key| key.trim().is_empty())
-                    .then(|| EMPTY_MESSAGE.to_string())
-                    .or(server)
+        let pair = row.pair;
+        let position = position_in(headers, id);
+        let value_id = HEADER_ROW.value_id(id);
+        // Empty parts only; the header rules proper are checked at submit.
+        let message = move |touched: RwSignal<bool>, empty: bool, field: String| {
+            let server = server_field(field);
+            if touched.get() && empty {
+                Some(EMPTY_MESSAGE.to_string())
             } else {
                 server
             }
+        };
+        let key_message = move || {
+            message(
+                pair.key_touched,
+                pair.key.with(|key| key.trim().is_empty()),
+                format!("webhook.headers[{}]", position()),
+            )
         };
         let value_message = move || {
-            let server = server_field(format!("webhook.headers[{}].value", position()));
-            if row.value_touched.get() {
-                row.value
-                    .with(String::is_empty)
-                    .then(|| EMPTY_MESSAGE.to_string())
-                    .or(server)
-            } else {
-                server
-            }
+            message(
+                pair.value_touched,
+                pair.value.with(String::is_empty),
+                format!("webhook.headers[{}].value", position()),
+            )
         };
-        let key_error_ref = key_error_id.clone();
-        let value_error_ref = value_error_id.clone();
+        let errors = (Signal::derive(key_message), Signal::derive(value_message));
         view! {
-            <div
-                class="header-row"
-                role="group"
-                aria-label=move || format!("Custom header {}", position() + 1)
-            >
-                <div class="field">
-                    <label for=key_id.clone()>"Key"</label>
-                    <input
-                        id=key_id
-                        autocomplete="off"
-                        placeholder="e.g. Content-Type"
-                        prop:value=move || row.key.get()
-                        on:input=move |event| {
-                            row.key.set(event_target_value(&event));
-                            row.key_touched.set(true);
-                        }
-                        on:blur=move |_| row.key_touched.set(true)
-                        aria-invalid=move || key_message().is_some().to_string()
-                        aria-describedby=move || key_message().is_some().then(|| key_error_ref.clone())
+            <KeyValueRow look=HEADER_ROW rows=headers row errors>
+                <div class="with-tools">
+                    <TextInput
+                        input_ref=row.value_field
+                        placeholder="e.g. application/json"
+                        value=pair.value
+                        touched=pair.value_touched
                     />
-                    {move || {
-                        key_message()
-                            .map(|message| {
-                                view! { <p class="field-error" id=key_error_id.clone()>{message}</p> }
-                            })
-                    }}
+                    <PickerButtons
+                        field_id=value_id
+                        target=CaretField::Input(row.value_field)
+                        value=pair.value
+                        data=picker_data
+                        on_insert=Callback::new(move |()| pair.value_touched.set(true))
+                    />
                 </div>
-                <div class="field">
-                    <label for=value_id.clone()>"Value"</label>
-                    <div class="with-tools">
-                        <input
-                            id=value_id.clone()
-                            node_ref=row.value_field
-                            autocomplete="off"
-                            placeholder="e.g. application/json"
-                            prop:value=move || row.value.get()
-                            on:input=move |event| {
-                                row.value.set(event_target_value(&event));
-                                row.value_touched.set(true);
-                            }
-                            on:blur=move |_| row.value_touched.set(true)
-                            aria-invalid=move || value_message().is_some().to_string()
-                            aria-describedby=move || {
-                                value_message().is_some().then(|| value_error_ref.clone())
-                            }
-                        />
-                        <PickerButtons
-                            field_id=value_id
-                            target=CaretField::Input(row.value_field)
-                            value=row.value
-                            data=picker_data
-                            on_insert=Callback::new(move |()| row.value_touched.set(true))
-                        />
-                    </div>
-                    {move || {
-                        value_message()
-                            .map(|message| {
-                                view! { <p class="field-error" id=value_error_id.clone()>{message}</p> }
-                            })
-                    }}
-                </div>
-                <button
-                    type="button"
-                    class="icon remove"
-                    title="Remove Header"
-                    on:click=move |_| headers.update(|rows| rows.retain(|r| r.id != id))
-                >
-                    <span aria-hidden="true">"×"</span>
-                    <span class="visually-hidden">"Remove Header"</span>
-                </button>
-            </div>
+            </KeyValueRow>
         }
     };
 
@@ -186,72 +134,46 @@ pub(super) fn WebhookFields(
         }
     };
 
+    let payload_warning_view = move || {
+        payload_warning.get().map(|message| {
+            view! {
+                <div class="payload-warning" role="alert">
+                    <p>{message}</p>
+                    <button
+                        type="button"
+                        class="secondary"
+                        on:click=move |_| on_save_anyway.run(())
+                    >
+                        "Save anyway"
+                    </button>
+                </div>
+            }
+        })
+    };
+
     view! {
         <section class="webhook-config" aria-labelledby="webhook-heading">
             <h2 id="webhook-heading">"Webhook configuration"</h2>
-            <div class="field">
-                <label for="webhook-method">"Request Method"</label>
-                <select
-                    id="webhook-method"
-                    required
-                    on:change=move |event| {
-                        method.set(event_target_value(&event));
-                        method_touched.set(true);
-                    }
-                    on:blur=move |_| method_touched.set(true)
-                    aria-invalid=move || method_message.with(Option::is_some).to_string()
-                    aria-describedby=move || {
-                        method_message.with(Option::is_some).then_some("webhook-method-error")
-                    }
-                >
-                    <option value="" disabled selected=move || method.with(String::is_empty)>
-                        "Choose method"
-                    </option>
-                    {METHODS
-                        .into_iter()
-                        .map(|name| {
-                            view! {
-                                <option value=name selected=move || method.with(|m| m == name)>
-                                    {name}
-                                </option>
-                            }
-                        })
-                        .collect_view()}
-                </select>
-                {error_view("webhook-method-error", method_message)}
-            </div>
-            <div class="field">
-                <label for="webhook-url">"URL"</label>
-                <div class="with-tools">
-                    <textarea
-                        id="webhook-url"
-                        node_ref=url_field
-                        rows="2"
-                        required
-                        placeholder="https://keptn.sh/"
-                        prop:value=move || url.get()
-                        on:input=move |event| {
-                            url.set(event_target_value(&event));
-                            url_touched.set(true);
-                        }
-                        on:blur=move |_| url_touched.set(true)
-                        aria-invalid=move || url_message.with(Option::is_some).to_string()
-                        aria-describedby=move || {
-                            url_message.with(Option::is_some).then_some("webhook-url-error")
-                        }
-                    >
-                        {initial_url}
-                    </textarea>
-                    <PickerButtons
-                        field_id="webhook-url"
-                        target=CaretField::Textarea(url_field)
-                        value=url
-                        data=picker_data
-                        on_insert=Callback::new(move |()| url_touched.set(true))
-                    />
-                </div>
-                {error_view("webhook-url-error", url_message)}
-            </div>
+            <Field id="webhook-method" label="Request Method" error=method_message>
+                <Choice
+                    value=method
+                    touched=method_touched
+                    prompt="Choose method"
+                    options=METHODS.iter().map(|name| (*name, *name)).collect()
+                />
+            </Field>
+            <Field id="webhook-url" label="URL" error=url_message>
+                <TemplateArea
+                    value=url
+                    touched=url_touched
+                    area=url_field
+                    initial=initial_url
+                    picker_data
+                    rows="2"
+                    required=true
+                    placeholder="https://keptn.sh/"
+                />
+            </Field>
             <fieldset class="headers">
                 <legend>"Custom headers"</legend>
                 <For each=move || headers.get() key=|row| row.id children=header_row />
@@ -266,71 +188,29 @@ pub(super) fn WebhookFields(
                     "Add custom header"
                 </button>
             </fieldset>
-            <div class="field">
-                <label for="webhook-payload">"Custom payload"</label>
-                <div class="with-tools">
-                    <textarea
-                        id="webhook-payload"
-                        class="code"
-                        node_ref=payload_field
-                        rows="8"
-                        spellcheck="false"
-                        prop:value=move || payload.get()
-                        on:input=move |event| payload.set(event_target_value(&event))
-                        aria-invalid=move || payload_message.with(Option::is_some).to_string()
-                        aria-describedby=move || {
-                            payload_message.with(Option::is_some).then_some("webhook-payload-error")
-                        }
-                    >
-                        {initial_payload}
-                    </textarea>
-                    <PickerButtons
-                        field_id="webhook-payload"
-                        target=CaretField::Textarea(payload_field)
-                        value=payload
-                        data=picker_data
-                        on_insert=Callback::new(|()| {})
-                    />
-                </div>
-                {error_view("webhook-payload-error", payload_message)}
-                {move || {
-                    payload_warning
-                        .get()
-                        .map(|message| {
-                            view! {
-                                <div class="payload-warning" role="alert">
-                                    <p>{message}</p>
-                                    <button
-                                        type="button"
-                                        class="secondary"
-                                        on:click=move |_| on_save_anyway.run(())
-                                    >
-                                        "Save anyway"
-                                    </button>
-                                </div>
-                            }
-                        })
-                }}
-            </div>
-            <div class="field">
-                <label for="webhook-proxy">"Proxy"</label>
-                <input
-                    id="webhook-proxy"
-                    autocomplete="off"
-                    placeholder="Proxy"
-                    prop:value=move || proxy.get()
-                    on:input=move |event| {
-                        proxy.set(event_target_value(&event));
-                        proxy_touched.set(true);
-                    }
-                    on:blur=move |_| proxy_touched.set(true)
-                    aria-invalid=move || proxy_message.with(Option::is_some).to_string()
-                    aria-describedby=move || {
-                        proxy_message.with(Option::is_some).then_some("webhook-proxy-error")
-                    }
+            <Field
+                id="webhook-payload"
+                label="Custom payload"
+                error=payload_message
+                after=payload_warning_view
+            >
+                <TemplateArea
+                    value=payload
+                    area=payload_field
+                    initial=initial_payload
+                    picker_data
+                    rows="8"
+                    class="code"
+                    spellcheck="false"
                 />
-                {error_view("webhook-proxy-error", proxy_message)}
-            </div>
+            </Field>
+            <Field id="webhook-proxy" label="Proxy" error=proxy_message>
+                <TextInput
+                    placeholder="Proxy"
+                    value=proxy
+                    touched=proxy_touched
+                />
+            </Field>
             <div class="send-events">
                 {send_group("send-started", "Send started event", send_started)}
                 {send_group("send-finished", "Send finished event", send_finished)}
@@ -339,4 +219,76 @@ pub(super) fn WebhookFields(
         </section>
     }
     .into_any()
+}
+
+/// A template's textarea (URL, payload) in a [`Field`], with the picker buttons beside it:
+/// typing sets `value` and marks it `touched` (leaving it and picking do too), and its
+/// `aria-invalid` and `aria-describedby` follow the field's error.
+#[component]
+fn TemplateArea(
+    /// The template as typed.
+    value: RwSignal<String>,
+    /// Set once the user typed, picked or left it; none for a field whose error is the
+    /// server's only.
+    #[prop(optional)]
+    touched: Option<RwSignal<bool>>,
+    /// The textarea (the pickers insert at its caret).
+    area: NodeRef<Textarea>,
+    /// The text it starts with.
+    initial: String,
+    /// What the form's pickers share.
+    picker_data: PickerData,
+    /// How many rows it shows.
+    rows: &'static str,
+    /// Whether it is `required`.
+    #[prop(optional)]
+    required: bool,
+    /// The `placeholder`, if any.
+    #[prop(optional)]
+    placeholder: Option<&'static str>,
+    /// The `class`, if any.
+    #[prop(optional)]
+    class: Option<&'static str>,
+    /// The `spellcheck`, if any.
+    #[prop(optional)]
+    spellcheck: Option<&'static str>,
+) -> impl IntoView {
+    let touch = move || {
+        if let Some(touched) = touched {
+            touched.set(true);
+        }
+    };
+    let field = field_context();
+    // An attribute, not a class list: no `class=""` on a textarea without one.
+    let class = leptos::attr::custom::custom_attribute("class", class);
+    view! {
+        <div class="with-tools">
+            <textarea
+                {..class}
+                id=field.id.clone()
+                node_ref=area
+                rows=rows
+                required=required
+                spellcheck=spellcheck
+                placeholder=placeholder
+                prop:value=move || value.get()
+                on:input=move |event| {
+                    value.set(event_target_value(&event));
+                    touch();
+                }
+                on:blur=move |_| touch()
+                aria-invalid=field.invalid()
+                aria-describedby=field.described_by()
+            >
+                {initial}
+            </textarea>
+            <PickerButtons
+                field_id=field.id
+                target=CaretField::Textarea(area)
+                value
+                data=picker_data
+                on_insert=Callback::new(move |()| touch())
+            />
+        </div>
+    }
 }
