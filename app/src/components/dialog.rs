@@ -9,6 +9,8 @@
 use leptos::html::Button;
 use leptos::prelude::*;
 
+use crate::components::field::Alert;
+use crate::components::modal::Modal;
 use crate::components::toast::use_toaster;
 use crate::error::AppError;
 
@@ -123,45 +125,37 @@ pub fn ConfirmDialog(
     let cancel_button = NodeRef::<Button>::new();
     // "Cancel" takes the focus; it returns to where it was when the dialog closes.
     crate::components::focus::focus_on_mount(cancel_button).restore_on_cleanup();
+    // Escape cancels, but not while the action runs.
+    let on_escape = Callback::new(move |()| {
+        if !pending.get_untracked() {
+            on_cancel.run(());
+        }
+    });
     view! {
-        <div class="dialog-backdrop">
-            <div
-                class="dialog"
-                role="dialog"
-                aria-modal="true"
-                aria-label=label
-                on:keydown=move |event| {
-                    if event.key() == "Escape" && !pending.get_untracked() {
-                        on_cancel.run(());
-                    }
-                }
-            >
-                <div class="dialog-body">{children()}</div>
-                {move || {
-                    error.get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })
-                }}
-                <div class="form-actions">
-                    // After a refusal (e.g. "in use") confirming again would only repeat it.
-                    <button
-                        type="button"
-                        class=if destructive { "danger" } else { "" }
-                        disabled=move || pending.get() || error.with(Option::is_some)
-                        on:click=move |_| on_confirm.run(())
-                    >
-                        {confirm_label}
-                    </button>
-                    <button
-                        type="button"
-                        class="secondary"
-                        node_ref=cancel_button
-                        disabled=move || pending.get()
-                        on:click=move |_| on_cancel.run(())
-                    >
-                        "Cancel"
-                    </button>
-                </div>
+        <Modal label on_escape>
+            <div class="dialog-body">{children()}</div>
+            <Alert message=error />
+            <div class="form-actions">
+                // After a refusal (e.g. "in use") confirming again would only repeat it.
+                <button
+                    type="button"
+                    class=if destructive { "danger" } else { "" }
+                    disabled=move || pending.get() || error.with(Option::is_some)
+                    on:click=move |_| on_confirm.run(())
+                >
+                    {confirm_label}
+                </button>
+                <button
+                    type="button"
+                    class="secondary"
+                    node_ref=cancel_button
+                    disabled=move || pending.get()
+                    on:click=move |_| on_cancel.run(())
+                >
+                    "Cancel"
+                </button>
             </div>
-        </div>
+        </Modal>
     }
 }
 

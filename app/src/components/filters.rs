@@ -9,7 +9,30 @@ use leptos_router::hooks::use_navigate;
 use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 
-use crate::pages::deliveries::utc_input_to_rfc3339;
+/// A value of a `datetime-local` input (`2026-11-27T10:00`, optionally with seconds), read as
+/// UTC, as RFC 3339 (`2026-11-27T10:00:00Z`); `None` when it is not such a value.
+pub fn utc_input_to_rfc3339(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        bytes
+            .get(range)
+            .is_some_and(|part| part.iter().all(u8::is_ascii_digit))
+    };
+    let shape = digits(0..4)
+        && bytes.get(4) == Some(&b'-')
+        && digits(5..7)
+        && bytes.get(7) == Some(&b'-')
+        && digits(8..10)
+        && bytes.get(10) == Some(&b'T')
+        && digits(11..13)
+        && bytes.get(13) == Some(&b':')
+        && digits(14..16);
+    match bytes.len() {
+        16 if shape => Some(format!("{value}:00Z")),
+        19 if shape && bytes.get(16) == Some(&b':') && digits(17..19) => Some(format!("{value}Z")),
+        _ => None,
+    }
+}
 
 /// `?key=value&…` of the pairs whose value is not empty (empty when none is).
 pub fn query_string<'a>(pairs: impl IntoIterator<Item = (&'static str, &'a str)>) -> String {
@@ -134,4 +157,24 @@ pub fn TimeRange(
             }
         })
         .collect_view()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetime_local_values_become_utc_instants() {
+        assert_eq!(
+            utc_input_to_rfc3339("2026-11-27T10:00").as_deref(),
+            Some("2026-11-27T10:00:00Z")
+        );
+        assert_eq!(
+            utc_input_to_rfc3339("2026-11-27T10:00:30").as_deref(),
+            Some("2026-11-27T10:00:30Z")
+        );
+        assert_eq!(utc_input_to_rfc3339(""), None);
+        assert_eq!(utc_input_to_rfc3339("2026-11-27 10:00"), None);
+        assert_eq!(utc_input_to_rfc3339("2026-11-27T10:00Z"), None);
+    }
 }

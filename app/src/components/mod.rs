@@ -8,6 +8,7 @@ pub mod focus;
 pub mod form;
 pub mod key_value;
 pub mod layout;
+pub mod live;
 pub mod loaded;
 pub mod modal;
 pub mod mrkdwn;

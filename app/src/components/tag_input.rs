@@ -1,6 +1,7 @@
 //! The "Filter by stages and services" field: typing `Stage:dev` (or `Project:…`, `Service:…`)
 //! and pressing Enter adds a removable tag; suggestions (the categories and values seen in
-//! events) show in a listbox while typing (the ARIA combobox pattern).
+//! events) show in a listbox while typing (the ARIA combobox pattern), and Enter takes the
+//! first one shown when what is typed is not a whole tag yet.
 
 use leptos::html::Input;
 use leptos::prelude::*;
@@ -147,6 +148,23 @@ pub fn suggestions(typed: &str, known: &[String], tags: &[FilterTag]) -> Vec<Str
     found
 }
 
+/// What Enter takes: the highlighted suggestion; else what is typed when it is a whole tag
+/// (`Stage:dev`); else the first suggestion shown (`staging` takes `Stage:staging`, `st`
+/// takes `Stage:`); `None` leaves the typed text to [`FilterTag::parse`] and its hint.
+pub fn enter_picks<'a>(
+    typed: &str,
+    highlighted: Option<usize>,
+    shown: &'a [String],
+) -> Option<&'a str> {
+    if let Some(entry) = highlighted.and_then(|index| shown.get(index)) {
+        return Some(entry);
+    }
+    if FilterTag::parse(typed).is_ok() {
+        return None;
+    }
+    shown.first().map(String::as_str)
+}
+
 /// The tag field. `known` holds `Category:value` entries to suggest; `error` is shown below
 /// the field (and makes it invalid).
 #[component]
@@ -194,7 +212,11 @@ pub fn TagInput(
             hint.set(None);
             close();
         }
-        Err(message) => hint.set(Some(message)),
+        Err(message) => {
+            // The list would cover the hint, and it has nothing that fits anyway.
+            hint.set(Some(message));
+            close();
+        }
     };
     let choose = move |entry: String| {
         if entry.ends_with(':') {
@@ -220,17 +242,15 @@ pub fn TagInput(
             "Enter" => {
                 // Never submits the form.
                 event.prevent_default();
-                let picked = active
-                    .get_untracked()
-                    .and_then(|index| options.with_untracked(|all| all.get(index).cloned()));
+                let typed = text.get_untracked();
+                let highlighted = active.get_untracked();
+                let picked = options.with_untracked(|shown| {
+                    enter_picks(&typed, highlighted, shown).map(str::to_string)
+                });
                 match picked {
                     Some(entry) => choose(entry),
-                    None => {
-                        let typed = text.get_untracked();
-                        if !typed.trim().is_empty() {
-                            add(&typed);
-                        }
-                    }
+                    None if !typed.trim().is_empty() => add(&typed),
+                    None => {}
                 }
             }
             "ArrowDown" | "ArrowUp" => {
@@ -387,6 +407,18 @@ pub fn TagInput(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enter_takes_the_suggestion_the_user_sees() {
+        let shown = vec!["Stage:staging".to_string(), "Stage:dev".to_string()];
+        assert_eq!(enter_picks("staging", None, &shown), Some("Stage:staging"));
+        assert_eq!(enter_picks("staging", Some(1), &shown), Some("Stage:dev"));
+        // A whole tag is taken as typed, even when a suggestion shows.
+        assert_eq!(enter_picks("Stage:stag", None, &shown), None);
+        assert_eq!(enter_picks("nothing", None, &[]), None);
+        let categories = vec!["Stage:".to_string(), "Service:".to_string()];
+        assert_eq!(enter_picks("s", None, &categories), Some("Stage:"));
+    }
 
     #[test]
     fn parses_what_the_user_types() {

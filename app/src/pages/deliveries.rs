@@ -5,19 +5,17 @@
 //! refreshes itself every two seconds while the page is open. [`DeliveriesSection`] holds this
 //! page and the detail page ([`super::delivery_detail`]) with their toasts.
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
-use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
 use crate::components::field::{Alert, PageHeader};
 use crate::components::filters::{
-    query_string, time_value, use_filter_navigate, FilterForm, TimeRange,
+    query_string, time_value, use_filter_navigate, utc_input_to_rfc3339, FilterForm, TimeRange,
 };
+use crate::components::live::{live_list, ListFilters, LiveList};
 use crate::components::loaded::Loaded;
-use crate::components::paging::{paging, Pager};
+use crate::components::paging::Pager;
 use crate::components::table::{Column, Column::Shown, RowButton, Table, ACTIONS};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
 use crate::model::{
@@ -29,8 +27,6 @@ use crate::server_fns::uniform::list_integrations;
 
 /// The path of the delivery log.
 pub const DELIVERIES_PATH: &str = "/uniform/deliveries";
-/// How often an open delivery page asks for news.
-pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// Deliveries per page.
 const PAGE_SIZE: i64 = 20;
 /// Shown for a missing value.
@@ -69,31 +65,6 @@ pub fn event_place(delivery: &Delivery) -> String {
         .join(" / ")
 }
 
-/// A value of a `datetime-local` input (`2026-11-27T10:00`, optionally with seconds), read as
-/// UTC, as RFC 3339 (`2026-11-27T10:00:00Z`); `None` when it is not such a value.
-pub fn utc_input_to_rfc3339(value: &str) -> Option<String> {
-    let bytes = value.as_bytes();
-    let digits = |range: std::ops::Range<usize>| {
-        bytes
-            .get(range)
-            .is_some_and(|part| part.iter().all(u8::is_ascii_digit))
-    };
-    let shape = digits(0..4)
-        && bytes.get(4) == Some(&b'-')
-        && digits(5..7)
-        && bytes.get(7) == Some(&b'-')
-        && digits(8..10)
-        && bytes.get(10) == Some(&b'T')
-        && digits(11..13)
-        && bytes.get(13) == Some(&b':')
-        && digits(14..16);
-    match bytes.len() {
-        16 if shape => Some(format!("{value}:00Z")),
-        19 if shape && bytes.get(16) == Some(&b':') && digits(17..19) => Some(format!("{value}Z")),
-        _ => None,
-    }
-}
-
 /// The filters of the delivery log, as kept in the URL query.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Filters {
@@ -107,17 +78,6 @@ pub struct Filters {
 }
 
 impl Filters {
-    /// The filters in `query`; unknown statuses and malformed times are left out.
-    pub fn from_query(query: &ParamsMap) -> Self {
-        let value = |key: &str| query.get(key).unwrap_or_default().trim().to_string();
-        Self {
-            status: DeliveryStatus::parse(&value("status")),
-            subscription: value("subscription"),
-            from: time_value(value("from")),
-            to: time_value(value("to")),
-        }
-    }
-
     /// `?status=…&subscription=…&from=…&to=…` with the filters set (empty when none is).
     pub fn to_query_string(&self) -> String {
         query_string([
@@ -130,14 +90,24 @@ impl Filters {
             ("to", &self.to),
         ])
     }
+}
 
-    /// Whether any filter is set.
-    pub fn any(&self) -> bool {
-        *self != Self::default()
+impl ListFilters for Filters {
+    type Query = DeliveryQuery;
+
+    /// The filters in `query`; unknown statuses and malformed times are left out.
+    fn from_query(query: &ParamsMap) -> Self {
+        let value = |key: &str| query.get(key).unwrap_or_default().trim().to_string();
+        Self {
+            status: DeliveryStatus::parse(&value("status")),
+            subscription: value("subscription"),
+            from: time_value(value("from")),
+            to: time_value(value("to")),
+        }
     }
 
     /// The server query for the page after `page_key` (the first page when `None`).
-    pub fn to_query(&self, page_key: Option<String>) -> DeliveryQuery {
+    fn to_query(&self, page_key: Option<String>) -> DeliveryQuery {
         let set = |value: &String| Some(value.clone()).filter(|v| !v.is_empty());
         DeliveryQuery {
             subscription_id: set(&self.subscription),
@@ -148,16 +118,6 @@ impl Filters {
             next_page_key: page_key,
         }
     }
-}
-
-/// Calls `tick` every [`POLL_INTERVAL`] while the calling component lives (browser only).
-pub fn poll(tick: impl Fn() + 'static) {
-    #[cfg(feature = "hydrate")]
-    if let Ok(handle) = set_interval_with_handle(tick, POLL_INTERVAL) {
-        on_cleanup(move || handle.clear());
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = tick;
 }
 
 /// The frame of the delivery pages: it outlives them, so a toast survives a navigation.
@@ -180,19 +140,14 @@ pub fn StatusPill(status: DeliveryStatus) -> impl IntoView {
 /// The delivery log.
 #[component]
 pub fn DeliveriesPage() -> impl IntoView {
-    let query = use_query_map();
-    let filters = Memo::new(move |_| query.with(Filters::from_query));
-    let paging = paging(filters);
-    let tick = RwSignal::new(0u64);
+    let LiveList {
+        filters,
+        paging,
+        tick,
+        page: deliveries,
+    } = live_list::<Filters, _, _>(list_deliveries);
     let subscriptions = webhook_subscriptions();
     let redeliver = ServerAction::<Redeliver>::new();
-    let deliveries = Resource::new(
-        move || (filters.get().to_query(paging.key.get()), tick.get()),
-        |(query, _)| list_deliveries(query),
-    );
-    poll(move || {
-        tick.try_update(|n| *n += 1);
-    });
 
     let redeliver_error = follow_redeliver(redeliver, move || tick.update(|n| *n += 1));
     let empty = paging.empty_text(
@@ -527,21 +482,6 @@ mod tests {
         );
         assert_eq!(display_time("2026-11-27T10:00:03Z"), "2026-11-27 10:00:03");
         assert_eq!(display_time("garbage"), "garbage");
-    }
-
-    #[test]
-    fn datetime_local_values_become_utc_instants() {
-        assert_eq!(
-            utc_input_to_rfc3339("2026-11-27T10:00").as_deref(),
-            Some("2026-11-27T10:00:00Z")
-        );
-        assert_eq!(
-            utc_input_to_rfc3339("2026-11-27T10:00:30").as_deref(),
-            Some("2026-11-27T10:00:30Z")
-        );
-        assert_eq!(utc_input_to_rfc3339(""), None);
-        assert_eq!(utc_input_to_rfc3339("2026-11-27 10:00"), None);
-        assert_eq!(utc_input_to_rfc3339("2026-11-27T10:00Z"), None);
     }
 
     #[test]

@@ -8,10 +8,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::field::Alert;
+use crate::components::live::poll;
 use crate::components::loaded::Loaded;
 use crate::model::{Attempt, Delivery, Header, ReceivedResponse, SentRequest};
 use crate::pages::deliveries::{
-    display_time, event_place, follow_redeliver, poll, subscription_deliveries_path,
+    display_time, event_place, follow_redeliver, subscription_deliveries_path,
     webhook_subscriptions, StatusPill, SubscriptionRef, DELIVERIES_PATH, NONE,
 };
 use crate::pages::integrations::edit_subscription_path;

@@ -10,9 +10,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::field::{Alert, Section};
+use crate::components::live::poll;
 use crate::components::table::{Column::Shown, Table, ACTIONS};
 use crate::model::{Delivery, EventDetail, SubscriptionMatch};
-use crate::pages::deliveries::{delivery_path, display_time, poll, StatusPill, NONE};
+use crate::pages::deliveries::{delivery_path, display_time, StatusPill, NONE};
 use crate::pages::events::{place, EVENTS_PATH};
 use crate::pages::integrations::{edit_subscription_path, subscription_label};
 use crate::server_fns::insight::get_event;

@@ -4,18 +4,19 @@
 //! seconds while the page is open. An event opens its detail ([`super::event_detail`]).
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
 use crate::components::field::PageHeader;
 use crate::components::filters::{
-    query_string, time_value, use_filter_navigate, FilterForm, FilterInput, TimeRange,
+    query_string, time_value, use_filter_navigate, utc_input_to_rfc3339, FilterForm, FilterInput,
+    TimeRange,
 };
+use crate::components::live::{live_list, ListFilters, LiveList};
 use crate::components::loaded::Loaded;
-use crate::components::paging::{paging, Pager};
+use crate::components::paging::Pager;
 use crate::components::table::{Column::Shown, Table, ACTIONS};
 use crate::model::{EventList, EventQuery, EventSummary, EventType};
-use crate::pages::deliveries::{display_time, poll, utc_input_to_rfc3339, NONE};
+use crate::pages::deliveries::{display_time, NONE};
 use crate::server_fns::insight::list_events;
 use crate::server_fns::uniform::load_seen_values;
 
@@ -90,8 +91,17 @@ impl Filters {
         ]
     }
 
+    /// `?type=…&project=…` with the filters set (empty when none is).
+    pub fn to_query_string(&self) -> String {
+        query_string(self.values().map(|(key, value)| (key, value.as_str())))
+    }
+}
+
+impl ListFilters for Filters {
+    type Query = EventQuery;
+
     /// The filters in `query`; malformed times are left out.
-    pub fn from_query(query: &ParamsMap) -> Self {
+    fn from_query(query: &ParamsMap) -> Self {
         let mut filters = Self::default();
         for key in Self::KEYS {
             let value = query.get(key).unwrap_or_default().trim().to_string();
@@ -107,18 +117,8 @@ impl Filters {
         filters
     }
 
-    /// `?type=…&project=…` with the filters set (empty when none is).
-    pub fn to_query_string(&self) -> String {
-        query_string(self.values().map(|(key, value)| (key, value.as_str())))
-    }
-
-    /// Whether any filter is set.
-    pub fn any(&self) -> bool {
-        *self != Self::default()
-    }
-
     /// The server query for the page after `page_key` (the first page when `None`).
-    pub fn to_query(&self, page_key: Option<String>) -> EventQuery {
+    fn to_query(&self, page_key: Option<String>) -> EventQuery {
         let set = |value: &String| Some(value.clone()).filter(|v| !v.is_empty());
         EventQuery {
             r#type: set(&full_type(&self.r#type)),
@@ -136,17 +136,12 @@ impl Filters {
 /// The Events page.
 #[component]
 pub fn EventsPage() -> impl IntoView {
-    let query = use_query_map();
-    let filters = Memo::new(move |_| query.with(Filters::from_query));
-    let paging = paging(filters);
-    let tick = RwSignal::new(0u64);
-    let events = Resource::new(
-        move || (filters.get().to_query(paging.key.get()), tick.get()),
-        |(query, _)| list_events(query),
-    );
-    poll(move || {
-        tick.try_update(|n| *n += 1);
-    });
+    let LiveList {
+        filters,
+        paging,
+        page: events,
+        ..
+    } = live_list::<Filters, _, _>(list_events);
     let empty = paging.empty_text(
         move || filters.with(Filters::any),
         "No events match these filters.",

@@ -7,12 +7,11 @@
 use leptos::prelude::*;
 
 use crate::components::field::{PageHeader, Section};
+use crate::components::live::poll;
 use crate::components::loaded::Loaded;
 use crate::components::table::{Column::Shown, Table};
 use crate::model::{Stats, StatsBucket, SubscriptionStats};
-use crate::pages::deliveries::{
-    delivery_path, display_time, poll, subscription_deliveries_path, NONE,
-};
+use crate::pages::deliveries::{delivery_path, display_time, subscription_deliveries_path, NONE};
 use crate::pages::integrations::{edit_subscription_path, subscription_label, INTEGRATIONS_PATH};
 use crate::server_fns::insight::overview_stats;
 

@@ -75,6 +75,14 @@ test('the Slack walkthrough: create, check, edit and delete a webhook subscripti
   const filter = page.getByLabel('Filter by stages and services');
   await filter.fill('St');
   await expect(page.getByRole('option', { name: 'Stage:' })).toBeVisible();
+  // Enter takes the first suggestion shown (no ArrowDown needed): the category, to go on typing.
+  await filter.press('Enter');
+  await expect(filter).toHaveValue('Stage:');
+  // A word that is no tag and suggests nothing: the hint shows, and no list covers it.
+  await filter.fill('nothing-like-it');
+  await filter.press('Enter');
+  await expect(page.getByText('Start with Project:, Stage: or Service:, e.g. Stage:dev')).toBeVisible();
+  await expect(page.getByRole('listbox', { name: 'Suggestions' })).toHaveCount(0);
   await filter.fill('Stage:dev');
   await filter.press('Enter');
   await filter.fill('Stage:staging');
