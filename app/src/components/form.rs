@@ -4,6 +4,7 @@
 //! ([`FormActions`]: its error, submit and "Cancel"), and what a form page shows when what it
 //! edits cannot be loaded ([`LoadFailed`]).
 
+use leptos::context::Provider;
 use leptos::html::Input;
 use leptos::prelude::*;
 
@@ -62,14 +63,17 @@ pub fn Field(
     children: Children,
 ) -> impl IntoView {
     let error_id = error_id(&id);
-    provide_context(FieldContext {
+    // A Provider, not provide_context: a component has no owner of its own, so a context
+    // provided here would reach the fields after this one too (and a control rendered late,
+    // after the page's data arrived, would take the last field's id).
+    let context = FieldContext {
         id: id.clone(),
         error,
-    });
+    };
     view! {
         <div class="field">
             <label for=id>{label}</label>
-            {children()}
+            <Provider value=context>{children()}</Provider>
             <FieldError id=error_id message=error />
             {after.run()}
         </div>

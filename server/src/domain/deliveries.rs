@@ -42,7 +42,6 @@ pub async fn list(db: &Store, query: &DeliveryQuery) -> Result<DeliveryPage, Dom
         from: from.as_deref(),
         to: to.as_deref(),
         before,
-        ..DeliveryFilter::default()
     };
     let rows = db::events::list_deliveries(db, &filter, page_size).await?;
     let next_page_key = next_page_key(page_size, rows.iter().map(|r| r.rowid));
