@@ -56,7 +56,8 @@ pub fn Field(
     /// The control's error, when there is one.
     #[prop(optional, into)]
     error: MaybeProp<String>,
-    /// Shown below the error, e.g. a warning with its own button.
+    /// Shown below the error, e.g. a warning with its own button (drawn again when what it
+    /// reads changes).
     #[prop(optional, into)]
     after: ViewFn,
     /// The control.
@@ -75,7 +76,7 @@ pub fn Field(
             <label for=id>{label}</label>
             <Provider value=context>{children()}</Provider>
             <FieldError id=error_id message=error />
-            {after.run()}
+            {move || after.run()}
         </div>
     }
 }
