@@ -273,8 +273,8 @@ impl std::fmt::Display for DeliveryStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct EventType {
-    task: String,
-    suffix: String,
+    /// The whole type; task and suffix are read from it (see [`EventType::split`]).
+    text: String,
 }
 
 impl EventType {
@@ -295,9 +295,11 @@ impl EventType {
         rest.rsplit_once('.').unwrap_or((rest, ""))
     }
 
-    /// `text` read as an event type, if it is one (see the type's grammar).
-    pub fn parse(text: &str) -> Option<Self> {
-        let rest = text.strip_prefix(Self::PREFIX)?;
+    /// Whether `text` follows the type's grammar.
+    fn is_valid(text: &str) -> bool {
+        let Some(rest) = text.strip_prefix(Self::PREFIX) else {
+            return false;
+        };
         let (task, suffix) = Self::split(text);
         let word = |segment: &str| {
             !segment.is_empty()
@@ -308,20 +310,29 @@ impl EventType {
         // Empty only for a one-segment type (not after a trailing dot).
         let suffix_ok =
             (suffix.is_empty() && !rest.contains('.')) || suffix == Self::ANY || word(suffix);
-        (task.split('.').all(word) && suffix_ok).then(|| Self {
-            task: task.to_string(),
-            suffix: suffix.to_string(),
+        task.split('.').all(word) && suffix_ok
+    }
+
+    /// `text` read as an event type, if it is one (see the type's grammar).
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::is_valid(text).then(|| Self {
+            text: text.to_string(),
         })
+    }
+
+    /// The whole type, `sh.keptn.event.evaluation.finished`.
+    pub fn as_str(&self) -> &str {
+        &self.text
     }
 
     /// The task: `evaluation` of `sh.keptn.event.evaluation.finished`.
     pub fn task(&self) -> &str {
-        &self.task
+        Self::split(&self.text).0
     }
 
     /// The last segment: `finished`, or `>` for any (empty for a one-segment type).
     pub fn suffix(&self) -> &str {
-        &self.suffix
+        Self::split(&self.text).1
     }
 
     /// Whether a subscription to `pattern` wants this type (Keptn's distributor): the same
@@ -332,28 +343,24 @@ impl EventType {
             return false;
         }
         let (task, suffix) = Self::split(pattern);
+        let (own_task, own_suffix) = Self::split(&self.text);
         if suffix == Self::ANY {
-            (self.task == task && !self.suffix.is_empty())
-                || self
-                    .task
+            (own_task == task && !own_suffix.is_empty())
+                || own_task
                     .strip_prefix(task)
                     .is_some_and(|rest| rest.starts_with('.'))
         } else {
-            self.task == task && self.suffix == suffix
+            own_task == task && own_suffix == suffix
         }
     }
 
     /// Without Keptn's prefix, `>` as `*`: `evaluation.finished`, `test.*`.
     pub fn short(&self) -> String {
-        let suffix = if self.suffix == Self::ANY {
-            "*"
-        } else {
-            &self.suffix
-        };
-        if suffix.is_empty() {
-            self.task.clone()
-        } else {
-            format!("{}.{suffix}", self.task)
+        let (task, suffix) = Self::split(&self.text);
+        match suffix {
+            "" => task.to_string(),
+            Self::ANY => format!("{task}.*"),
+            suffix => format!("{task}.{suffix}"),
         }
     }
 }
@@ -367,24 +374,23 @@ impl TryFrom<String> for EventType {
     type Error = NotAnEventType;
 
     fn try_from(text: String) -> Result<Self, Self::Error> {
-        Self::parse(&text).ok_or(NotAnEventType(text))
+        if Self::is_valid(&text) {
+            Ok(Self { text })
+        } else {
+            Err(NotAnEventType(text))
+        }
     }
 }
 
 impl From<EventType> for String {
     fn from(event_type: EventType) -> Self {
-        event_type.to_string()
+        event_type.text
     }
 }
 
 impl std::fmt::Display for EventType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(Self::PREFIX)?;
-        f.write_str(&self.task)?;
-        if !self.suffix.is_empty() {
-            write!(f, ".{}", self.suffix)?;
-        }
-        Ok(())
+        f.write_str(&self.text)
     }
 }
 

@@ -62,7 +62,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
                 ingestor
                     .ingest(event)
                     .await
-                    .map(|ingested| ingested.created.then(|| ingested.event_type.to_string()))
+                    .map(|ingested| ingested.created.then(|| ingested.event_type.into()))
                     .map_err(|error| error.to_string())
             })
         })

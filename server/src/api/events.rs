@@ -83,7 +83,7 @@ async fn post_event(
         state
             .dispatcher
             .metrics
-            .event_received(&ingested.event_type.to_string());
+            .event_received(ingested.event_type.as_str());
     }
     Ok(Json(EventAccepted {
         keptn_context: ingested.keptn_context,

@@ -28,7 +28,7 @@ pub async fn insert(tx: &mut Tx, event: &EventRow, received_at: &str) -> sqlx::R
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&event.id)
-    .bind(event.r#type.to_string())
+    .bind(event.r#type.as_str())
     .bind(&event.source)
     .bind(&event.shkeptncontext)
     .bind(&event.triggeredid)

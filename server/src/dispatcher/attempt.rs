@@ -366,10 +366,9 @@ async fn task_events(
     let webhook = subscription.webhook?;
     let (event_type, body) = event?;
     // Keptn sends started/finished for a task's triggered event (`sh.keptn.event.<task>.
-    // triggered`, the task one segment), not for a sequence's.
-    let event_type = EventType::parse(event_type)?;
-    let task = event_type.task();
-    if event_type.suffix() != "triggered" || task.contains('.') {
+    // triggered`, the task one segment), not for a sequence's. The stored type is valid.
+    let (task, suffix) = EventType::split(event_type);
+    if !event_type.starts_with(EventType::PREFIX) || suffix != "triggered" || task.contains('.') {
         return None;
     }
     let takes_triggered =
