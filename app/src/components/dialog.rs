@@ -51,7 +51,7 @@ impl<T: Clone + Send + Sync + 'static> Confirmation<T> {
 
     /// Follows the confirmed action's `answer`: on success the dialog closes and `done` gets
     /// the item (for a toast); a failure stays in the dialog, whose confirm button it disables.
-    pub fn settle<E: ToString>(self, answer: Option<Result<(), E>>, done: impl FnOnce(T)) {
+    fn settle<E: ToString>(self, answer: Option<Result<(), E>>, done: impl FnOnce(T)) {
         match answer {
             Some(Ok(())) => {
                 if let Some(item) = self.item.get_untracked() {

@@ -51,6 +51,16 @@ pub struct LiveList<F: ListFilters, T: Send + Sync + 'static> {
     pub page: Resource<Result<T, AppError>>,
 }
 
+impl<F: ListFilters, T: Send + Sync + 'static> LiveList<F, T> {
+    /// The sentence for an empty list (see [`Paging::empty_text`]): `filtered` while a
+    /// filter is set, `none` otherwise.
+    pub fn empty_text(&self, filtered: &'static str, none: &'static str) -> Signal<Option<String>> {
+        let filters = self.filters;
+        self.paging
+            .empty_text(move || filters.with(F::any), filtered, none)
+    }
+}
+
 /// A list filtered by the URL query, paged, loaded with `load` and refreshed every
 /// [`POLL_INTERVAL`].
 pub fn live_list<F, T, Fut>(load: fn(F::Query) -> Fut) -> LiveList<F, T>

@@ -140,21 +140,21 @@ pub fn StatusPill(status: DeliveryStatus) -> impl IntoView {
 /// The delivery log.
 #[component]
 pub fn DeliveriesPage() -> impl IntoView {
+    let list = live_list::<Filters, _, _>(list_deliveries);
+    let empty = list.empty_text(
+        "No deliveries match these filters.",
+        "No deliveries yet. They appear here when an event matches a webhook subscription.",
+    );
     let LiveList {
         filters,
         paging,
         tick,
         page: deliveries,
-    } = live_list::<Filters, _, _>(list_deliveries);
+    } = list;
     let subscriptions = webhook_subscriptions();
     let redeliver = ServerAction::<Redeliver>::new();
 
     let redeliver_error = follow_redeliver(redeliver, move || tick.update(|n| *n += 1));
-    let empty = paging.empty_text(
-        move || filters.with(Filters::any),
-        "No deliveries match these filters.",
-        "No deliveries yet. They appear here when an event matches a webhook subscription.",
-    );
 
     view! {
         <PageHeader

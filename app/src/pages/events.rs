@@ -136,17 +136,17 @@ impl ListFilters for Filters {
 /// The Events page.
 #[component]
 pub fn EventsPage() -> impl IntoView {
+    let list = live_list::<Filters, _, _>(list_events);
+    let empty = list.empty_text(
+        "No events match these filters.",
+        "No events yet. They appear here when something posts to /api/v1/event.",
+    );
     let LiveList {
         filters,
         paging,
         page: events,
         ..
-    } = live_list::<Filters, _, _>(list_events);
-    let empty = paging.empty_text(
-        move || filters.with(Filters::any),
-        "No events match these filters.",
-        "No events yet. They appear here when something posts to /api/v1/event.",
-    );
+    } = list;
     view! {
         <PageHeader
             title="Events"
