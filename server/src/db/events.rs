@@ -45,7 +45,10 @@ pub async fn insert(tx: &mut Tx, event: &EventRow, received_at: &str) -> sqlx::R
 }
 
 /// SQLite: inserts the events of JSON array `$1` (received at `$2`) unless their id
-/// exists, in order, returning the ids stored.
+/// exists, in order, returning the ids stored. The batch statements read their array with
+/// `jsonb_each`: each element comes as binary JSON, so `->>` takes a field from it
+/// directly (`json_each` gives the element as text, which every `->>` parsed again:
+/// ten fields, ten parses of an event's body, ~10 % of the server's CPU under load).
 macro_rules! sqlite_insert_events {
     () => {
         "INSERT INTO events (id, type, source, shkeptncontext, triggeredid, time, project, stage,
@@ -53,7 +56,7 @@ macro_rules! sqlite_insert_events {
          SELECT value ->> 'id', value ->> 'type', value ->> 'source',
                 value ->> 'shkeptncontext', value ->> 'triggeredid', value ->> 'time',
                 value ->> 'project', value ->> 'stage', value ->> 'service', value ->> 'body', $2
-         FROM json_each($1) WHERE true ORDER BY key
+         FROM jsonb_each($1) WHERE true ORDER BY key
          ON CONFLICT (id) DO NOTHING RETURNING id"
     };
 }
@@ -126,7 +129,7 @@ macro_rules! sqlite_insert_deliveries {
         "INSERT INTO deliveries (id, subscription_id, integration_id, event_id, status,
              next_attempt_at, created_at, updated_at)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', $2, $3, $3
-         FROM json_each($1) ORDER BY key"
+         FROM jsonb_each($1) ORDER BY key"
     };
 }
 
@@ -610,7 +613,7 @@ macro_rules! sqlite_settle_attempts {
                           value ->> 'reason' AS reason, value ->> 'duration_ms' AS duration_ms,
                           value ->> 'next_attempt_at' AS next_attempt_at,
                           value ->> 'updated_at' AS updated_at
-                   FROM json_each($1)) AS r
+                   FROM jsonb_each($1)) AS r
              WHERE deliveries.id = r.delivery_id AND deliveries.claim_token = r.claim_token
              RETURNING deliveries.id"
     };
@@ -652,7 +655,7 @@ pub async fn record_attempts(db: &Store, rows: &[AttemptRow]) -> sqlx::Result<Ve
              SELECT r.value ->> 'delivery_id', r.value ->> 'number', r.value ->> 'started_at',
                     r.value ->> 'duration_ms', r.value ->> 'request', r.value ->> 'response',
                     r.value ->> 'error'
-             FROM json_each($1) r
+             FROM jsonb_each($1) r
              WHERE r.value ->> 'claim_token' =
                  (SELECT claim_token FROM deliveries WHERE id = r.value ->> 'delivery_id')
              ORDER BY r.key; ",
@@ -706,7 +709,7 @@ pub async fn record_attempts(db: &Store, rows: &[AttemptRow]) -> sqlx::Result<Ve
                  SELECT value ->> 'delivery_id', value ->> 'number', value ->> 'started_at',
                         value ->> 'duration_ms', value ->> 'request', value ->> 'response',
                         value ->> 'error'
-                 FROM json_each($1)
+                 FROM jsonb_each($1)
                  WHERE value ->> 'delivery_id' IN (SELECT value FROM json_each($2))
                  ORDER BY key",
                 )
