@@ -94,11 +94,12 @@ pub type RenderedParts = (String, Vec<(String, String)>, Option<String>);
 
 /// Renders every part of `compiled` with `data`; the error names the part.
 pub fn render_parts(compiled: &CompiledWebhook, data: &Data<'_>) -> Result<RenderedParts, String> {
-    let url = compiled.url.render(data).map_err(|e| format!("url: {e}"))?;
+    let scope = data.scope();
+    let url = compiled.url.render_in(&scope).map_err(|e| format!("url: {e}"))?;
     let mut headers = Vec::new();
     for (key, value) in &compiled.headers {
         let rendered = value
-            .render(data)
+            .render_in(&scope)
             .map_err(|e| format!("header {key}: {e}"))?;
         headers.push((key.clone(), rendered));
     }
@@ -106,7 +107,7 @@ pub fn render_parts(compiled: &CompiledWebhook, data: &Data<'_>) -> Result<Rende
         headers.push(("Content-Type".to_string(), content_type.to_string()));
     }
     let body = match &compiled.payload {
-        Some(payload) => Some(payload.render(data).map_err(|e| format!("payload: {e}"))?),
+        Some(payload) => Some(payload.render_in(&scope).map_err(|e| format!("payload: {e}"))?),
         None => None,
     };
     Ok((url, headers, body))
