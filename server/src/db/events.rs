@@ -4,8 +4,8 @@ use app::model::EventType;
 
 use super::{Store, Tx};
 
-/// An event as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// An event as stored (serialized: the batch insert's row, same names as the columns).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct EventRow {
     pub id: String,
     #[sqlx(try_from = "String")]
@@ -61,22 +61,9 @@ macro_rules! sqlite_insert_events {
     };
 }
 
-/// Events as the JSON array the batch inserts read.
+/// Events as the JSON array the batch inserts read (serialized straight from the rows).
 fn events_json(events: &[&EventRow]) -> String {
-    serde_json::Value::Array(
-        events
-            .iter()
-            .map(|event| {
-                serde_json::json!({
-                    "id": event.id, "type": event.r#type, "source": event.source,
-                    "shkeptncontext": event.shkeptncontext, "triggeredid": event.triggeredid,
-                    "time": event.time, "project": event.project, "stage": event.stage,
-                    "service": event.service, "body": event.body,
-                })
-            })
-            .collect(),
-    )
-    .to_string()
+    serde_json::to_string(events).unwrap_or_else(|_| "[]".to_string())
 }
 
 /// Stores `events` (ids distinct) unless their id exists, in one statement (the rows
@@ -578,7 +565,7 @@ pub async fn queue(db: &Store) -> sqlx::Result<(i64, Option<String>)> {
 }
 
 /// One attempt to record, with the delivery's new state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct AttemptRow {
     pub delivery_id: String,
     /// The claim the attempt was made under: recorded only while it is still the current one.
@@ -629,21 +616,8 @@ pub async fn record_attempts(db: &Store, rows: &[AttemptRow]) -> sqlx::Result<Ve
     if !rows.iter().all(|row| ids.insert(row.delivery_id.as_str())) {
         return record_attempts_one_by_one(db, rows).await;
     }
-    let batch = serde_json::Value::Array(
-        rows.iter()
-            .map(|row| {
-                serde_json::json!({
-                    "delivery_id": row.delivery_id, "claim_token": row.claim_token,
-                    "number": row.number, "started_at": row.started_at,
-                    "duration_ms": row.duration_ms, "request": row.request,
-                    "response": row.response, "error": row.error, "status": row.status,
-                    "status_code": row.status_code, "reason": row.reason,
-                    "next_attempt_at": row.next_attempt_at, "updated_at": row.updated_at,
-                })
-            })
-            .collect(),
-    )
-    .to_string();
+    // Serialized straight from the rows (their fields are the names the SQL reads).
+    let batch = serde_json::to_string(rows).unwrap_or_else(|_| "[]".to_string());
     if let Some(mut script) = db.script().await? {
         // SQLite: the whole transaction in one call. The attempts go in first, each only
         // while its claim is current; the deliveries' update then checks the same tokens
