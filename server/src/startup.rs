@@ -69,7 +69,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
     };
     let dispatcher = Dispatcher::new(&config, db.clone(), keyring.clone(), emit)
         .map_err(|e| StartupError::other(format!("cannot build the HTTP client: {e}")))?;
-    Ok(AppState {
+    Ok(AppState::new(crate::state::Shared {
         db,
         leptos_options: Arc::new(leptos_options),
         config: Arc::new(config),
@@ -77,7 +77,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         ingestor,
         login_limiter: Arc::default(),
         dispatcher: Arc::new(dispatcher),
-    })
+    }))
 }
 
 /// The master key from `UNIFORM_MASTER_KEY` or `<data-dir>/master.key` (created at first

@@ -11,10 +11,27 @@ use crate::config::Config;
 use crate::crypto::Keyring;
 use crate::dispatcher::Dispatcher;
 
-/// Shared by all requests; cheap to clone (every middleware and handler takes a copy, so
-/// each field is a handle: no field is copied deeply per request).
+/// Shared by all requests; cheap to clone: one reference count (every middleware and
+/// handler takes a copy, four or five per API request), the fields read through `Deref`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     /// The one SQLite pool of the process.
     pub db: Store,
     /// Where the site's assets are and what they are called.
