@@ -295,6 +295,38 @@ async fn a_changed_secret_is_used_from_the_next_send_on() {
 }
 
 #[tokio::test]
+async fn an_edited_webhook_is_sent_as_edited_from_the_next_send_on() {
+    // The sender keeps each subscription's translated templates: an edit must replace them.
+    let receiver = MockReceiver::start().await;
+    let server = start(true).await;
+    put_secret(&server, "id-1", Method::POST).await;
+    let url = slack_url(&receiver);
+    let sub_id = subscribe(&server, &url, &[], "{\"text\": \"first {{.data.stage}}\"}").await;
+    send_event(&server, evaluation("dev", json!(1))).await;
+    assert_eq!(receiver.next().await.body, "{\"text\": \"first dev\"}");
+    let integration = webhook_service_id(&server).await;
+    let (status, body) = call(
+        &server,
+        Method::PUT,
+        &format!("{REGISTRATION}/{integration}/subscription/{sub_id}"),
+        Some(json!({
+            "event": "sh.keptn.event.evaluation.finished",
+            "filter": {"projects": [], "stages": [], "services": []},
+            "webhook": {"method": "PUT", "url": url, "headers": [],
+                        "payload": "{\"text\": \"second {{.data.stage}}\"}",
+                        "proxy": null, "sendStarted": true, "sendFinished": true}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    send_event(&server, evaluation("staging", json!(2))).await;
+    let second = receiver.next().await;
+    assert_eq!(
+        (second.method.as_str(), second.body.as_str()),
+        ("PUT", "{\"text\": \"second staging\"}")
+    );
+}
+
+#[tokio::test]
 async fn a_receiver_echoing_the_secret_is_stored_masked_and_never_logged() {
     common::sqlite_only();
     let receiver = MockReceiver::start().await;

@@ -80,15 +80,16 @@ pub async fn lane_of(dispatcher: &Dispatcher, subscription_id: &str) -> Option<V
     let subscription = all
         .iter()
         .flat_map(|integration| integration.subscriptions.iter())
-        .find(|subscription| subscription.id == subscription_id)?
-        .clone();
-    let url = subscription.webhook?.url;
+        .find(|subscription| subscription.id == subscription_id)?;
+    let url = &subscription.webhook.as_ref()?.url;
     let literal = url.split("{{").next().unwrap_or_default();
-    let host = url::Url::parse(literal).ok()?.host_str()?.to_string();
+    let parsed = url::Url::parse(literal).ok()?;
+    let host = parsed.host_str()?;
     dispatcher
         .slack_hosts
-        .contains(&host)
-        .then(|| subscription.id.into_bytes())
+        .iter()
+        .any(|slack| slack == host)
+        .then(|| subscription.id.as_bytes().to_vec())
 }
 
 /// The subscriptions whose deliveries go through the Slack lane (their URL's host is a Slack
@@ -200,7 +201,17 @@ async fn attempt_claimed(
         let body = serde_json::from_str(body).unwrap_or(Value::Null);
         (t.clone(), body)
     });
-    let task = task_events(dispatcher, delivery, event.as_ref()).await;
+    // Read once for the task events and the attempt.
+    let subscription = db::integrations::cached_subscription(
+        &dispatcher.db,
+        &delivery.integration_id,
+        &delivery.subscription_id,
+    )
+    .await;
+    let task = task_events(
+        subscription.as_ref().ok().and_then(Option::as_ref),
+        event.as_ref(),
+    );
     if claim.unrecorded > MAX_UNRECORDED_SENDS {
         return settle_unrecordable(dispatcher, claim, task).await;
     }
@@ -212,7 +223,13 @@ async fn attempt_claimed(
     }
     let started_at = util::now_rfc3339();
     let started = Instant::now();
-    let ended = attempt(dispatcher, delivery, event.as_ref().map(|(_, body)| body)).await;
+    let ended = attempt(
+        dispatcher,
+        delivery,
+        subscription,
+        event.as_ref().map(|(_, body)| body),
+    )
+    .await;
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let number = delivery.attempt_count + 1;
     let retry_in = if ended.delivered || !ended.retryable {
@@ -351,19 +368,12 @@ struct TaskEvents {
 /// The task events of `delivery`, when its subscription takes a `.triggered` event (by name
 /// or through `>`) and the event is one. Subscriptions on `.started`/`.finished` never emit
 /// (no loops, Keptn #5642).
-async fn task_events(
-    dispatcher: &Dispatcher,
-    delivery: &db::events::Claim,
+fn task_events(
+    subscription: Option<&app::model::Subscription>,
     event: Option<&(String, Value)>,
 ) -> Option<TaskEvents> {
-    let subscription = db::integrations::cached_subscription(
-        &dispatcher.db,
-        &delivery.integration_id,
-        &delivery.subscription_id,
-    )
-    .await
-    .ok()??;
-    let webhook = subscription.webhook?;
+    let subscription = subscription?;
+    let webhook = subscription.webhook.as_ref()?;
     let (event_type, body) = event?;
     // Keptn sends started/finished for a task's triggered event (`sh.keptn.event.<task>.
     // triggered`, the task one segment), not for a sequence's. The stored type is valid.
@@ -472,20 +482,15 @@ fn transient(reason: String) -> Ended {
     }
 }
 
-/// `event`: the event's body, `None` when it is gone.
+/// `subscription`: as read for this attempt; `event`: the event's body, `None` when it is gone.
 async fn attempt(
     dispatcher: &Dispatcher,
     delivery: &db::events::Claim,
+    subscription: sqlx::Result<Option<app::model::Subscription>>,
     event: Option<&Value>,
 ) -> Ended {
     let unsent = json!(null);
-    let subscription = match db::integrations::cached_subscription(
-        &dispatcher.db,
-        &delivery.integration_id,
-        &delivery.subscription_id,
-    )
-    .await
-    {
+    let subscription = match subscription {
         Ok(Some(subscription)) => subscription,
         Ok(None) => return failed(unsent, "the subscription was deleted".to_string()),
         Err(error) => return transient(format!("cannot read the subscription: database: {error}")),
@@ -702,20 +707,20 @@ fn compiled(
     subscription_id: &str,
     webhook: &Webhook,
 ) -> Result<Arc<CompiledWebhook>, String> {
-    let key = format!(
-        "{subscription_id}\n{}",
-        serde_json::to_string(webhook).unwrap_or_default()
-    );
     let mut cache = dispatcher
         .compiled
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    if let Some(found) = cache.get(&key) {
-        return Ok(found.clone());
+    if let Some((written, found)) = cache.get(subscription_id) {
+        if written == webhook {
+            return Ok(found.clone());
+        }
     }
     let compiled = Arc::new(compile(webhook)?);
-    cache.retain(|k, _| !k.starts_with(&format!("{subscription_id}\n")));
-    cache.insert(key, compiled.clone());
+    cache.insert(
+        subscription_id.to_string(),
+        (webhook.clone(), compiled.clone()),
+    );
     Ok(compiled)
 }
 

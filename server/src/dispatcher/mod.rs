@@ -51,8 +51,18 @@ pub struct Dispatcher {
     pub lanes: lanes::SharedLanes,
     /// Waits between attempts (from the configuration).
     pub schedule: Vec<Duration>,
-    /// Translated templates by subscription id and webhook text: translated once.
-    pub compiled: Mutex<HashMap<String, Arc<crate::templates::webhook::CompiledWebhook>>>,
+    /// Translated templates by subscription id, with the webhook they were translated
+    /// from (an edited webhook is translated again): translated once, compared per attempt.
+    #[allow(clippy::type_complexity)]
+    pub compiled: Mutex<
+        HashMap<
+            String,
+            (
+                app::model::Webhook,
+                Arc<crate::templates::webhook::CompiledWebhook>,
+            ),
+        >,
+    >,
     /// Ingests the task events the sender emits (`started`/`finished`), like any event.
     pub emit: Emit,
     /// Writes attempt records in groups.

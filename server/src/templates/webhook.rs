@@ -95,7 +95,10 @@ pub type RenderedParts = (String, Vec<(String, String)>, Option<String>);
 /// Renders every part of `compiled` with `data`; the error names the part.
 pub fn render_parts(compiled: &CompiledWebhook, data: &Data<'_>) -> Result<RenderedParts, String> {
     let scope = data.scope();
-    let url = compiled.url.render_in(&scope).map_err(|e| format!("url: {e}"))?;
+    let url = compiled
+        .url
+        .render_in(&scope)
+        .map_err(|e| format!("url: {e}"))?;
     let mut headers = Vec::new();
     for (key, value) in &compiled.headers {
         let rendered = value
@@ -107,7 +110,11 @@ pub fn render_parts(compiled: &CompiledWebhook, data: &Data<'_>) -> Result<Rende
         headers.push(("Content-Type".to_string(), content_type.to_string()));
     }
     let body = match &compiled.payload {
-        Some(payload) => Some(payload.render_in(&scope).map_err(|e| format!("payload: {e}"))?),
+        Some(payload) => Some(
+            payload
+                .render_in(&scope)
+                .map_err(|e| format!("payload: {e}"))?,
+        ),
         None => None,
     };
     Ok((url, headers, body))
