@@ -32,6 +32,12 @@ pub type Emit = Arc<
         + Sync,
 >;
 
+/// A subscription's translated templates and the webhook they were translated from.
+pub type Compiled = (
+    app::model::Webhook,
+    Arc<crate::templates::webhook::CompiledWebhook>,
+);
+
 /// What the sender needs; shared with every attempt.
 pub struct Dispatcher {
     pub db: Store,
@@ -53,16 +59,7 @@ pub struct Dispatcher {
     pub schedule: Vec<Duration>,
     /// Translated templates by subscription id, with the webhook they were translated
     /// from (an edited webhook is translated again): translated once, compared per attempt.
-    #[allow(clippy::type_complexity)]
-    pub compiled: Mutex<
-        HashMap<
-            String,
-            (
-                app::model::Webhook,
-                Arc<crate::templates::webhook::CompiledWebhook>,
-            ),
-        >,
-    >,
+    pub compiled: Mutex<HashMap<String, Compiled>>,
     /// Ingests the task events the sender emits (`started`/`finished`), like any event.
     pub emit: Emit,
     /// Writes attempt records in groups.
