@@ -651,7 +651,8 @@ pub async fn record_attempts(db: &Store, rows: &[AttemptRow]) -> sqlx::Result<Ve
     // only here), so it looks each row up by its key. Planned while `deliveries` was small
     // (a new database), PostgreSQL caches a hash join over a sequential scan, which every
     // later batch then repeats over the whole, growing table until the next ANALYZE (9 ms
-    // per batch after 20,000 deliveries in the benchmark, most of PostgreSQL's CPU).
+    // per batch after 20,000 deliveries in the benchmark, the statement PostgreSQL spent most
+    // time in).
     on!(
         &mut *tx,
         sqlite | _c | Ok::<(), sqlx::Error>(()),

@@ -142,12 +142,8 @@ impl Compiled {
         self.invalid.as_deref()
     }
 
-    /// Renders with `data`. Errors name the missing path or the invalid JSON.
-    pub fn render(&self, data: &Data<'_>) -> Result<String, String> {
-        self.render_in(&data.scope())
-    }
-
-    /// Renders with a [`Scope`] made once for every part of a webhook.
+    /// Renders with `scope` ([`Data::scope`], made once for every part of a webhook).
+    /// Errors name the missing path or the invalid JSON.
     pub fn render_in(&self, scope: &Scope) -> Result<String, String> {
         if let Some(invalid) = &self.invalid {
             return Err(invalid.clone());
@@ -490,10 +486,13 @@ mod tests {
             ("slack-secret".to_string(), "webhook-identifier".to_string()),
             SecretValue::new("XXXX/\"yy".to_string()),
         );
-        Compiled::new(source, landing).unwrap().render(&Data {
+        let data = Data {
             event: &event,
             secrets: &secrets,
-        })
+        };
+        Compiled::new(source, landing)
+            .unwrap()
+            .render_in(&data.scope())
     }
 
     fn evaluation(stage: &str, score: Value) -> Value {
