@@ -11,10 +11,7 @@ use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc's allocator: every event and delivery allocates many small
 /// short-lived values across threads, which glibc's malloc serves slower (see the README's
-/// benchmark). With mimalloc's `override` feature it also serves C's `malloc`, so SQLite's
-/// allocations on its connection threads no longer go through glibc, whose per-thread
-/// arenas were trimmed back to the kernel after commits (`madvise`, a TLB flush on every
-/// CPU, each a VM exit here).
+/// benchmark).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
