@@ -85,18 +85,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-/// The `uniform` binary under test: `BENCH_UNIFORM`, or the one built with this benchmark.
-fn uniform_binary() -> String {
-    std::env::var("BENCH_UNIFORM")
-        .ok()
-        .filter(|path| !path.is_empty())
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_uniform").to_string())
-}
-
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -106,13 +97,10 @@ use serde_json::{json, Value};
 
 mod support;
 use support::{
-    clock_ticks, cpu_of, free_port, seed_event, start_nginx, tool, wrk_script, Proc, Wrk,
+    clock_ticks, cpu_of, seed_event, start_nginx, tool, uniform_binary, wrk_script, Server, Wrk,
     WrkResult, THROUGHPUT_EVENT, TOKEN,
 };
 
-const PASSWORD: &str = "bench password, not a secret";
-/// base64 of the 32 bytes `bench-master-key-0123456789abcde` (PostgreSQL only).
-const MASTER_KEY: &str = "YmVuY2gtbWFzdGVyLWtleS0wMTIzNDU2Nzg5YWJjZGU=";
 const REGISTRATION: &str = "/api/controlPlane/v1/uniform/registration";
 /// Latency phase: delivered to the receiver in this process.
 const LATENCY_EVENT: &str = "sh.keptn.event.deployment.finished";
@@ -291,89 +279,8 @@ fn context_switches(pid: u32) -> u64 {
     sum
 }
 
-/// A `kB` field of `/proc/<pid>/status` (e.g. `VmHWM:`).
-fn status_kb(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 // ---------------------------------------------------------------------------------------
 // Child processes
-
-/// One `uniform` server process.
-struct Server {
-    proc: Proc,
-    base: String,
-    spawned: Instant,
-}
-
-impl Server {
-    /// Spawns the binary on `data_dir` and a free port (returns at once).
-    fn spawn(data_dir: &Path, database_url: Option<&str>) -> Self {
-        let port = free_port();
-        let mut command = Command::new(uniform_binary());
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("UNIFORM_") {
-                command.env_remove(name);
-            }
-        }
-        command
-            .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env("RUST_LOG", "warn")
-            .env("UNIFORM_API_TOKEN", TOKEN)
-            .env("UNIFORM_ADMIN_PASSWORD", PASSWORD)
-            .env("UNIFORM_WEBHOOK_ALLOW_CIDRS", "127.0.0.1/32")
-            .stdout(Stdio::null());
-        if let Some(url) = database_url {
-            command
-                .env("UNIFORM_DATABASE_URL", url)
-                .env("UNIFORM_MASTER_KEY", MASTER_KEY);
-        }
-        let spawned = Instant::now();
-        let proc = Proc::spawn("uniform", command);
-        Self {
-            proc,
-            base: format!("http://127.0.0.1:{port}"),
-            spawned,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.proc.pid()
-    }
-
-    /// Polls `/readyz` every 2 ms; the time from spawn to its first 200.
-    async fn wait_ready(&mut self, client: &reqwest::Client) -> Duration {
-        let url = format!("{}/readyz", self.base);
-        loop {
-            self.proc.check_running();
-            if let Ok(response) = client
-                .get(&url)
-                .timeout(Duration::from_secs(60))
-                .send()
-                .await
-            {
-                if response.status() == 200 {
-                    return self.spawned.elapsed();
-                }
-            }
-            assert!(
-                self.spawned.elapsed() < Duration::from_secs(120),
-                "server not ready after 120 s; log:\n{}",
-                self.proc.log()
-            );
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    }
-
-    fn peak_rss_mb(&self) -> f64 {
-        status_kb(self.pid(), "VmHWM:").unwrap_or(0) as f64 / 1024.0
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // The database, read by the benchmark

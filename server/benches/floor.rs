@@ -15,7 +15,9 @@
 //!
 //! Printed per run (three runs of `BENCH_EVENTS` events, default 20,000, after a warm-up):
 //! deliveries/s (from starting wrk until nginx answered every webhook) and server CPU per
-//! delivery (user + system). Run: `cargo bench -p server --bench floor`. Needs `wrk` and
+//! delivery (user + system). Then the same wrk against the release `uniform` binary with no
+//! subscription: Uniform's own ingest alone (every answered event stored durably, nothing
+//! delivered), its events/s and CPU per event. Run: `cargo bench -p server --bench floor`. Needs `wrk` and
 //! `nginx` (`apt-get install wrk nginx-light`). All traffic stays on 127.0.0.1.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -33,7 +35,9 @@ use axum::routing::{get, post};
 use serde_json::Value;
 
 mod support;
-use support::{clock_ticks, cpu_of, seed_event, start_nginx, tool, wrk_script, Proc, Wrk, TOKEN};
+use support::{
+    clock_ticks, cpu_of, seed_event, start_nginx, tool, wrk_script, Proc, Server, Wrk, TOKEN,
+};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -131,6 +135,28 @@ fn delivered_so_far(runtime: &tokio::runtime::Runtime, base: &str) -> u64 {
     })
 }
 
+/// Prints one measured run: `count` `what` (plural, singular) in `elapsed`, and the
+/// server's CPU ticks.
+fn report(
+    run: usize,
+    (what, one): (&str, &str),
+    count: u64,
+    elapsed: Duration,
+    (user, system): (u64, u64),
+) {
+    let n = count as f64;
+    let us = |ticks: u64| ticks as f64 * 1e6 / clock_ticks() as f64 / n;
+    println!(
+        "   run {run}: {count} {what} in {:.2} s = {:.0}/s; server CPU per {} {:.0} µs (user {:.0} + system {:.0})",
+        elapsed.as_secs_f64(),
+        n / elapsed.as_secs_f64(),
+        one,
+        us(user + system),
+        us(user),
+        us(system),
+    );
+}
+
 fn measure() {
     let wrk = tool("wrk", "/usr/bin/wrk");
     let nginx = tool("nginx", "/usr/sbin/nginx");
@@ -140,29 +166,29 @@ fn measure() {
         .unwrap_or(20_000);
     let work = tempfile::tempdir().unwrap();
     let (_nginx, nginx_port) = start_nginx(&nginx, work.path());
+    let script = work.path().join("post.lua");
+    std::fs::write(&script, wrk_script(&seed_event())).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
 
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .env(SERVE, nginx_port.to_string())
         .stdout(Stdio::piped());
-    let mut server = Proc::spawn("floor server", command);
-    let stdout = server.child.stdout.take().unwrap();
+    let mut floor = Proc::spawn("floor server", command);
+    let stdout = floor.child.stdout.take().unwrap();
     let mut first = String::new();
     BufReader::new(stdout).read_line(&mut first).unwrap();
     let base = format!("http://127.0.0.1:{}", first.trim());
-    let script = work.path().join("post.lua");
-    std::fs::write(&script, wrk_script(&seed_event())).unwrap();
-
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let hz = clock_ticks();
-    println!("floor: axum in, reqwest out to nginx, no database ({CONNECTIONS} connections, {events} events per run)");
+    println!(
+        "floor: axum in, reqwest out to nginx, no database ({CONNECTIONS} connections, {events} events per run)"
+    );
     for run in 0..=RUNS {
         let limit = if run == 0 { 2_000 } else { events };
         let before = delivered_so_far(&runtime, &base);
-        let (u0, s0) = cpu_of(server.pid());
+        let (u0, s0) = cpu_of(floor.pid());
         let start = Instant::now();
         let load = Wrk::start(&wrk, &script, &base, CONNECTIONS, limit);
         load.wait_limit();
@@ -171,7 +197,7 @@ fn measure() {
         let deadline = Instant::now() + Duration::from_secs(60);
         let target = before + answered.ok;
         while delivered_so_far(&runtime, &base) < target {
-            server.check_running();
+            floor.check_running();
             assert!(
                 Instant::now() < deadline,
                 "deliveries stopped short of {target}"
@@ -179,20 +205,44 @@ fn measure() {
             std::thread::sleep(Duration::from_millis(5));
         }
         let elapsed = start.elapsed();
-        let (u1, s1) = cpu_of(server.pid());
-        if run == 0 {
-            continue; // warm-up
+        let (u1, s1) = cpu_of(floor.pid());
+        if run > 0 {
+            report(
+                run,
+                ("deliveries", "delivery"),
+                answered.ok,
+                elapsed,
+                (u1 - u0, s1 - s0),
+            );
         }
-        let n = answered.ok as f64;
-        let us = |ticks: u64| ticks as f64 * 1e6 / hz as f64 / n;
-        println!(
-            "   run {run}: {} deliveries in {:.2} s = {:.0}/s; server CPU per delivery {:.0} µs (user {:.0} + system {:.0})",
-            answered.ok,
-            elapsed.as_secs_f64(),
-            n / elapsed.as_secs_f64(),
-            us(u1 - u0 + s1 - s0),
-            us(u1 - u0),
-            us(s1 - s0),
-        );
+    }
+    drop(floor);
+
+    // Uniform's own ingest: each answered event is stored durably; with no subscription
+    // nothing is delivered.
+    let data = tempfile::tempdir().unwrap();
+    let mut uniform = Server::spawn(data.path(), None);
+    runtime.block_on(uniform.wait_ready(&reqwest::Client::new()));
+    println!("uniform, ingest alone (no subscription: every event stored, none delivered)");
+    for run in 0..=RUNS {
+        let limit = if run == 0 { 2_000 } else { events };
+        let (u0, s0) = cpu_of(uniform.pid());
+        let start = Instant::now();
+        let load = Wrk::start(&wrk, &script, &uniform.base, CONNECTIONS, limit);
+        load.wait_limit();
+        let answered = load.finish();
+        let elapsed = start.elapsed();
+        let (u1, s1) = cpu_of(uniform.pid());
+        assert_eq!(answered.other + answered.errors, 0, "wrk: {answered:?}");
+        uniform.proc.check_running();
+        if run > 0 {
+            report(
+                run,
+                ("events", "event"),
+                answered.ok,
+                elapsed,
+                (u1 - u0, s1 - s0),
+            );
+        }
     }
 }

@@ -16,6 +16,12 @@ use serde_json::{json, Value};
 /// The API token both benchmarks post events with.
 pub const TOKEN: &str = "bench-token-0123456789abcdef";
 
+/// The admin password the servers start with.
+pub const PASSWORD: &str = "bench password, not a secret";
+
+/// base64 of the 32 bytes `bench-master-key-0123456789abcde` (PostgreSQL only).
+pub const MASTER_KEY: &str = "YmVuY2gtbWFzdGVyLWtleS0wMTIzNDU2Nzg5YWJjZGU=";
+
 /// The seed event's type (the throughput subscription's event).
 pub const THROUGHPUT_EVENT: &str = "sh.keptn.event.evaluation.finished";
 
@@ -388,5 +394,94 @@ impl Wrk {
         let _ = self.proc.child.wait();
         assert!(found, "wrk printed no result; log:\n{}", self.proc.log());
         result
+    }
+}
+
+/// The `uniform` binary under test: `BENCH_UNIFORM`, or the one built with this benchmark.
+pub fn uniform_binary() -> String {
+    std::env::var("BENCH_UNIFORM")
+        .ok()
+        .filter(|path| !path.is_empty())
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_uniform").to_string())
+}
+
+/// A `kB` field of `/proc/<pid>/status` (e.g. `VmHWM:`).
+pub fn status_kb(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One `uniform` server process.
+pub struct Server {
+    pub proc: Proc,
+    pub base: String,
+    pub spawned: Instant,
+}
+
+impl Server {
+    /// Spawns the binary on `data_dir` and a free port (returns at once).
+    pub fn spawn(data_dir: &Path, database_url: Option<&str>) -> Self {
+        let port = free_port();
+        let mut command = Command::new(uniform_binary());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("UNIFORM_") {
+                command.env_remove(name);
+            }
+        }
+        command
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("RUST_LOG", "warn")
+            .env("UNIFORM_API_TOKEN", TOKEN)
+            .env("UNIFORM_ADMIN_PASSWORD", PASSWORD)
+            .env("UNIFORM_WEBHOOK_ALLOW_CIDRS", "127.0.0.1/32")
+            .stdout(Stdio::null());
+        if let Some(url) = database_url {
+            command
+                .env("UNIFORM_DATABASE_URL", url)
+                .env("UNIFORM_MASTER_KEY", MASTER_KEY);
+        }
+        let spawned = Instant::now();
+        let proc = Proc::spawn("uniform", command);
+        Self {
+            proc,
+            base: format!("http://127.0.0.1:{port}"),
+            spawned,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+
+    /// Polls `/readyz` every 2 ms; the time from spawn to its first 200.
+    pub async fn wait_ready(&mut self, client: &reqwest::Client) -> Duration {
+        let url = format!("{}/readyz", self.base);
+        loop {
+            self.proc.check_running();
+            if let Ok(response) = client
+                .get(&url)
+                .timeout(Duration::from_secs(60))
+                .send()
+                .await
+            {
+                if response.status() == 200 {
+                    return self.spawned.elapsed();
+                }
+            }
+            assert!(
+                self.spawned.elapsed() < Duration::from_secs(120),
+                "server not ready after 120 s; log:\n{}",
+                self.proc.log()
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    pub fn peak_rss_mb(&self) -> f64 {
+        status_kb(self.pid(), "VmHWM:").unwrap_or(0) as f64 / 1024.0
     }
 }
