@@ -49,9 +49,8 @@
 //!    p99 ≤ 5 ms). The sends are paced by a thread of their own that sleeps until each
 //!    instant (not by tokio's timer, whose 1 ms steps made them 0.5 ms late on average).
 //!    Printed for diagnosis beside them: how late the sends started (the generator's own
-//!    lag, counted in both figures), and
-//!    the server's CPU and context switches (all its threads, `/proc/<pid>/task/*/status`)
-//!    per event in this phase.
+//!    lag, counted in both figures), and the server's CPU and context switches (all its
+//!    threads, `/proc/<pid>/task/*/status`) per event in this phase.
 //! 5. **Restart with 100,000 pending deliveries**: the server is stopped (SIGTERM, waited
 //!    for), then one SQL statement per table puts 100,000 copies of a real event of phase 1
 //!    and of its delivery into its database (fresh ids, the event body's id replaced,
@@ -82,6 +81,9 @@
 //!
 //! Needs `wrk` and `nginx` (`apt-get install wrk nginx-light`); it stops with that message
 //! when either is missing. All traffic stays on 127.0.0.1.
+//!
+//! `floor.rs` measures the floor under these figures (the stack alone, and Uniform's ingest
+//! alone) with the same wrk and nginx; the code both use is in `support/`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -278,9 +280,6 @@ fn context_switches(pid: u32) -> u64 {
     }
     sum
 }
-
-// ---------------------------------------------------------------------------------------
-// Child processes
 
 // ---------------------------------------------------------------------------------------
 // The database, read by the benchmark

@@ -17,8 +17,9 @@
 //! deliveries/s (from starting wrk until nginx answered every webhook) and server CPU per
 //! delivery (user + system). Then the same wrk against the release `uniform` binary with no
 //! subscription: Uniform's own ingest alone (every answered event stored durably, nothing
-//! delivered), its events/s and CPU per event. Run: `cargo bench -p server --bench floor`. Needs `wrk` and
-//! `nginx` (`apt-get install wrk nginx-light`). All traffic stays on 127.0.0.1.
+//! delivered), its events/s and CPU per event. Run: `cargo bench -p server --bench floor`
+//! (`BENCH_UNIFORM=<binary>` measures another build's ingest). Needs `wrk` and `nginx`
+//! (`apt-get install wrk nginx-light`). All traffic stays on 127.0.0.1.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,7 +1,8 @@
-//! What the benchmarks share: reading a process's CPU time from `/proc`, free ports, the
-//! external tools (wrk, nginx) and child processes that log to a buffer, and the seed event
-//! wrk posts. Included by `delivery.rs` and `floor.rs` as `mod support;`; each uses part of
-//! it.
+//! What the benchmarks share: a process's CPU time and memory from `/proc`, free ports,
+//! child processes that log to a buffer, the external tools (nginx answering webhooks; wrk
+//! posting the seed event with a Lua script that counts answers up to a limit) and the
+//! `uniform` server process. Included by `delivery.rs` and `floor.rs` as `mod support;`;
+//! each uses part of it.
 
 #![allow(dead_code)]
 
