@@ -99,8 +99,8 @@ use serde_json::{json, Value};
 
 mod support;
 use support::{
-    clock_ticks, cpu_of, seed_event, start_nginx, tool, uniform_binary, wrk_script, Server, Wrk,
-    WrkResult, THROUGHPUT_EVENT, TOKEN,
+    clock_ticks, cpu_of, env_number, seed_event, start_nginx, tool, uniform_binary, wrk_script,
+    Server, Wrk, WrkResult, THROUGHPUT_EVENT, TOKEN,
 };
 
 const REGISTRATION: &str = "/api/controlPlane/v1/uniform/registration";
@@ -197,13 +197,6 @@ fn now_nanos() -> u64 {
             .as_nanos(),
     )
     .unwrap()
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
 }
 
 // ---------------------------------------------------------------------------------------

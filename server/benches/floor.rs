@@ -24,6 +24,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -37,7 +38,8 @@ use serde_json::Value;
 
 mod support;
 use support::{
-    clock_ticks, cpu_of, seed_event, start_nginx, tool, wrk_script, Proc, Server, Wrk, TOKEN,
+    clock_ticks, cpu_of, env_number, seed_event, start_nginx, tool, wrk_script, Proc, Server, Wrk,
+    TOKEN,
 };
 
 #[global_allocator]
@@ -136,35 +138,51 @@ fn delivered_so_far(runtime: &tokio::runtime::Runtime, base: &str) -> u64 {
     })
 }
 
-/// Prints one measured run: `count` `what` (plural, singular) in `elapsed`, and the
-/// server's CPU ticks.
-fn report(
-    run: usize,
+/// A warm-up of 2,000 events, then `RUNS` runs of `events`: wrk posts the seed event to
+/// `base` until that many are answered 200, `settle(answered)` waits for what must follow
+/// (the webhooks), and the run is printed with the CPU time of `pid` over it, per `one`.
+fn runs(
+    wrk: &Path,
+    script: &Path,
+    base: &str,
+    events: usize,
+    pid: u32,
     (what, one): (&str, &str),
-    count: u64,
-    elapsed: Duration,
-    (user, system): (u64, u64),
+    mut settle: impl FnMut(u64),
 ) {
-    let n = count as f64;
-    let us = |ticks: u64| ticks as f64 * 1e6 / clock_ticks() as f64 / n;
-    println!(
-        "   run {run}: {count} {what} in {:.2} s = {:.0}/s; server CPU per {} {:.0} µs (user {:.0} + system {:.0})",
-        elapsed.as_secs_f64(),
-        n / elapsed.as_secs_f64(),
-        one,
-        us(user + system),
-        us(user),
-        us(system),
-    );
+    let hz = clock_ticks() as f64;
+    for run in 0..=RUNS {
+        let limit = if run == 0 { 2_000 } else { events };
+        let (u0, s0) = cpu_of(pid);
+        let start = Instant::now();
+        let load = Wrk::start(wrk, script, base, CONNECTIONS, limit);
+        load.wait_limit();
+        let answered = load.finish();
+        assert_eq!(answered.other + answered.errors, 0, "wrk: {answered:?}");
+        settle(answered.ok);
+        let elapsed = start.elapsed();
+        let (u1, s1) = cpu_of(pid);
+        if run == 0 {
+            continue;
+        }
+        let n = answered.ok as f64;
+        let us = |ticks: u64| ticks as f64 * 1e6 / hz / n;
+        println!(
+            "   run {run}: {} {what} in {:.2} s = {:.0}/s; server CPU per {one} {:.0} µs (user {:.0} + system {:.0})",
+            answered.ok,
+            elapsed.as_secs_f64(),
+            n / elapsed.as_secs_f64(),
+            us(u1 - u0 + s1 - s0),
+            us(u1 - u0),
+            us(s1 - s0),
+        );
+    }
 }
 
 fn measure() {
     let wrk = tool("wrk", "/usr/bin/wrk");
     let nginx = tool("nginx", "/usr/sbin/nginx");
-    let events: usize = std::env::var("BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(20_000);
+    let events = env_number("BENCH_EVENTS", 20_000).max(1);
     let work = tempfile::tempdir().unwrap();
     let (_nginx, nginx_port) = start_nginx(&nginx, work.path());
     let script = work.path().join("post.lua");
@@ -186,64 +204,46 @@ fn measure() {
     println!(
         "floor: axum in, reqwest out to nginx, no database ({CONNECTIONS} connections, {events} events per run)"
     );
-    for run in 0..=RUNS {
-        let limit = if run == 0 { 2_000 } else { events };
-        let before = delivered_so_far(&runtime, &base);
-        let (u0, s0) = cpu_of(floor.pid());
-        let start = Instant::now();
-        let load = Wrk::start(&wrk, &script, &base, CONNECTIONS, limit);
-        load.wait_limit();
-        let answered = load.finish();
-        assert_eq!(answered.other + answered.errors, 0, "wrk: {answered:?}");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let target = before + answered.ok;
-        while delivered_so_far(&runtime, &base) < target {
-            floor.check_running();
-            assert!(
-                Instant::now() < deadline,
-                "deliveries stopped short of {target}"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let elapsed = start.elapsed();
-        let (u1, s1) = cpu_of(floor.pid());
-        if run > 0 {
-            report(
-                run,
-                ("deliveries", "delivery"),
-                answered.ok,
-                elapsed,
-                (u1 - u0, s1 - s0),
-            );
-        }
-    }
+    let pid = floor.pid();
+    let mut delivered = 0;
+    runs(
+        &wrk,
+        &script,
+        &base,
+        events,
+        pid,
+        ("deliveries", "delivery"),
+        |answered| {
+            // Every answered event is one webhook to nginx: wait until it was answered.
+            delivered += answered;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while delivered_so_far(&runtime, &base) < delivered {
+                floor.check_running();
+                assert!(
+                    Instant::now() < deadline,
+                    "deliveries stopped short of {delivered}"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        },
+    );
     drop(floor);
 
     // Uniform's own ingest: each answered event is stored durably; with no subscription
-    // nothing is delivered.
+    // nothing is delivered, so nothing follows the answers.
     let data = tempfile::tempdir().unwrap();
     let mut uniform = Server::spawn(data.path(), None);
     runtime.block_on(uniform.wait_ready(&reqwest::Client::new()));
     println!("uniform, ingest alone (no subscription: every event stored, none delivered)");
-    for run in 0..=RUNS {
-        let limit = if run == 0 { 2_000 } else { events };
-        let (u0, s0) = cpu_of(uniform.pid());
-        let start = Instant::now();
-        let load = Wrk::start(&wrk, &script, &uniform.base, CONNECTIONS, limit);
-        load.wait_limit();
-        let answered = load.finish();
-        let elapsed = start.elapsed();
-        let (u1, s1) = cpu_of(uniform.pid());
-        assert_eq!(answered.other + answered.errors, 0, "wrk: {answered:?}");
-        uniform.proc.check_running();
-        if run > 0 {
-            report(
-                run,
-                ("events", "event"),
-                answered.ok,
-                elapsed,
-                (u1 - u0, s1 - s0),
-            );
-        }
-    }
+    runs(
+        &wrk,
+        &script,
+        &uniform.base,
+        events,
+        uniform.pid(),
+        ("events", "event"),
+        |_| {
+            uniform.proc.check_running();
+        },
+    );
 }

@@ -26,6 +26,14 @@ pub const MASTER_KEY: &str = "YmVuY2gtbWFzdGVyLWtleS0wMTIzNDU2Nzg5YWJjZGU=";
 /// The seed event's type (the throughput subscription's event).
 pub const THROUGHPUT_EVENT: &str = "sh.keptn.event.evaluation.finished";
 
+/// The number in environment variable `name`, or `default`.
+pub fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
 /// Clock ticks per second of `/proc/*/stat` (`getconf CLK_TCK`; 100 if that fails).
 pub fn clock_ticks() -> u64 {
     Command::new("getconf")
