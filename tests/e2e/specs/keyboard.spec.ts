@@ -117,8 +117,11 @@ test('the walkthrough works with the keyboard alone, lock-icon picker included',
   await page.keyboard.press('Enter');
   const picker = page.getByRole('dialog', { name: 'Select secret' });
   await expect(picker).toBeFocused();
-  await page.keyboard.press('ArrowDown');
+  // The tree comes with the secrets' list; until then ("Loading secrets…") there is nothing for
+  // the arrow keys to walk, so wait for it as a user would before pressing one.
   const secret = picker.getByRole('button', { name: 'slack-secret' });
+  await expect(secret).toBeVisible();
+  await page.keyboard.press('ArrowDown');
   await expect(secret, await focused(page)).toBeFocused();
   await expect(secret).toHaveAttribute('aria-expanded', 'false');
   await page.keyboard.press('ArrowRight');
