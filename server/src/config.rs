@@ -240,6 +240,22 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrySchedule(pub Vec<std::time::Duration>);
 
+/// The default schedule: the waits after attempts 1, 2, 3, … (`UNIFORM_RETRY_SCHEDULE`'s
+/// default, written out).
+pub const DEFAULT_RETRY_SCHEDULE: [std::time::Duration; 8] = {
+    use std::time::Duration;
+    [
+        Duration::from_secs(1),
+        Duration::from_secs(5),
+        Duration::from_secs(30),
+        Duration::from_secs(2 * 60),
+        Duration::from_secs(10 * 60),
+        Duration::from_secs(30 * 60),
+        Duration::from_secs(60 * 60),
+        Duration::from_secs(3 * 60 * 60),
+    ]
+};
+
 fn parse_positive(value: &str) -> Result<usize, String> {
     match value.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
@@ -247,8 +263,13 @@ fn parse_positive(value: &str) -> Result<usize, String> {
     }
 }
 
+/// Parses a comma-separated schedule such as `1s,5s,30s,2m`.
 fn parse_schedule(value: &str) -> Result<RetrySchedule, String> {
-    crate::dispatcher::retry::parse_schedule(value).map(RetrySchedule)
+    value
+        .split(',')
+        .map(|part| humantime::parse_duration(part.trim()).map_err(|e| format!("{part:?}: {e}")))
+        .collect::<Result<_, _>>()
+        .map(RetrySchedule)
 }
 
 /// How log lines are written to stderr. (The variants carry no doc comments on purpose:
@@ -287,7 +308,7 @@ impl Config {
             slack_hosts: vec!["hooks.slack.com".to_string()],
             slack_burst: 3,
             slack_interval: std::time::Duration::from_secs(1),
-            retry_schedule: RetrySchedule(crate::dispatcher::retry::DEFAULT_SCHEDULE.to_vec()),
+            retry_schedule: RetrySchedule(DEFAULT_RETRY_SCHEDULE.to_vec()),
             webhook_timeout: std::time::Duration::from_secs(10),
             webhook_connect_timeout: std::time::Duration::from_secs(5),
             session_idle_timeout: std::time::Duration::from_secs(12 * 3600),
@@ -329,4 +350,32 @@ pub struct CopyArgs {
     /// from the new database) and delivery attempts.
     #[arg(long)]
     pub with_history: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use clap::Parser as _;
+
+    use super::*;
+
+    #[test]
+    fn schedules_parse_from_the_command_line() {
+        assert_eq!(
+            parse_schedule("1s, 5s,2m").unwrap().0,
+            [
+                Duration::from_secs(1),
+                Duration::from_secs(5),
+                Duration::from_secs(120)
+            ]
+        );
+        assert!(parse_schedule("1s,x").is_err());
+    }
+
+    #[test]
+    fn the_command_line_defaults_are_the_written_out_ones() {
+        let cli = Cli::try_parse_from(["uniform"]).unwrap();
+        assert_eq!(cli.config.retry_schedule.0, DEFAULT_RETRY_SCHEDULE);
+    }
 }

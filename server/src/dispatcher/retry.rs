@@ -3,18 +3,6 @@
 
 use std::time::{Duration, SystemTime};
 
-/// The default schedule: the waits after attempts 1, 2, 3, …
-pub const DEFAULT_SCHEDULE: [Duration; 8] = [
-    Duration::from_secs(1),
-    Duration::from_secs(5),
-    Duration::from_secs(30),
-    Duration::from_secs(2 * 60),
-    Duration::from_secs(10 * 60),
-    Duration::from_secs(30 * 60),
-    Duration::from_secs(60 * 60),
-    Duration::from_secs(3 * 60 * 60),
-];
-
 /// The longest `Retry-After` honoured; a longer one is cut to this.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 60 * 60);
 
@@ -54,17 +42,12 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Parses a comma-separated schedule such as `1s,5s,30s,2m`.
-pub fn parse_schedule(value: &str) -> Result<Vec<Duration>, String> {
-    value
-        .split(',')
-        .map(|part| humantime::parse_duration(part.trim()).map_err(|e| format!("{part:?}: {e}")))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Uniform's default schedule (`UNIFORM_RETRY_SCHEDULE`).
+    const DEFAULT_SCHEDULE: [Duration; 8] = crate::config::DEFAULT_RETRY_SCHEDULE;
 
     #[test]
     fn the_schedule_is_followed_then_ends() {
@@ -137,18 +120,5 @@ mod tests {
         for status in [200, 301, 400, 401, 403, 404, 410, 422] {
             assert!(!retryable_status(status), "{status}");
         }
-    }
-
-    #[test]
-    fn schedules_parse_from_the_command_line() {
-        assert_eq!(
-            parse_schedule("1s, 5s,2m").unwrap(),
-            [
-                Duration::from_secs(1),
-                Duration::from_secs(5),
-                Duration::from_secs(120)
-            ]
-        );
-        assert!(parse_schedule("1s,x").is_err());
     }
 }
