@@ -443,7 +443,7 @@ async fn validate_webhook(
         check_proxy(policy, proxy)
             .map_err(|problem| DomainError::invalid("webhook.proxy", problem.to_string()))?;
     }
-    let secrets = crate::domain::secrets::list(db, None, Some(WEBHOOK_SCOPE)).await?;
+    let secrets = db::secrets::list(db, None, Some(WEBHOOK_SCOPE)).await?;
     for (field, source) in webhook_templates(webhook) {
         let template = templates::parse(source).map_err(|e| DomainError::Template {
             field: field.clone(),
