@@ -75,7 +75,6 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         config: Arc::new(config),
         keyring,
         ingestor,
-        login_limiter: Arc::default(),
         dispatcher: Arc::new(dispatcher),
     }))
 }

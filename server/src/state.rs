@@ -6,7 +6,6 @@ use crate::db::Store;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use crate::auth::login::LoginLimiter;
 use crate::config::Config;
 use crate::crypto::Keyring;
 use crate::dispatcher::Dispatcher;
@@ -42,8 +41,6 @@ pub struct Shared {
     pub keyring: Arc<Keyring>,
     /// Stores incoming events and their deliveries in groups.
     pub ingestor: Arc<crate::domain::events::Ingestor>,
-    /// Failed logins per client address.
-    pub login_limiter: Arc<LoginLimiter>,
     /// The webhook sender (its loop is started by [`crate::serve`]; test sends use its
     /// client, guard and pacing directly).
     pub dispatcher: Arc<Dispatcher>,

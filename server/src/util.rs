@@ -1,7 +1,9 @@
-//! Small helpers shared across modules: clock, random tokens, hashing, periodic tasks.
+//! Small helpers shared across modules: clock, random tokens, hashing, URL encoding, periodic
+//! tasks.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
@@ -25,6 +27,20 @@ pub fn rfc3339(at: OffsetDateTime) -> String {
 /// An RFC 3339 timestamp (any offset), or `None` when it is not one.
 pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// What [`urlencode`] leaves as it is: the unreserved characters and `/`.
+const URL_KEEPS: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// Percent-encodes everything but unreserved characters and `/` (a path carried in a query
+/// parameter stays readable: `/login?next=/uniform/secrets`).
+pub fn urlencode(value: &str) -> String {
+    utf8_percent_encode(value, URL_KEEPS).to_string()
 }
 
 /// Cuts `text` to at most `max` bytes, at a character boundary.
@@ -102,5 +118,21 @@ pub async fn every<F, Fut>(
             _ = ticker.tick() => {}
         }
         job().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urlencode_keeps_unreserved_characters_and_slashes() {
+        assert_eq!(urlencode("/uniform/secrets"), "/uniform/secrets");
+        assert_eq!(urlencode("Az09-._~/"), "Az09-._~/");
+        assert_eq!(
+            urlencode("/uniform/events?stage=dev&x=a b"),
+            "/uniform/events%3Fstage%3Ddev%26x%3Da%20b"
+        );
+        assert_eq!(urlencode("ädmin"), "%C3%A4dmin");
     }
 }

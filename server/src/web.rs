@@ -2,13 +2,15 @@
 //! functions, static assets; wrapped in the security, CSRF and session middleware and
 //! compression.
 
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::http::{HeaderMap, HeaderName};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -40,7 +42,10 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(|| async { Redirect::to("/uniform") }))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/login", post(login::login))
+        .route(
+            "/login",
+            post(login::login).layer(Extension(Arc::new(login::LoginLimiter::default()))),
+        )
         .route("/logout", post(login::logout))
         .route(
             "/api/openapi.json",
@@ -53,7 +58,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", api)
         .route(
             "/metrics",
-            get(metrics).layer(from_fn_with_state(state.clone(), middleware::require_token)),
+            get(metrics).layer(from_fn_with_state(state.clone(), crate::api::require_token)),
         )
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             app::shell(shell_options.clone())

@@ -12,8 +12,10 @@ pub mod secrets;
 pub mod tokens;
 pub mod uniform;
 
-use axum::extract::{DefaultBodyLimit, OriginalUri};
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::extract::{DefaultBodyLimit, OriginalUri, Request, State};
+use axum::http::header;
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse as _, Response};
 use axum::Router;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi;
@@ -128,12 +130,41 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
     let router = router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(from_fn_with_state(
-            state.clone(),
-            crate::auth::middleware::require_token,
-        ))
+        .layer(from_fn_with_state(state.clone(), require_token))
         .layer(from_fn(error::json_errors));
     (router, openapi)
+}
+
+/// Lets a request through only with a valid API token in `x-token` or `Authorization: Bearer`:
+/// the layer of the whole `/api/` router, and of `/metrics`.
+pub async fn require_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
+    let presented = headers
+        .get("x-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| {
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(|v| v.trim().to_string())
+        });
+    let Some(token) = presented.filter(|t| !t.is_empty()) else {
+        return ApiError::unauthorized(
+            "missing API token: send it in the x-token header or as Authorization: Bearer <token>",
+        )
+        .into_response();
+    };
+    match crate::auth::tokens::authenticate(&state.db, &token).await {
+        Ok(Some(_)) => next.run(request).await,
+        Ok(None) => ApiError::unauthorized("invalid API token").into_response(),
+        Err(error) => ApiError::internal(error).into_response(),
+    }
 }
 
 /// (`OriginalUri`: inside the nested router the path lost its `/api` prefix.)

@@ -3,14 +3,14 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::header::{HeaderMap, HeaderValue, LOCATION, SET_COOKIE};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::Form;
+use axum::{Extension, Form};
 use serde::Deserialize;
 
 use crate::auth::{passwords, sessions};
@@ -31,7 +31,8 @@ pub const CONCURRENT_CHECKS: usize = 2;
 pub const MAX_TRACKED: usize = 100_000;
 
 /// Remembers recent login attempts per client address (IPv4 address or IPv6 /64) and bounds
-/// the password checks running at once.
+/// the password checks running at once. One per router, handed to [`login`] as an extension
+/// of its route.
 ///
 /// An attempt takes its slot *before* the password is checked, so a burst of simultaneous
 /// posts cannot all be checked: at most [`MAX_FAILURES`] per address and [`WINDOW`]. A
@@ -142,13 +143,14 @@ pub struct LoginForm {
 /// Checks the credentials; on success starts a session and returns to `next`.
 pub async fn login(
     State(state): State<AppState>,
+    Extension(limiter): Extension<Arc<LoginLimiter>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let ip = peer.ip();
     let next = safe_next(&form.next);
     // The slot is taken before anything is checked, so simultaneous attempts cannot all pass.
-    if !state.login_limiter.try_acquire(ip) {
+    if !limiter.try_acquire(ip) {
         tracing::warn!(%ip, "login refused: too many failed attempts");
         return (StatusCode::TOO_MANY_REQUESTS, Html(too_many_page())).into_response();
     }
@@ -162,7 +164,7 @@ pub async fn login(
     // Unknown users are checked against a dummy hash so both failures take as long.
     let (user_id, hash) = user.unwrap_or((-1, DUMMY_HASH.to_string()));
     // At most CONCURRENT_CHECKS run at once; the semaphore is never closed.
-    let Ok(permit) = state.login_limiter.checks.clone().acquire_owned().await else {
+    let Ok(permit) = limiter.checks.clone().acquire_owned().await else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
     let valid = passwords::verify_holding(form.password, hash, permit).await && user_id >= 0;
@@ -171,16 +173,16 @@ pub async fn login(
         // The form comes back with the username kept (never the password).
         let mut location = format!(
             "/login?error=invalid&next={}",
-            crate::auth::middleware::urlencode(&next)
+            crate::util::urlencode(&next)
         );
         let username: String = form.username.chars().take(MAX_KEPT_USERNAME).collect();
         if !username.is_empty() {
             location.push_str("&username=");
-            location.push_str(&crate::auth::middleware::urlencode(&username));
+            location.push_str(&crate::util::urlencode(&username));
         }
         return see_other(&location, None);
     }
-    state.login_limiter.clear(ip);
+    limiter.clear(ip);
     match sessions::start(&state.db, user_id).await {
         Ok(value) => {
             tracing::info!(user = %form.username, "logged in");

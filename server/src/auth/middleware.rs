@@ -1,6 +1,7 @@
 //! Request guards, outermost first: security headers (with the per-request CSP nonce),
 //! CSRF (same-origin check on state-changing UI requests), and the session check for pages
-//! and server functions. The API token check guards the `/api/` router on its own.
+//! and server functions. The API token check guards the `/api/` router on its own
+//! ([`crate::api::require_token`]).
 
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderValue};
@@ -8,7 +9,6 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::api::error::ApiError;
 use crate::state::AppState;
 use crate::util;
 
@@ -124,45 +124,13 @@ pub async fn require_session(
                 .path_and_query()
                 .map(|pq| pq.as_str().to_string())
                 .unwrap_or_else(|| "/".to_string());
-            let location = format!("/login?next={}", urlencode(&target));
+            let location = format!("/login?next={}", util::urlencode(&target));
             Redirect::to(&location).into_response()
         }
         Err(error) => {
             tracing::error!(%error, "session lookup failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }
-    }
-}
-
-/// Lets an `/api/` request through only with a valid token in `x-token` or
-/// `Authorization: Bearer`.
-pub async fn require_token(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let headers = request.headers();
-    let presented = headers
-        .get("x-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| {
-            headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(|v| v.trim().to_string())
-        });
-    let Some(token) = presented.filter(|t| !t.is_empty()) else {
-        return ApiError::unauthorized(
-            "missing API token: send it in the x-token header or as Authorization: Bearer <token>",
-        )
-        .into_response();
-    };
-    match crate::auth::tokens::authenticate(&state.db, &token).await {
-        Ok(Some(_)) => next.run(request).await,
-        Ok(None) => ApiError::unauthorized("invalid API token").into_response(),
-        Err(error) => ApiError::internal(error).into_response(),
     }
 }
 
@@ -181,18 +149,4 @@ fn is_public(path: &str) -> bool {
 
 fn is_static_asset(path: &str) -> bool {
     path.starts_with("/pkg/") || path == "/favicon.svg"
-}
-
-/// Percent-encodes everything but unreserved characters and `/`.
-pub fn urlencode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }
