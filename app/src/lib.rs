@@ -6,8 +6,10 @@
 
 pub mod components;
 pub mod error;
+pub mod format;
 pub mod model;
 pub mod pages;
+pub mod paths;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod ssr;

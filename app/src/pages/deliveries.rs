@@ -18,51 +18,19 @@ use crate::components::loaded::Loaded;
 use crate::components::paging::Pager;
 use crate::components::table::{Column, Column::Shown, RowButton, Table, ACTIONS};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
+use crate::format::{display_time, place, subscription_label, NONE};
 use crate::model::{
     Delivery, DeliveryPage, DeliveryQuery, DeliveryStatus, Integration, WEBHOOK_SERVICE,
 };
-use crate::pages::integrations::{edit_subscription_path, subscription_label};
+use crate::paths::{delivery_path, edit_subscription_path, DELIVERIES_PATH};
 use crate::server_fns::deliveries::{list_deliveries, Redeliver};
 use crate::server_fns::uniform::list_integrations;
 
-/// The path of the delivery log.
-pub const DELIVERIES_PATH: &str = "/uniform/deliveries";
 /// Deliveries per page.
 const PAGE_SIZE: i64 = 20;
-/// Shown for a missing value.
-pub const NONE: &str = "—";
-
-/// `/uniform/deliveries/<id>`
-pub fn delivery_path(id: &str) -> String {
-    format!("{DELIVERIES_PATH}/{id}")
-}
-
-/// `/uniform/deliveries?subscription=<id>`: the deliveries of one subscription.
-pub fn subscription_deliveries_path(subscription_id: &str) -> String {
-    let query: ParamsMap = [("subscription", subscription_id.to_string())]
-        .into_iter()
-        .collect();
-    format!("{DELIVERIES_PATH}{}", query.to_query_string())
-}
-
-/// An RFC 3339 instant as `2026-11-27 10:00:03` (UTC, seconds).
-pub fn display_time(rfc3339: &str) -> String {
-    let end = rfc3339
-        .find(['.', 'Z', '+'])
-        .or_else(|| rfc3339.get(19..).map(|_| 19))
-        .unwrap_or(rfc3339.len());
-    rfc3339.get(..end).unwrap_or(rfc3339).replacen('T', " ", 1)
-}
-
 /// `project / stage / service`, a missing part as `—`.
 pub fn event_place(delivery: &Delivery) -> String {
-    [&delivery.project, &delivery.stage, &delivery.service]
-        .map(|part| {
-            part.as_deref()
-                .filter(|value| !value.is_empty())
-                .unwrap_or(NONE)
-        })
-        .join(" / ")
+    place(&delivery.project, &delivery.stage, &delivery.service)
 }
 
 /// The filters of the delivery log, as kept in the URL query.
@@ -475,16 +443,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_read_short() {
-        assert_eq!(
-            display_time("2026-11-27T10:00:03.123Z"),
-            "2026-11-27 10:00:03"
-        );
-        assert_eq!(display_time("2026-11-27T10:00:03Z"), "2026-11-27 10:00:03");
-        assert_eq!(display_time("garbage"), "garbage");
-    }
-
-    #[test]
     fn filters_round_trip_through_the_url() {
         let query: ParamsMap = [
             ("status", "failed"),
@@ -513,9 +471,5 @@ mod tests {
         let unknown: ParamsMap = [("status", "lost")].into_iter().collect();
         assert!(!Filters::from_query(&unknown).any());
         assert_eq!(Filters::default().to_query_string(), "");
-        assert_eq!(
-            subscription_deliveries_path("abc"),
-            "/uniform/deliveries?subscription=abc"
-        );
     }
 }

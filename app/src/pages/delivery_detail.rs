@@ -10,12 +10,12 @@ use leptos_router::hooks::use_params_map;
 use crate::components::field::Alert;
 use crate::components::live::poll;
 use crate::components::loaded::Loaded;
+use crate::format::{display_time, NONE};
 use crate::model::{Attempt, Delivery, Header, ReceivedResponse, SentRequest};
 use crate::pages::deliveries::{
-    display_time, event_place, follow_redeliver, subscription_deliveries_path,
-    webhook_subscriptions, StatusPill, SubscriptionRef, DELIVERIES_PATH, NONE,
+    event_place, follow_redeliver, webhook_subscriptions, StatusPill, SubscriptionRef,
 };
-use crate::pages::integrations::edit_subscription_path;
+use crate::paths::{edit_subscription_path, subscription_deliveries_path, DELIVERIES_PATH};
 use crate::server_fns::deliveries::{get_delivery, Redeliver};
 
 /// How many polls follow a redelivery even when the delivery already looks finished.

@@ -12,10 +12,10 @@ use leptos_router::hooks::use_params_map;
 use crate::components::field::{Alert, Section};
 use crate::components::live::poll;
 use crate::components::table::{Column::Shown, Table, ACTIONS};
+use crate::format::{display_time, place, subscription_label, NONE};
 use crate::model::{Delivery, EventDetail, SubscriptionMatch};
-use crate::pages::deliveries::{delivery_path, display_time, StatusPill, NONE};
-use crate::pages::events::{place, EVENTS_PATH};
-use crate::pages::integrations::{edit_subscription_path, subscription_label};
+use crate::pages::deliveries::StatusPill;
+use crate::paths::{delivery_path, edit_subscription_path, EVENTS_PATH};
 use crate::server_fns::insight::get_event;
 
 /// The query parameter of the subscription form that loads a received event into its preview.

@@ -15,31 +15,14 @@ use crate::components::live::{live_list, ListFilters, LiveList};
 use crate::components::loaded::Loaded;
 use crate::components::paging::Pager;
 use crate::components::table::{Column::Shown, Table, ACTIONS};
+use crate::format::{display_time, place};
 use crate::model::{EventList, EventQuery, EventSummary, EventType};
-use crate::pages::deliveries::{display_time, NONE};
+use crate::paths::{event_path, EVENTS_PATH};
 use crate::server_fns::insight::list_events;
 use crate::server_fns::uniform::load_seen_values;
 
-/// The path of the Events page.
-pub const EVENTS_PATH: &str = "/uniform/events";
 /// Events per page.
 const PAGE_SIZE: i64 = 20;
-
-/// `/uniform/events/<id>`
-pub fn event_path(id: &str) -> String {
-    format!("{EVENTS_PATH}/{id}")
-}
-
-/// `project / stage / service`, a missing part as `—`.
-pub fn place(project: &Option<String>, stage: &Option<String>, service: &Option<String>) -> String {
-    [project, stage, service]
-        .map(|part| {
-            part.as_deref()
-                .filter(|value| !value.is_empty())
-                .unwrap_or(NONE)
-        })
-        .join(" / ")
-}
 
 /// A type filter as typed: `evaluation.finished` stands for
 /// `sh.keptn.event.evaluation.finished`.

@@ -17,14 +17,15 @@ use crate::components::live::poll;
 use crate::components::loaded::{ConfirmedList, Loaded};
 use crate::components::table::{Column::Hidden, Column::Shown, RowButton, Table};
 use crate::components::toast::{provide_toaster, use_toaster, ToastRegion};
-use crate::model::{EventType, Integration, Subscription, SubscriptionFilter, WEBHOOK_SERVICE};
-use crate::pages::deliveries::{delivery_path, display_time, subscription_deliveries_path};
+use crate::format::{display_event, display_time, subscription_label};
+use crate::model::{Integration, Subscription, SubscriptionFilter, WEBHOOK_SERVICE};
+use crate::paths::{
+    delivery_path, edit_subscription_path, integration_path, subscription_deliveries_path,
+};
 use crate::server_fns::deliveries::{FailedCount, RedeliverFailed};
 use crate::server_fns::insight::overview_stats;
 use crate::server_fns::uniform::{list_integrations, load_error_events, DeleteSubscription};
 
-/// The path of the Integrations page.
-pub const INTEGRATIONS_PATH: &str = "/uniform/integrations";
 /// Shown for a missing value.
 const NOT_AVAILABLE: &str = "n/a";
 /// Integrations whose subscriptions Keptn's Bridge does not show.
@@ -33,16 +34,6 @@ const WITHOUT_SUBSCRIPTIONS: [&str; 3] = [
     "remediation-service",
     "lighthouse-service",
 ];
-
-/// `/uniform/integrations/<id>`
-pub fn integration_path(id: &str) -> String {
-    format!("{INTEGRATIONS_PATH}/{id}")
-}
-
-/// An event type as the Bridge shows it: `>` (any suffix) as `*`.
-pub fn display_event(event: &str) -> String {
-    event.replace('>', "*")
-}
 
 /// `subscribes to: <event> in projects: <…> in stages: <…> for services: <…>` (lists joined
 /// with `, `; an empty list is `all`).
@@ -65,27 +56,6 @@ pub fn subscription_summary(subscription: &Subscription) -> [(&'static str, Stri
         ("in stages:", list(stages)),
         ("for services:", list(services)),
     ]
-}
-
-/// A subscription in one line, by its task and filter: `evaluation.finished · stages dev,
-/// staging` (Keptn's prefix left out, `>` as `*`, empty filter lists left out).
-pub fn subscription_label(event: &str, filter: &SubscriptionFilter) -> String {
-    let mut label = EventType::parse(event).map_or_else(|| display_event(event), |t| t.short());
-    for (name, values) in [
-        ("projects", &filter.projects),
-        ("stages", &filter.stages),
-        ("services", &filter.services),
-    ] {
-        if !values.is_empty() {
-            label.push_str(&format!(" · {name} {}", values.join(", ")));
-        }
-    }
-    label
-}
-
-/// `/uniform/integrations/<integration>/subscriptions/<subscription>/edit`
-pub fn edit_subscription_path(integration_id: &str, subscription_id: &str) -> String {
-    format!("{INTEGRATIONS_PATH}/{integration_id}/subscriptions/{subscription_id}/edit")
 }
 
 /// The frame of the Integrations pages: it outlives them, so a toast shown before navigating
@@ -651,10 +621,6 @@ mod tests {
         assert_eq!(
             text,
             "subscribes to: sh.keptn.event.evaluation.finished in projects: all in stages: dev, staging for services: all"
-        );
-        assert_eq!(
-            display_event("sh.keptn.event.test.>"),
-            "sh.keptn.event.test.*"
         );
     }
 }

@@ -10,13 +10,12 @@ use crate::components::field::{PageHeader, Section};
 use crate::components::live::poll;
 use crate::components::loaded::Loaded;
 use crate::components::table::{Column::Shown, Table};
+use crate::format::{display_time, subscription_label, NONE};
 use crate::model::{Stats, StatsBucket, SubscriptionStats};
-use crate::pages::deliveries::{delivery_path, display_time, subscription_deliveries_path, NONE};
-use crate::pages::integrations::{edit_subscription_path, subscription_label, INTEGRATIONS_PATH};
+use crate::paths::{
+    delivery_path, edit_subscription_path, subscription_deliveries_path, INTEGRATIONS_PATH,
+};
 use crate::server_fns::insight::overview_stats;
-
-/// The path of the Overview.
-pub const OVERVIEW_PATH: &str = "/uniform";
 
 /// A share as `97.5 %` (one decimal), `—` when there is none.
 pub fn percent(rate: Option<f64>) -> String {

@@ -8,8 +8,8 @@ use crate::components::field::{invalid, FieldError, PageHeader};
 use crate::components::loaded::ConfirmedList;
 use crate::components::table::{Column::Shown, Table, ACTIONS};
 use crate::components::toast::{provide_toaster, ToastRegion};
+use crate::format::display_time;
 use crate::model::TokenInfo;
-use crate::pages::deliveries::display_time;
 use crate::server_fns::tokens::{list_tokens, CreateToken, RevokeToken};
 
 /// The API tokens page.

@@ -313,10 +313,7 @@ pub async fn subscriptions_using_secret_keys(
             })
         {
             // Named only for the ones that use it.
-            let label = app::pages::integrations::subscription_label(
-                &subscription.event,
-                &subscription.filter,
-            );
+            let label = app::format::subscription_label(&subscription.event, &subscription.filter);
             users.push(format!("\"{label}\" ({})", subscription.id));
         }
     }

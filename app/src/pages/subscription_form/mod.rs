@@ -24,7 +24,7 @@ use crate::error::AppError;
 use crate::model::{
     Header, Integration, PreviewOutcome, SeenValues, Subscription, Webhook, WEBHOOK_SERVICE,
 };
-use crate::pages::integrations::integration_path;
+use crate::paths::integration_path;
 use crate::server_fns::deliveries::preview_webhook as render_preview;
 use crate::server_fns::secrets::list_secrets;
 use crate::server_fns::uniform::{
