@@ -12,7 +12,6 @@ function* specsOf(suite) {
 
 /** The first lines of an error message, without the terminal's colour codes. */
 function firstLines(message, count = 12) {
-  // eslint-disable-next-line no-control-regex
   const plain = message.replace(/\u001b\[[0-9;]*m/g, '');
   return plain.split('\n').slice(0, count).map((line) => `    ${line}`).join('\n');
 }
